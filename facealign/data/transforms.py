@@ -98,7 +98,7 @@ def hflip(image: np.ndarray, points: np.ndarray, scheme: LandmarkScheme) -> tupl
 
 
 def _clip_u8(x: np.ndarray) -> np.ndarray:
-    return np.clip(x, 0, 255).astype(np.uint8)
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
 def color_jitter(
