@@ -1,0 +1,22 @@
+"""Target codecs: matched encode / decode pairs (mmpose ``codecs`` style)."""
+
+from .decoders import (
+    argmax_decode,
+    dark_decode,
+    gaussian_blur,
+    quarter_offset_decode,
+    soft_argmax_decode,
+)
+from .heatmap import DECODER_NAMES, FAR_OUTSIDE_SIGMAS, HeatmapCodec, gaussian_heatmaps
+
+__all__ = [
+    "DECODER_NAMES",
+    "FAR_OUTSIDE_SIGMAS",
+    "HeatmapCodec",
+    "argmax_decode",
+    "dark_decode",
+    "gaussian_blur",
+    "gaussian_heatmaps",
+    "quarter_offset_decode",
+    "soft_argmax_decode",
+]

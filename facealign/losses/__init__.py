@@ -1,0 +1,27 @@
+"""Losses: one per file, each a plain function on two tensors plus a thin ``nn.Module``.
+
+Every loss takes ``pred, target`` of one shape, optional per-point ``weights`` (a leading part of
+that shape, e.g. ``(B, K)`` for heatmaps ``(B, K, h, w)`` or points ``(B, K, 2)``) and
+``reduction`` in ``"mean" | "sum" | "none"``.
+"""
+
+from .adaptive_wing import AdaptiveWingLoss, adaptive_wing_loss, awing_weight_map
+from .l1 import L1Loss, l1_loss
+from .mse import REDUCTIONS, MSELoss, mse_loss
+from .soft_wing import SoftWingLoss, soft_wing_loss
+from .wing import WingLoss, wing_loss
+
+__all__ = [
+    "REDUCTIONS",
+    "AdaptiveWingLoss",
+    "L1Loss",
+    "MSELoss",
+    "SoftWingLoss",
+    "WingLoss",
+    "adaptive_wing_loss",
+    "awing_weight_map",
+    "l1_loss",
+    "mse_loss",
+    "soft_wing_loss",
+    "wing_loss",
+]
