@@ -1,0 +1,163 @@
+"""Training / validation dataset: aligned crops, heatmap targets and the human 5 points.
+
+Each item is one face, cropped by the 5-point similarity alignment of Earp et al. (Sec. 3.1, see
+:func:`facealign.geometry.align_matrix`), augmented (:mod:`facealign.data.transforms`) and encoded
+by a heatmap codec. Randomness is drawn from ``np.random.default_rng([seed, epoch, index])`` so that
+a run resumed at epoch ``e`` sees exactly the crops an uninterrupted run would have seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..imageio import read_image
+from ..geometry import align_matrix, apply_affine, compose_affine
+from ..landmarks import LandmarkScheme, get_scheme
+from ..landmarks.five import FIVE
+from ..types import Sample
+from .transforms import AugmentConfig, hflip_matrix, photometric, random_crop_matrix
+
+__all__ = ["FaceRecord", "LandmarkDataset", "merge_records"]
+
+
+class TargetEncoder(Protocol):
+    def encode(self, points: np.ndarray, visible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+@dataclass
+class FaceRecord:
+    """One training face: model-scheme points (NaN where unlabelled) and the human 5 points.
+
+    ``points`` is ``(K, 2)`` in image pixels; ``five`` is ``(5, 2)`` or None; ``align`` is ``(5, 2)``
+    points to align the crop with (defaults to ``five``, else the scheme's 5-point subset).
+    """
+
+    image_path: Path
+    points: np.ndarray
+    five: np.ndarray | None
+    align: np.ndarray | None = None
+    image: np.ndarray | None = None  # embedded pixels (COFW)
+
+
+def merge_records(
+    scheme: str | LandmarkScheme,
+    *,
+    dense: list[Sample] = (),
+    five: list[Sample] = (),
+) -> list[FaceRecord]:
+    """Join dense (e.g. 68-point teacher) samples and human 5-point samples of the same photos.
+
+    Faces present in ``five`` only get NaN dense points (their loss is on the 5 points alone);
+    faces in ``dense`` only get ``five = None``. Order: ``five``'s order, then dense-only faces.
+    """
+    sch = get_scheme(scheme)
+    nan = np.full((sch.num_points, 2), np.nan)
+    by_path = {}
+    for s in dense:
+        if s.num_points != sch.num_points:
+            raise ValueError(f"{s.source}: expected {sch.num_points} points for scheme {sch.name}, got {s.num_points}")
+        by_path[str(s.image_path)] = s
+    out = []
+    seen = set()
+    for s in five:
+        if s.num_points != 5:
+            raise ValueError(f"{s.source}: expected 5 points, got {s.num_points}")
+        key = str(s.image_path)
+        d = by_path.get(key)
+        out.append(FaceRecord(s.image_path, d.points if d is not None else nan.copy(), s.points))
+        seen.add(key)
+    for key, d in by_path.items():
+        if key not in seen:
+            out.append(FaceRecord(d.image_path, d.points, None, image=d.image))
+    return out
+
+
+class LandmarkDataset(Dataset):
+    """Aligned face crops with heatmap targets.
+
+    Item: ``image (3, S, S)`` float32 normalised; ``heatmaps (K, h, w)`` and ``weights (K,)`` from
+    ``codec``; ``points (K, 2)`` and ``five (5, 2)`` in crop pixels (NaN where unknown);
+    ``matrix (2, 3)`` image -> crop; ``index``.
+    """
+
+    def __init__(
+        self,
+        records: list[FaceRecord],
+        *,
+        scheme: str | LandmarkScheme,
+        input_size: int,
+        codec: TargetEncoder,
+        mean: tuple[float, float, float],
+        std: tuple[float, float, float],
+        augment: AugmentConfig | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.records = records
+        self.scheme = get_scheme(scheme)
+        self.input_size = int(input_size)
+        self.codec = codec
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        self.augment = augment or AugmentConfig.none()
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def _align_points(self, rec: FaceRecord) -> np.ndarray:
+        if rec.align is not None:
+            return np.asarray(rec.align, dtype=np.float64)
+        if rec.five is not None:
+            return np.asarray(rec.five, dtype=np.float64)
+        return self.scheme.to_five(rec.points)
+
+    def crop_matrix(self, rec: FaceRecord, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+        """Image -> augmented crop matrix, and whether the crop is mirrored."""
+        cfg, size = self.augment, self.input_size
+        five = self._align_points(rec)
+        if cfg.align_jitter > 0:
+            iod = float(np.linalg.norm(five[1] - five[0]))
+            five = five + rng.normal(0.0, cfg.align_jitter * iod, size=five.shape)
+        m = align_matrix(five, size)
+        if cfg.rotation > 0 or cfg.scale > 0 or cfg.shift > 0:
+            m = compose_affine(random_crop_matrix(rng, size, cfg), m)
+        flipped = cfg.flip_prob > 0 and rng.random() < cfg.flip_prob
+        if flipped:
+            m = compose_affine(hflip_matrix(size), m)
+        return m, flipped
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rec = self.records[index]
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        image = rec.image if rec.image is not None else read_image(rec.image_path)
+        m, flipped = self.crop_matrix(rec, rng)
+        crop = cv2.warpAffine(image, m, (self.input_size,) * 2, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        points = apply_affine(m, rec.points)
+        five = apply_affine(m, rec.five) if rec.five is not None else np.full((5, 2), np.nan)
+        if flipped:  # coordinates are already mirrored by the matrix: only re-index
+            points = points[list(self.scheme.flip_index)]
+            five = five[list(FIVE.flip_index)]
+        crop = photometric(crop, rng, self.augment)
+        visible = np.isfinite(points).all(axis=1)
+        heatmaps, weights = self.codec.encode(np.where(np.isfinite(points), points, -1e6), visible)
+        img = (crop.astype(np.float32) - self.mean) / self.std
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
+            "heatmaps": torch.from_numpy(np.asarray(heatmaps, dtype=np.float32)),
+            "weights": torch.from_numpy(np.asarray(weights, dtype=np.float32)),
+            "points": torch.from_numpy(points.astype(np.float32)),
+            "five": torch.from_numpy(five.astype(np.float32)),
+            "matrix": torch.from_numpy(m.astype(np.float64)),
+            "index": torch.tensor(index),
+        }

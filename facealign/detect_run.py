@@ -1,0 +1,165 @@
+"""``facealign detect``: photos, folders (recursive) and videos -> JSON lines and drawings.
+
+One unreadable file is reported and skipped; outputs are written to a temporary file and moved
+into place when complete, so an interrupted run never leaves a half-written result behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, TextIO
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .engine.checkpoint import atomic_write_bytes
+from .imageio import read_image
+from .types import FaceLandmarks
+from .video import FaceTracker, read_frames
+
+__all__ = ["DetectSummary", "draw_faces", "expand_inputs", "run_detect"]
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
+
+
+@dataclass
+class DetectSummary:
+    images: int = 0
+    frames: int = 0
+    faces: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        n = self.images + self.frames
+        per = 1000 * self.seconds / n if n else 0.0
+        return (
+            f"{self.images} images, {self.frames} video frames, {self.faces} faces, "
+            f"{len(self.failures)} failures, {per:.1f} ms per image/frame"
+        )
+
+
+def expand_inputs(paths: list[str | Path]) -> list[Path]:
+    """Files named directly (any extension) and, for folders, the image / video files under them
+    (recursive, sorted). Missing paths are kept so that they are reported as failures."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
+        else:
+            out.append(p)
+    return out
+
+
+def draw_faces(rgb: np.ndarray, faces: list[FaceLandmarks]) -> np.ndarray:
+    """A BGR copy of the image with boxes and landmarks drawn (for ``cv2.imwrite``)."""
+    img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+    r = max(1, int(round(max(img.shape[:2]) / 400)))
+    for f in faces:
+        b = f.box
+        cv2.rectangle(img, (int(b.x1), int(b.y1)), (int(b.x2), int(b.y2)), (255, 160, 0), r)
+        for x, y in f.points:
+            cv2.circle(img, (int(round(x)), int(round(y))), r + 1, (0, 255, 0), -1, lineType=cv2.LINE_AA)
+    return img
+
+
+def _record(image: str, frame: int | None, faces: list[FaceLandmarks]) -> str:
+    row: dict = {"image": image}
+    if frame is not None:
+        row["frame"] = frame
+    row["faces"] = [f.to_dict() for f in faces]
+    return json.dumps(row)
+
+
+class _AtomicText:
+    """A text file written in a temporary sibling and moved into place on ``commit``."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        self.fh: TextIO = os.fdopen(fd, "w")
+        self.path = path
+
+    def write_line(self, s: str) -> None:
+        self.fh.write(s + "\n")
+        self.fh.flush()
+
+    def commit(self) -> None:
+        self.fh.close()
+        os.replace(self.tmp, self.path)
+
+
+def _video_frames(aligner, path: Path, smooth: bool) -> Iterator[tuple[int, np.ndarray, list[FaceLandmarks], float]]:
+    tracker = FaceTracker(aligner, smooth=smooth)
+    for i, t, rgb in read_frames(str(path)):
+        yield i, rgb, tracker(rgb, t), t
+
+
+def run_detect(
+    aligner,
+    paths: list[str | Path],
+    *,
+    json_out: str | Path | None = None,
+    draw_dir: str | Path | None = None,
+    smooth: bool = True,
+    progress: bool = True,
+    log: TextIO | None = None,
+) -> DetectSummary:
+    log = log if log is not None else sys.stderr
+    files = expand_inputs(paths)
+    summary = DetectSummary()
+    out = _AtomicText(Path(json_out)) if json_out else None
+    draw = Path(draw_dir) if draw_dir else None
+    t0 = time.perf_counter()
+    bar = tqdm(files, desc="detect", unit="file", disable=not progress, file=log)
+    for path in bar:
+        try:
+            if path.suffix.lower() in VIDEO_EXTS:
+                writer = None
+                tmp_video = None
+                try:
+                    for i, rgb, faces, _ in _video_frames(aligner, path, smooth):
+                        summary.frames += 1
+                        summary.faces += len(faces)
+                        if out:
+                            out.write_line(_record(str(path), i, faces))
+                        if draw:
+                            if writer is None:
+                                draw.mkdir(parents=True, exist_ok=True)
+                                fd, tmp_video = tempfile.mkstemp(suffix=".mp4", dir=draw)
+                                os.close(fd)
+                                writer = cv2.VideoWriter(tmp_video, cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (rgb.shape[1], rgb.shape[0]))
+                            writer.write(draw_faces(rgb, faces))
+                        bar.set_postfix(frame=i)
+                finally:
+                    if writer is not None:
+                        writer.release()
+                if tmp_video:
+                    os.replace(tmp_video, draw / (path.stem + "_landmarks.mp4"))
+            else:
+                rgb = read_image(path)
+                faces = aligner(rgb)
+                summary.images += 1
+                summary.faces += len(faces)
+                if out:
+                    out.write_line(_record(str(path), None, faces))
+                if draw:
+                    ok, buf = cv2.imencode(".jpg", draw_faces(rgb, faces))
+                    if ok:
+                        atomic_write_bytes(draw / (path.stem + "_landmarks.jpg"), buf.tobytes())
+        except (OSError, ValueError, cv2.error, MemoryError) as exc:
+            summary.failures.append((str(path), str(exc)))
+            print(f"facealign detect: skipped {path}: {exc}", file=log)
+    if out:
+        out.commit()
+    summary.seconds = time.perf_counter() - t0
+    print(summary.line(), file=log)
+    return summary

@@ -1,0 +1,117 @@
+"""Training configuration: dataclasses read from one TOML file per named experiment (``configs/``).
+
+A config is data, not code: :func:`load_config` parses TOML into :class:`TrainConfig`, rejects
+unknown keys with the file name, and resolves relative paths against ``data_root``. The
+translation from config to constructor calls happens in one place, :mod:`facealign.engine.trainer`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..data.transforms import AugmentConfig
+
+__all__ = ["DataConfig", "OptimConfig", "TrainConfig", "load_config"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the faces come from. Lists are in the ``faces/`` list format (``PATH x1 y1 ...``).
+
+    ``dense_train`` / ``dense_val``: lists in the model's scheme (e.g. 68-point teacher labels);
+    ``five_train`` / ``five_val``: human 5-point lists (ground truth for the 5-point loss and metric);
+    ``align_points``: optional JSON of detector 5 points per image, to align crops as at inference;
+    ``exclude``: faces to leave out (e.g. ``configs/excluded_faces.txt``, labels in another frame).
+    Paths in the lists are relative to ``data_root``; ``exclude`` and ``align_points`` relative to the
+    working directory.
+    """
+
+    dense_train: str = ""
+    five_train: str = ""
+    dense_val: str = ""
+    five_val: str = ""
+    align_points: str = ""
+    exclude: str = ""  # a file of `PATH ...` lines (PATH relative to data_root) to leave out; '#' comments
+    limit_train: int = 0  # use only the first N training faces (0 = all); for tests and smoke runs
+    limit_val: int = 0
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser and schedule. ``schedule``: "step" (lr x gamma at each milestone epoch) or
+    "cosine" (to ``min_lr``), both after ``warmup_epochs`` of linear warm-up."""
+
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    schedule: str = "step"
+    milestones: tuple[int, ...] = (20, 30)
+    gamma: float = 0.1
+    warmup_epochs: float = 0.0
+    min_lr: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One named experiment (Earp et al. Sec. 3.3 baseline: Adam, lr 1e-3, 40 epochs, x0.1 at 20/30,
+    batch 16)."""
+
+    name: str
+    model: str
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = DataConfig()
+    optim: OptimConfig = OptimConfig()
+    augment: AugmentConfig = AugmentConfig()
+    epochs: int = 40
+    batch_size: int = 16
+    loss: str = "awing"
+    five_loss_weight: float = 0.0
+    softargmax_beta: float = 0.0
+    seed: int = 0
+    workers: int = 1
+    threads: int = 0  # torch intra-op threads per process; 0 = leave torch's default
+    flip_test: bool = True
+    out_dir: str = "runs"
+    data_root: str = "../shared/data/faces"
+    log_every: int = 50
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown} for {cls.__name__}; expected some of {sorted(names)}")
+    kwargs = {}
+    for key, val in values.items():
+        ftype = names[key].type
+        if isinstance(val, dict) and key in ("data", "optim", "augment"):
+            sub = {"data": DataConfig, "optim": OptimConfig, "augment": AugmentConfig}[key]
+            kwargs[key] = _build(sub, val, f"{where} [{key}]")
+        elif isinstance(val, list) and "tuple" in str(ftype):
+            kwargs[key] = tuple(val)
+        else:
+            kwargs[key] = val
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ValueError(f"{where}: {exc}") from exc
+
+
+def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
+    """Read a TOML experiment file into a :class:`TrainConfig`; ``overrides`` replace top-level keys."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            values = tomllib.load(fh)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"config file not found: {p}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{p}: invalid TOML: {exc}") from exc
+    values.setdefault("name", p.stem)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return _build(TrainConfig, values, str(p))

@@ -1,0 +1,87 @@
+"""Inference backends for the landmark network: PyTorch, or ONNX Runtime (the CPU default).
+
+A runner maps a float32 batch ``(N, 3, S, S)`` to a numpy output (heatmaps ``(N, K, h, w)``).
+The ONNX graph is exported in memory from the PyTorch model the first time it is needed, so the
+package ships one set of weights.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from .models.zoo import ModelCard
+
+__all__ = ["LandmarkRunner", "OnnxRunner", "TorchRunner", "export_onnx_bytes", "make_runner"]
+
+
+class LandmarkRunner(Protocol):
+    def __call__(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class TorchRunner:
+    """Runs the PyTorch module in eval mode under ``torch.inference_mode``."""
+
+    def __init__(self, model: torch.nn.Module, *, device: str = "cpu", threads: int = 0) -> None:
+        self.device = torch.device(device)
+        self.model = model.eval().to(self.device)
+        self.threads = threads
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        prev = torch.get_num_threads()
+        if self.threads > 0:
+            torch.set_num_threads(self.threads)
+        try:
+            with torch.inference_mode():
+                out = self.model(torch.from_numpy(batch).to(self.device))
+        finally:
+            torch.set_num_threads(prev)
+        return out.float().cpu().numpy()
+
+
+def export_onnx_bytes(model: torch.nn.Module, input_size: int, *, opset: int = 17) -> bytes:
+    """Export ``model`` to an ONNX graph with a dynamic batch axis (input ``input``, output
+    ``heatmaps``)."""
+    model = model.eval()
+    x = torch.zeros(1, 3, input_size, input_size)
+    buf = io.BytesIO()
+    torch.onnx.export(
+        model,
+        (x,),
+        buf,
+        dynamo=False,
+        input_names=["input"],
+        output_names=["heatmaps"],
+        dynamic_axes={"input": {0: "batch"}, "heatmaps": {0: "batch"}},
+        opset_version=opset,
+    )
+    return buf.getvalue()
+
+
+class OnnxRunner:
+    """ONNX Runtime on the CPU with a fixed number of intra-op threads."""
+
+    def __init__(self, onnx_model: bytes, *, threads: int = 1) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, int(threads))
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(onnx_model, sess_options=opts, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+
+def make_runner(model: torch.nn.Module, card: ModelCard, *, backend: str, device: str = "cpu", threads: int = 1) -> LandmarkRunner:
+    """The runner for ``backend`` ("onnx" or "torch")."""
+    if backend == "torch":
+        return TorchRunner(model, device=device, threads=threads)
+    if backend == "onnx":
+        return OnnxRunner(export_onnx_bytes(model, card.input_size), threads=threads)
+    raise ValueError(f"unknown backend {backend!r}; expected 'onnx' or 'torch'")

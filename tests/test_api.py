@@ -1,0 +1,118 @@
+"""The Aligner on real photos, with a small randomly initialised checkpoint (shapes, inputs,
+batching, backends); accuracy of the shipped weights is tested in test_pretrained.py."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from facealign.api import Aligner
+from facealign.detector import RetinaFaceDetector
+from facealign.imageio import read_image
+from facealign.models.zoo import create_model
+from facealign.types import FaceLandmarks
+
+SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
+FACES = Path(__file__).resolve().parents[1] / "../shared/data/faces"
+KWARGS = {"width": 0.25, "input_size": 64, "filters": 16}
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    net = create_model("facealign_mnv2_050_68", **KWARGS)
+    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
+    torch.save({"model": net.state_dict(), "model_name": "facealign_mnv2_050_68", "model_kwargs": KWARGS}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def aligner(ckpt):
+    return Aligner(ckpt, backend="torch")
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return read_image(SAMPLES / "300w/takeo.ppm")
+
+
+def test_one_face_with_fixed_shapes(aligner, photo):
+    faces = aligner(photo)
+    assert len(faces) == 1
+    f = faces[0]
+    assert isinstance(f, FaceLandmarks)
+    assert f.points.shape == (68, 2) and f.points.dtype == np.float32
+    assert f.scores.shape == (68,) and (f.scores >= 0).all() and (f.scores <= 1).all()
+    assert f.align_points.shape == (5, 2) and f.scheme == "68"
+    assert 0.6 <= f.detector_score <= 1.0
+    # the 5 alignment points are the detector's sub-pixel points for this photo
+    det = RetinaFaceDetector().detect(photo)[0]
+    np.testing.assert_allclose(f.align_points, det.points, atol=1e-4)
+    d = f.to_dict()
+    assert set(d) >= {"box", "score", "points", "scheme"} and len(d["points"]) == 68
+
+
+def test_no_face_is_an_empty_list(aligner):
+    assert aligner(np.full((240, 320, 3), 127, np.uint8)) == []
+
+
+def test_input_kinds_agree(aligner, photo):
+    ref = aligner(photo)[0].points
+    bgr = np.ascontiguousarray(photo[..., ::-1])
+    np.testing.assert_allclose(aligner(bgr, bgr=True)[0].points, ref, atol=1e-4)
+    np.testing.assert_allclose(aligner(str(SAMPLES / "300w/takeo.ppm"))[0].points, ref, atol=1e-4)
+    rgba = np.concatenate([photo, np.full(photo.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    np.testing.assert_allclose(aligner(rgba)[0].points, ref, atol=1e-4)
+    u16 = photo.astype(np.uint16) * 257
+    np.testing.assert_allclose(aligner(u16)[0].points, ref, atol=1e-4)
+    from PIL import Image
+
+    np.testing.assert_allclose(aligner(Image.fromarray(photo))[0].points, ref, atol=1e-4)
+    gray = aligner(photo.mean(axis=2).astype(np.uint8))
+    assert len(gray) == 1 and gray[0].points.shape == (68, 2)
+
+
+def test_bad_inputs_say_what_was_expected(aligner):
+    with pytest.raises(ValueError, match=r"expected an image of shape"):
+        aligner(np.zeros((4, 4, 2), np.uint8))
+    with pytest.raises(TypeError, match="expected a path, numpy array or PIL image"):
+        aligner(42)
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        aligner("/no/such/photo.jpg")
+    with pytest.raises(ValueError, match=r"points5 must be \(5, 2\)"):
+        aligner(np.zeros((64, 64, 3), np.uint8), points5=[np.zeros((4, 2))])
+
+
+def test_batch_equals_single_calls(aligner, photo):
+    other = read_image(SAMPLES / "multiface/dlib_examples/2008_002470.jpg")
+    singles = [aligner(photo), aligner(other)]
+    batched = aligner.batch([photo, other])
+    assert [len(b) for b in batched] == [len(s) for s in singles]
+    for b, s in zip(batched, singles):
+        for fb, fs in zip(b, s):
+            np.testing.assert_allclose(fb.points, fs.points, atol=1e-3)
+
+
+def test_user_points_and_boxes_skip_the_detector(ckpt, photo):
+    a = Aligner(ckpt, detector=None, backend="torch")
+    det = RetinaFaceDetector().detect(photo)[0]
+    via_points = a(photo, points5=[det.points])
+    assert len(via_points) == 1 and via_points[0].detector_score == 1.0
+    via_box = a(photo, boxes=[det.box.as_array()])
+    assert len(via_box) == 1 and via_box[0].box == det.box
+    with pytest.raises(ValueError, match="no detector"):
+        a(photo)
+
+
+def test_onnx_backend_matches_torch(ckpt, aligner, photo):
+    onnx = Aligner(ckpt, backend="onnx")
+    np.testing.assert_allclose(onnx(photo)[0].points, aligner(photo)[0].points, atol=1e-2)
+    with pytest.raises(ValueError, match="unknown backend"):
+        Aligner(ckpt, backend="tvm")
+
+
+def test_flip_test_keeps_shapes(ckpt, photo):
+    a = Aligner(ckpt, backend="torch", flip_test=True)
+    f = a(photo)[0]
+    assert f.points.shape == (68, 2) and np.isfinite(f.points).all()
