@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 tests
 
 demo: $(STAMP)
-	$(VENV)/bin/facealign detect facealign/assets/group.jpg --json out/demo.jsonl --draw out/demo
+	$(VENV)/bin/facealign detect assets/group.jpg --json out/demo.jsonl --draw out/demo
 	@echo "wrote out/demo.jsonl and out/demo/"
 
 clean:
