@@ -1,0 +1,35 @@
+"""Networks: backbones, heads, the heatmap model, the model zoo and model size / cost."""
+
+from .backbones import MobileNetV2, ResNet, resnet18, resnet34, resnet50
+from .heads import UpsampleHead
+from .heatmap_model import HeatmapModel
+from .info import Info, count_flops, model_info
+from .zoo import (
+    DEFAULT_MODEL,
+    MissingWeightsError,
+    ModelCard,
+    create_model,
+    get_model_card,
+    list_models,
+    register_model,
+)
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "HeatmapModel",
+    "Info",
+    "MissingWeightsError",
+    "MobileNetV2",
+    "ModelCard",
+    "ResNet",
+    "UpsampleHead",
+    "count_flops",
+    "create_model",
+    "get_model_card",
+    "list_models",
+    "model_info",
+    "register_model",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+]

@@ -1,0 +1,531 @@
+"""The model zoo: named constructor functions in one flat registry (timm's ``@register_model``).
+
+Every entry carries a :class:`ModelCard` with everything needed to use it (input size, mean / std,
+landmark scheme, heatmap size and sigma, decoder, weights, training data, licence)::
+
+    >>> from facealign.models import create_model, get_model_card, list_models
+    >>> card = get_model_card("facealign_mnv2_050_68")
+    >>> model = create_model("facealign_mnv2_050_68", pretrained=card.weights is not None)
+
+Two families are registered:
+
+* ``sertis_*``: the configurations of Earp et al. ("Sub-pixel face landmarks using heatmaps and a bag
+  of tricks"), at the paper's sizes, 106 points, architecture only (no weights are published):
+  Tables 2/3 (MobileNetV2-0.25, 192 px, 256 filters, eleven S/D strategies), Table 4
+  (MobileNetV2-1.0 with SSD / SDD / SSSD / SDDSD) and Tables 5/6 (ResNet-18 / ResNet-50 with SDD).
+  The paper does not give Table 4's or Table 5's input size or filter count: we use the 192 px
+  baseline input and 128 filters (Sec. 4.2 "Upsampling filters" moves to 128; with 192 px and 128
+  filters our FLOPs match Table 4's SSD / SDD / SSSD and Table 6's ResNet-50 within 0.05 G).
+* ``facealign_*``: CPU-sized models we train and ship (MobileNetV2-0.5, 128 px, SDD, 64 filters).
+
+Pretrained weights are read from ``facealign/weights/<file>`` inside the package; nothing is ever
+downloaded.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from torch import nn
+
+from .backbones import MobileNetV2, resnet18, resnet50
+from .heads import UpsampleHead
+from .heatmap_model import HeatmapModel
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "MissingWeightsError",
+    "ModelCard",
+    "create_model",
+    "get_model_card",
+    "list_models",
+    "register_model",
+    "weights_path",
+]
+
+#: ImageNet RGB mean / std on the 0-255 scale (the backbones' pretraining statistics).
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+#: Output stride of every registered backbone's last feature map.
+BACKBONE_STRIDE = 32
+#: Input side of the paper's models (Earp et al. Sec. 4.1: 192 x 192 x 3).
+PAPER_INPUT = 192
+#: Filters of the paper's baseline and Table 2/3 heads (Sec. 4.1: "all with 256 filters").
+PAPER_FILTERS = 256
+#: Filters of the paper's later heads (Sec. 4.2 "Upsampling filters": 128 lose nothing).
+PAPER_REDUCED_FILTERS = 128
+#: The paper's landmark count (JD-landmark, 106 points).
+PAPER_POINTS = 106
+#: Target Gaussian sigma in heatmap cells for the paper's models: the paper does not state it; 2 is
+#: the Simple Baselines / GluonCV default the paper built on.
+PAPER_SIGMA = 2.0
+#: Target sigma (heatmap cells) of our 32 x 32-heatmap models (stride 4 on 128 px crops).
+FACEALIGN_SIGMA = 1.5
+
+_PAPER_DATA = "none shipped (the paper trained on JD-landmark-2 minus the JD-landmark test images)"
+_NO_WEIGHTS = "no weights shipped (architecture only)"
+_FACES_LICENCE = (
+    "research use only: trained on ../shared/data/faces (CUHK CNN_FacePoint web photos and LFW/MTFL "
+    "faces, each under its dataset's terms)"
+)
+_DLIB_LABELS = (
+    "; the 68-point labels come from dlib's 300-W-trained shape predictor (300-W annotations: "
+    "non-commercial research use)"
+)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything needed to use a registered model.
+
+    name: registry name; scheme: landmark scheme name (``"68"``, ``"5"``, ``"106"``); num_points: K;
+    input_size: square input side (px) of the aligned crop; mean / std: RGB normalisation on the 0-255
+    scale (``x = (rgb - mean) / std``); heatmap_size: square heatmap side (cells); sigma: Gaussian target
+    sigma in heatmap cells; decoder: default heatmap decoder (a name of
+    :data:`facealign.codecs.DECODER_NAMES`); output: what the network returns (``"heatmap"``:
+    ``(B, K, heatmap_size, heatmap_size)``); weights: file name in ``facealign/weights/`` when shipped
+    with the package, else ``None``; training_data, licence, description: free text.
+    """
+
+    name: str
+    scheme: str
+    num_points: int
+    input_size: int
+    heatmap_size: int
+    sigma: float
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    decoder: str = "dark"
+    output: str = "heatmap"
+    weights: str | None = None
+    training_data: str = ""
+    licence: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.input_size < 1 or self.heatmap_size < 1 or self.input_size % self.heatmap_size:
+            raise ValueError(
+                f"{self.name}: input_size ({self.input_size}) must be a positive multiple of "
+                f"heatmap_size ({self.heatmap_size})"
+            )
+        if not self.sigma > 0:
+            raise ValueError(f"{self.name}: sigma must be positive, got {self.sigma}")
+        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
+            raise ValueError(f"{self.name}: mean / std must be 3 RGB values (std > 0), got {self.mean} / {self.std}")
+
+    @property
+    def stride(self) -> int:
+        """Input pixels per heatmap cell: ``input_size // heatmap_size``."""
+        return self.input_size // self.heatmap_size
+
+
+class MissingWeightsError(FileNotFoundError):
+    """``pretrained=True`` for a model whose weights are not shipped in ``facealign/weights/``."""
+
+
+Builder = Callable[..., nn.Module]
+_F = TypeVar("_F", bound=Builder)
+#: name -> (constructor, card as registered; its ``weights`` is the declared file name).
+_REGISTRY: dict[str, tuple[Builder, ModelCard]] = {}
+
+#: The model ``Aligner()`` and the CLI use when none is named.
+DEFAULT_MODEL = "facealign_mnv2_050_68"
+
+
+def register_model(card: ModelCard) -> Callable[[_F], _F]:
+    """Decorator registering a constructor under ``card.name`` (which must equal the function's name).
+
+    The constructor takes keyword arguments only, among them ``pretrained: bool``, ``num_points`` and
+    ``input_size``, and returns a model whose ``num_points`` and ``heatmap_size`` attributes describe
+    what it was built as.
+    """
+
+    def decorator(fn: _F) -> _F:
+        if fn.__name__ != card.name:
+            raise ValueError(f"register_model: function {fn.__name__!r} must be named like its card {card.name!r}")
+        if card.name in _REGISTRY:
+            raise ValueError(f"register_model: a model named {card.name!r} is already registered")
+        _REGISTRY[card.name] = (fn, card)
+        return fn
+
+    return decorator
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Sorted registered names, optionally filtered by a shell-style pattern (``"sertis_mnv2_025_*"``)."""
+    names = sorted(_REGISTRY)
+    return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
+def _lookup(name: str) -> tuple[Builder, ModelCard]:
+    if name not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3)
+        hint = f"; did you mean {close}?" if close else f"; registered: {list_models()}"
+        raise ValueError(f"unknown model {name!r}{hint}")
+    return _REGISTRY[name]
+
+
+def weights_path(filename: str) -> Path:
+    """Path of a weights file inside the installed package's ``facealign/weights/`` folder."""
+    return Path(str(resources.files("facealign").joinpath("weights", filename)))
+
+
+def get_model_card(name: str, **model_kwargs: object) -> ModelCard:
+    """The card of a registered model.
+
+    ``weights`` is the file name only when that file is present in ``facealign/weights/``. With
+    ``model_kwargs`` (the same keyword arguments given to :func:`create_model`), the model is built
+    once to read what those arguments change: ``num_points``, ``input_size`` and ``heatmap_size``.
+    """
+    fn, card = _lookup(name)
+    if card.weights is not None and not weights_path(card.weights).is_file():
+        card = replace(card, weights=None)
+    if model_kwargs:
+        model = fn(pretrained=False, **model_kwargs)
+        card = replace(
+            card,
+            num_points=int(model.num_points),
+            input_size=int(model.input_size),
+            heatmap_size=int(model.heatmap_size),
+        )
+    return card
+
+
+def create_model(name: str, *, pretrained: bool = False, **kwargs: object) -> nn.Module:
+    """Build a registered model; ``pretrained=True`` loads its shipped weights (never downloads).
+
+    Raises ``ValueError`` for an unknown name and :class:`MissingWeightsError` when ``pretrained=True``
+    but the model's weights are not shipped.
+    """
+    fn, _ = _lookup(name)
+    return fn(pretrained=pretrained, **kwargs)
+
+
+def _load_pretrained(model: nn.Module, name: str) -> nn.Module:
+    """Load ``facealign/weights/<card.weights>`` into ``model`` (strictly), naming the model in errors.
+
+    The file holds a state_dict, or a trainer checkpoint dict whose ``"model"`` entry is one.
+    """
+    _, card = _lookup(name)
+    if card.weights is None:
+        raise MissingWeightsError(
+            f"no pretrained weights are shipped for model {name!r} ({card.licence}); "
+            "build it with pretrained=False and train it"
+        )
+    path = weights_path(card.weights)
+    if not path.is_file():
+        raise MissingWeightsError(
+            f"pretrained weights for model {name!r} are not in this installation: expected {path}"
+        )
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"weights {path.name} do not fit model {name!r} as built (were num_points / width / strategy / "
+            f"filters changed?): {err}"
+        ) from err
+    return model
+
+
+def _heatmap_model(
+    name: str,
+    backbone: nn.Module,
+    *,
+    strategy: str,
+    pretrained: bool,
+    num_points: int | None = None,
+    input_size: int | None = None,
+    filters: int,
+    heatmap_conv: str = "end",
+) -> HeatmapModel:
+    """Backbone + :class:`UpsampleHead` on its last feature map; ``num_points`` / ``input_size`` default
+    to ``name``'s card; ``pretrained`` loads the shipped weights."""
+    _, card = _lookup(name)
+    head = UpsampleHead(
+        backbone.out_channels[-1],
+        card.num_points if num_points is None else int(num_points),
+        strategy=strategy,
+        filters=filters,
+        heatmap_conv=heatmap_conv,
+    )
+    model = HeatmapModel(backbone, head, input_size=card.input_size if input_size is None else int(input_size))
+    return _load_pretrained(model, name) if pretrained else model
+
+
+def _heatmap_side(input_size: int, strategy: str) -> int:
+    """Heatmap side of a stride-32 backbone followed by ``len(strategy)`` 2x blocks."""
+    return input_size // BACKBONE_STRIDE * 2 ** len(strategy)
+
+
+def _paper_card(name: str, *, backbone: str, strategy: str, filters: int, source: str) -> ModelCard:
+    return ModelCard(
+        name=name,
+        scheme=str(PAPER_POINTS),
+        num_points=PAPER_POINTS,
+        input_size=PAPER_INPUT,
+        heatmap_size=_heatmap_side(PAPER_INPUT, strategy),
+        sigma=PAPER_SIGMA,
+        weights=None,
+        training_data=_PAPER_DATA,
+        licence=_NO_WEIGHTS,
+        description=f"{backbone} + {strategy} ({filters} filters), {PAPER_INPUT} px; Earp et al. 2021 {source}",
+    )
+
+
+# --- Earp et al. Tables 1-3: MobileNetV2-0.25, 192 px, 256 filters, four blocks -> 96 x 96 heatmaps -------
+# Keyword arguments of these builders: num_points, input_size, filters (default 256) and, for SSSS,
+# heatmap_conv (see UpsampleHead).
+
+
+def _t3(strategy: str, paper: str) -> ModelCard:
+    return _paper_card(
+        f"sertis_mnv2_025_{strategy.lower()}_106",
+        backbone="MobileNetV2-0.25",
+        strategy=strategy,
+        filters=PAPER_FILTERS,
+        source=f"Table 3 ({paper})",
+    )
+
+
+def _mnv2_025(name: str, strategy: str, pretrained: bool, kwargs: dict[str, Any]) -> HeatmapModel:
+    kwargs.setdefault("filters", PAPER_FILTERS)
+    return _heatmap_model(name, MobileNetV2(width=0.25), strategy=strategy, pretrained=pretrained, **kwargs)
+
+
+@register_model(_t3("SSSS", "0.56 GFLOPS, 6.12 MB, AUC 79.18; also Table 2"))
+def sertis_mnv2_025_ssss_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + SSSS, four pixel-shuffle blocks (Earp et al. Tables 2-3)."""
+    return _mnv2_025("sertis_mnv2_025_ssss_106", "SSSS", pretrained, kwargs)
+
+
+@register_model(_t3("DSSS", "0.64 GFLOPS, 9.56 MB, AUC 80.72"))
+def sertis_mnv2_025_dsss_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + DSSS (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_dsss_106", "DSSS", pretrained, kwargs)
+
+
+@register_model(_t3("DDSS", "0.96 GFLOPS, 12.00 MB, AUC 80.66"))
+def sertis_mnv2_025_ddss_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + DDSS (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_ddss_106", "DDSS", pretrained, kwargs)
+
+
+@register_model(_t3("DSSD", "1.10 GFLOPS, 10.08 MB, AUC 81.55"))
+def sertis_mnv2_025_dssd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + DSSD (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_dssd_106", "DSSD", pretrained, kwargs)
+
+
+@register_model(_t3("DSDS", "1.73 GFLOPS, 11.69 MB, AUC 80.92"))
+def sertis_mnv2_025_dsds_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + DSDS (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_dsds_106", "DSDS", pretrained, kwargs)
+
+
+@register_model(_t3("DDDS", "2.25 GFLOPS, 16.44 MB, AUC 80.81"))
+def sertis_mnv2_025_ddds_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + DDDS (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_ddds_106", "DDDS", pretrained, kwargs)
+
+
+@register_model(_t3("SSSD", "1.02 GFLOPS, 6.64 MB, AUC 81.71"))
+def sertis_mnv2_025_sssd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + SSSD (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_sssd_106", "SSSD", pretrained, kwargs)
+
+
+@register_model(_t3("SDSD", "1.29 GFLOPS, 8.76 MB, AUC 81.90"))
+def sertis_mnv2_025_sdsd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + SDSD (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_sdsd_106", "SDSD", pretrained, kwargs)
+
+
+@register_model(_t3("SSDD", "2.90 GFLOPS, 10.08 MB, AUC 81.10"))
+def sertis_mnv2_025_ssdd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + SSDD (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_ssdd_106", "SSDD", pretrained, kwargs)
+
+
+@register_model(_t3("SDDD", "3.36 GFLOPS, 13.51 MB, AUC 81.89"))
+def sertis_mnv2_025_sddd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + SDDD (Earp et al. Table 3)."""
+    return _mnv2_025("sertis_mnv2_025_sddd_106", "SDDD", pretrained, kwargs)
+
+
+@register_model(_t3("DDDD", "3.50 GFLOPS, 18.26 MB, AUC 82.20; the Sec. 4.1 baseline"))
+def sertis_mnv2_025_dddd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-0.25 + DDDD, the paper's baseline of four deconvolutions (Earp et al. Sec. 4.1)."""
+    return _mnv2_025("sertis_mnv2_025_dddd_106", "DDDD", pretrained, kwargs)
+
+
+# --- Earp et al. Table 4: MobileNetV2-1.0, 128 filters; 192 px assumed (the paper does not say) -----------
+
+
+def _t4(strategy: str, paper: str) -> ModelCard:
+    return _paper_card(
+        f"sertis_mnv2_100_{strategy.lower()}_106",
+        backbone="MobileNetV2-1.0",
+        strategy=strategy,
+        filters=PAPER_REDUCED_FILTERS,
+        source=f"Table 4 ({paper}; 192 px / 128 filters assumed)",
+    )
+
+
+def _mnv2_100(name: str, strategy: str, pretrained: bool, kwargs: dict[str, Any]) -> HeatmapModel:
+    kwargs.setdefault("filters", PAPER_REDUCED_FILTERS)
+    return _heatmap_model(name, MobileNetV2(width=1.0), strategy=strategy, pretrained=pretrained, **kwargs)
+
+
+@register_model(_t4("SSD", "0.32 GFLOPS, AUC 84.56"))
+def sertis_mnv2_100_ssd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-1.0 + SSD (Earp et al. Table 4)."""
+    return _mnv2_100("sertis_mnv2_100_ssd_106", "SSD", pretrained, kwargs)
+
+
+@register_model(_t4("SDD", "0.43 GFLOPS, AUC 84.67; final mobile model, 12.16 MB"))
+def sertis_mnv2_100_sdd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-1.0 + SDD, the paper's final mobile model (Earp et al. Tables 4-6)."""
+    return _mnv2_100("sertis_mnv2_100_sdd_106", "SDD", pretrained, kwargs)
+
+
+@register_model(_t4("SSSD", "0.55 GFLOPS, AUC 84.43"))
+def sertis_mnv2_100_sssd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-1.0 + SSSD (Earp et al. Table 4)."""
+    return _mnv2_100("sertis_mnv2_100_sssd_106", "SSSD", pretrained, kwargs)
+
+
+@register_model(_t4("SDDSD", "0.61 GFLOPS, AUC 84.46"))
+def sertis_mnv2_100_sddsd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """MobileNetV2-1.0 + SDDSD: five blocks, stride-1 heatmaps (Earp et al. Table 4). At 192 px and 128
+    filters this costs 1.8 G multiply-adds against the paper's 0.61: the paper's row must have used an
+    input size or filter count it does not state."""
+    return _mnv2_100("sertis_mnv2_100_sddsd_106", "SDDSD", pretrained, kwargs)
+
+
+# --- Earp et al. Tables 5 / 6: ResNet backbones + SDD, 128 filters; 192 px assumed -----------------------
+
+
+def _t56(depth: int, paper: str) -> ModelCard:
+    return _paper_card(
+        f"sertis_resnet{depth}_sdd_106",
+        backbone=f"ResNet-{depth}",
+        strategy="SDD",
+        filters=PAPER_REDUCED_FILTERS,
+        source=f"Tables 5-6 ({paper}; 192 px / 128 filters assumed)",
+    )
+
+
+@register_model(_t56(18, "1.13 GFLOPS, 45.56 MB, AUC 86.87 on JD-landmark test"))
+def sertis_resnet18_sdd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """ResNet-18 + SDD (Earp et al. Tables 5-6)."""
+    kwargs.setdefault("filters", PAPER_REDUCED_FILTERS)
+    return _heatmap_model("sertis_resnet18_sdd_106", resnet18(), strategy="SDD", pretrained=pretrained, **kwargs)
+
+
+@register_model(_t56(50, "3.23 GFLOPS, 94.10 MB, AUC 87.06 on JD-landmark test"))
+def sertis_resnet50_sdd_106(*, pretrained: bool = False, **kwargs: Any) -> HeatmapModel:
+    """ResNet-50 + SDD (Earp et al. Tables 5-6)."""
+    kwargs.setdefault("filters", PAPER_REDUCED_FILTERS)
+    return _heatmap_model("sertis_resnet50_sdd_106", resnet50(), strategy="SDD", pretrained=pretrained, **kwargs)
+
+
+# --- Our CPU-sized models ---------------------------------------------------------------------------------
+# MobileNetV2-0.5 on 128 px aligned crops: backbone stride 32 -> 4 x 4, SDD (three 2x blocks) -> 32 x 32
+# heatmaps, stride 4; 64 filters (S blocks output 16 channels, D blocks 64). Every choice is an argument.
+
+FACEALIGN_WIDTH = 0.5
+FACEALIGN_INPUT = 128
+FACEALIGN_STRATEGY = "SDD"
+FACEALIGN_FILTERS = 64
+
+
+def _facealign_card(name: str, *, scheme: str, num_points: int, training_data: str, licence: str) -> ModelCard:
+    heatmap = _heatmap_side(FACEALIGN_INPUT, FACEALIGN_STRATEGY)
+    return ModelCard(
+        name=name,
+        scheme=scheme,
+        num_points=num_points,
+        input_size=FACEALIGN_INPUT,
+        heatmap_size=heatmap,
+        sigma=FACEALIGN_SIGMA,
+        weights=f"{name}.pt",
+        training_data=training_data,
+        licence=licence,
+        description=(
+            f"MobileNetV2-{FACEALIGN_WIDTH} + {FACEALIGN_STRATEGY} head ({FACEALIGN_FILTERS} filters), "
+            f"{FACEALIGN_INPUT} px 5-point-aligned crops -> {heatmap} px heatmaps; {num_points} points"
+        ),
+    )
+
+
+@register_model(
+    _facealign_card(
+        "facealign_mnv2_050_68",
+        scheme="68",
+        num_points=68,
+        training_data="faces/train68.txt (68-point dlib teacher labels) + faces/train5.txt (human 5-point labels)",
+        licence=_FACES_LICENCE + _DLIB_LABELS,
+    )
+)
+def facealign_mnv2_050_68(
+    *,
+    pretrained: bool = False,
+    num_points: int | None = None,
+    width: float = FACEALIGN_WIDTH,
+    input_size: int = FACEALIGN_INPUT,
+    strategy: str = FACEALIGN_STRATEGY,
+    filters: int = FACEALIGN_FILTERS,
+) -> HeatmapModel:
+    """The default model: 68 points (iBUG 300-W scheme), MobileNetV2-0.5 + SDD, 128 px -> 32 x 32 heatmaps."""
+    return _heatmap_model(
+        "facealign_mnv2_050_68",
+        MobileNetV2(width=width),
+        strategy=strategy,
+        pretrained=pretrained,
+        num_points=num_points,
+        input_size=input_size,
+        filters=filters,
+    )
+
+
+@register_model(
+    _facealign_card(
+        "facealign_mnv2_050_5",
+        scheme="5",
+        num_points=5,
+        training_data="faces/train5.txt (human 5-point labels)",
+        licence=_FACES_LICENCE,
+    )
+)
+def facealign_mnv2_050_5(
+    *,
+    pretrained: bool = False,
+    num_points: int | None = None,
+    width: float = FACEALIGN_WIDTH,
+    input_size: int = FACEALIGN_INPUT,
+    strategy: str = FACEALIGN_STRATEGY,
+    filters: int = FACEALIGN_FILTERS,
+) -> HeatmapModel:
+    """5 points (eye centres, nose tip, mouth corners), MobileNetV2-0.5 + SDD, 128 px -> 32 x 32 heatmaps."""
+    return _heatmap_model(
+        "facealign_mnv2_050_5",
+        MobileNetV2(width=width),
+        strategy=strategy,
+        pretrained=pretrained,
+        num_points=num_points,
+        input_size=input_size,
+        filters=filters,
+    )
