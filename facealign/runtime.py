@@ -8,6 +8,7 @@ package ships one set of weights.
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Protocol
 
 import numpy as np
@@ -48,6 +49,13 @@ def export_onnx_bytes(model: torch.nn.Module, input_size: int, *, opset: int = 1
     model = model.eval()
     x = torch.zeros(1, 3, input_size, input_size)
     buf = io.BytesIO()
+    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but needs no onnxscript
+        warnings.simplefilter("ignore", DeprecationWarning)
+        _export(model, x, buf, opset)
+    return buf.getvalue()
+
+
+def _export(model: torch.nn.Module, x: torch.Tensor, buf: io.BytesIO, opset: int) -> None:
     torch.onnx.export(
         model,
         (x,),
@@ -58,7 +66,6 @@ def export_onnx_bytes(model: torch.nn.Module, input_size: int, *, opset: int = 1
         dynamic_axes={"input": {0: "batch"}, "heatmaps": {0: "batch"}},
         opset_version=opset,
     )
-    return buf.getvalue()
 
 
 class OnnxRunner:
