@@ -1,0 +1,85 @@
+"""Copy a training checkpoint's weights into the package with a model card.
+
+    .venv/bin/python scripts/ship_weights.py runs/mnv2_050_68/best.pt
+
+Writes facealign/weights/<model>.pt (the state_dict alone, fp32) and facealign/weights/<model>.md
+(the card: architecture, training data and terms, training settings, validation numbers from the
+checkpoint's own log, measured with detector-aligned crops). Both atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import torch
+
+from facealign.engine.checkpoint import atomic_write_bytes, load_checkpoint
+from facealign.models.info import model_info
+from facealign.models.zoo import create_model, get_model_card
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "facealign/weights"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("checkpoint")
+    ap.add_argument("--notes", default="", help="extra markdown (e.g. benchmark tables) for the card")
+    args = ap.parse_args()
+    ck = load_checkpoint(args.checkpoint)
+    name = ck["model_name"]
+    if ck.get("model_kwargs"):
+        raise SystemExit(f"{args.checkpoint}: built with non-default arguments {ck['model_kwargs']}; register it first")
+    card = get_model_card(name)
+    net = create_model(name)
+    net.load_state_dict(ck["model"])
+    buf = io.BytesIO()
+    torch.save({k: v.float() for k, v in net.state_dict().items()}, buf)
+    atomic_write_bytes(WEIGHTS / f"{name}.pt", buf.getvalue())
+
+    cfg = ck["config"]
+    hist = ck["history"]
+    best = min(hist, key=lambda r: r["nme5"])
+    info = model_info(net.eval(), card.input_size)
+    rows = "\n".join(
+        f"| {r['epoch']} | {r['lr']:.2e} | {r['loss']:.4f} | {r['nme5']:.2f} | {r['fr5']:.2f} | {r['auc5']:.2f} | "
+        + (f"{r['nme']:.2f} | {r['fr']:.2f} | {r['auc']:.2f} |" if "nme" in r else "- | - | - |")
+        for r in hist
+    )
+    text = f"""# {name}
+
+{card.description}
+
+| | |
+| --- | --- |
+| architecture | MobileNetV2 + pixel-shuffle / deconvolution upsampling head (`facealign/models/zoo.py`), heatmaps decoded with {card.decoder} |
+| input | {card.input_size} x {card.input_size} RGB crop aligned on the detector's 5 points (`facealign.geometry.align_matrix`) |
+| output | {card.num_points} points, scheme {card.scheme}; {card.heatmap_size} x {card.heatmap_size} heatmaps, sigma {card.sigma} |
+| parameters | {info.params / 1e6:.3f} M ({info.size_mb:.2f} MiB fp32), {info.gmacs:.3f} GMACs |
+| training data | {card.training_data}; less the rows of `configs/excluded_faces.txt` |
+| licence / terms | {card.licence} |
+| trained with | `facealign train configs/{cfg['name']}.toml` ({cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['loss']} loss, five-point loss weight {cfg['five_loss_weight']}, {cfg['optim']['optimizer']} lr {cfg['optim']['lr']} {cfg['optim']['schedule']}) on 2 CPU cores |
+| shipped epoch | {best['epoch']} (lowest validation NME on the human 5 points) |
+
+## Validation (from the training log)
+
+`faces/val5.txt` (human 5 points; the 363 faces left after the label audit) and `faces/val68.txt` (dlib teacher 68 points),
+crops aligned on RetinaFace's 5 points as at inference, flip test {'on' if cfg['flip_test'] else 'off'}.
+nme5: NME (%) of the 5 points derived from the prediction against the human labels, normalised by the
+eye-centre distance; nme: 68-point NME (%) against the teacher, normalised by the outer eye corners;
+FR at 0.1, AUC at 0.1 (%).
+
+| epoch | lr | loss | nme5 | fr5 | auc5 | nme68 | fr68 | auc68 |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{rows}
+
+{args.notes}
+"""
+    atomic_write_bytes(WEIGHTS / f"{name}.md", text.encode())
+    print(json.dumps({"weights": str(WEIGHTS / f'{name}.pt'), "card": str(WEIGHTS / f'{name}.md'), "best": best}))
+
+
+if __name__ == "__main__":
+    main()
