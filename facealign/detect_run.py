@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .engine.checkpoint import atomic_write_bytes
+from .atomic import atomic_write_bytes
 from .imageio import read_image
 from .types import FaceLandmarks
 from .video import FaceTracker, read_frames

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .engine.checkpoint import atomic_write_bytes
+from .atomic import atomic_write_bytes
 from .runtime import OnnxRunner, TorchRunner, export_onnx_bytes
 
 __all__ = ["ExportReport", "export_onnx"]

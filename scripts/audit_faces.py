@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from facealign.detector import RetinaFaceDetector
-from facealign.engine.checkpoint import atomic_write_bytes
+from facealign.atomic import atomic_write_bytes
 from facealign.imageio import read_image
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import torch
 
-from facealign.engine.checkpoint import atomic_write_bytes, load_checkpoint
+from facealign.atomic import atomic_write_bytes
+from facealign.engine.checkpoint import load_checkpoint
 from facealign.models.info import model_info
 from facealign.models.zoo import create_model, get_model_card
 

@@ -31,7 +31,8 @@ from ..landmarks.five import FIVE
 from ..metrics import auc, failure_rate, nme
 from ..types import input_to_heatmap
 from ..models.zoo import ModelCard, create_model, get_model_card
-from .checkpoint import atomic_torch_save, atomic_write_bytes, capture_rng, load_checkpoint, restore_rng
+from ..atomic import atomic_write_bytes
+from .checkpoint import atomic_torch_save, capture_rng, load_checkpoint, restore_rng
 from .config import TrainConfig
 from .losses import build_heatmap_loss, five_point_loss
 from .schedule import lr_factor

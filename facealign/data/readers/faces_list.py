@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
+from ...atomic import atomic_write_text
 from ...types import Sample
 from .errors import AnnotationError, parse_number, read_text_lines, scheme_for_count, where
 
@@ -126,14 +126,5 @@ def write_points_list(
         rows.append(" ".join([rel] + [_format(float(v), decimals) for v in s.points.reshape(-1)]))
     if not rows:
         raise ValueError("expected at least one sample to write, got none")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".partial", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(rows) + "\n")
-        os.replace(tmp, out_path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(out_path, "\n".join(rows) + "\n")
     return out_path

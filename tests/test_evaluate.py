@@ -1,0 +1,168 @@
+"""facealign.evaluate: matching by path and by face, scheme reduction, hand-worked NMEs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facealign.evaluate import EvalResult, evaluate, format_table, match_faces
+from facealign.landmarks import get_scheme
+from facealign.types import Box, Sample
+
+# A 5-point face with inter-ocular (eye-centre) distance 40 whose centroid is (cx, cy).
+FACE5 = np.array([[-20.0, -20.0], [20.0, -20.0], [0.0, 0.0], [-15.0, 20.0], [15.0, 20.0]])
+
+
+def face5(cx: float, cy: float) -> np.ndarray:
+    return FACE5 + [cx, cy]
+
+
+def sample(path: str | Path, pts: np.ndarray, scheme: str = "5", **kw) -> Sample:
+    return Sample(image_path=Path(path), points=pts, scheme=scheme, **kw)
+
+
+def test_one_face_per_image_plus_one_px(tmp_path: Path) -> None:
+    gt = [sample(tmp_path / f"img{i}.jpg", face5(100 + i, 100)) for i in range(4)]
+    pred = [sample(s.image_path, s.points + [1.0, 0.0]) for s in reversed(gt)]  # order must not matter
+    r = evaluate(pred, gt, norm="interocular", threshold=0.1)
+    # every point 1 px off, inter-ocular 40 -> NME = 1 / 40 = 0.025 for each face
+    np.testing.assert_allclose(r.nmes, [0.025] * 4)
+    assert r.summary == pytest.approx({"nme": 0.025, "fr": 0.0, "auc": 0.75, "count": 4})  # AUC (0.1-0.025)/0.1
+    assert (r.unmatched, r.unmatched_pred, r.scheme) == (0, 0, "5")
+
+
+def test_box_norm_uses_gt_box(tmp_path: Path) -> None:
+    box = Box(0.0, 0.0, 30.0, 40.0)  # diagonal 50
+    gt = [sample(tmp_path / "a.jpg", face5(50, 50), box=box)]
+    pred = [sample(tmp_path / "a.jpg", face5(50, 50) + [3.0, 4.0])]  # error 5 each
+    # 5 / 50 = 0.1
+    np.testing.assert_allclose(evaluate(pred, gt, norm="diagonal", threshold=0.1).nmes, [0.1])
+
+
+def test_match_by_relative_path_then_basename(tmp_path: Path) -> None:
+    gt_root, pred_root = tmp_path / "data", tmp_path / "elsewhere"
+    gt = [
+        sample(gt_root / "images" / "a.jpg", face5(0, 0)),  # absolute, under its list's folder
+        sample("images/b.jpg", face5(0, 0)),  # relative to the list's folder
+        sample(gt_root / "other" / "c.jpg", face5(0, 0)),
+    ]
+    pred = [
+        sample("images/a.jpg", face5(0, 0) + [2.0, 0.0]),  # same relative path, another folder
+        sample(pred_root / "images" / "b.jpg", face5(0, 0) + [4.0, 0.0]),
+        sample("/somewhere/else/c.jpg", face5(0, 0) + [8.0, 0.0]),  # only the file name agrees
+    ]
+    m = match_faces(pred, gt, pred_root=pred_root, gt_root=gt_root)
+    assert m.pairs == [(0, 0), (1, 1), (2, 2)]
+    r = evaluate(pred, gt, norm="interocular", threshold=0.1, pred_root=pred_root, gt_root=gt_root)
+    # 2 / 40, 4 / 40, 8 / 40
+    np.testing.assert_allclose(r.nmes, [0.05, 0.1, 0.2])
+    assert r.summary["fr"] == pytest.approx(1 / 3)
+
+
+def test_ambiguous_basename_is_not_matched(tmp_path: Path) -> None:
+    gt = [sample(tmp_path / "x" / "face.jpg", face5(0, 0)), sample(tmp_path / "y" / "face.jpg", face5(0, 0)),
+          sample(tmp_path / "z" / "other.jpg", face5(0, 0))]
+    pred = [sample("/far/away/face.jpg", face5(0, 0)), sample("/far/away/other.jpg", face5(0, 0))]
+    r = evaluate(pred, gt, norm="interocular", threshold=0.1)
+    # face.jpg names two ground-truth images: neither is paired; other.jpg pairs by name
+    assert (r.summary["count"], r.unmatched, r.unmatched_pred) == (1, 2, 1)
+
+
+def test_multi_face_greedy_by_centroid(tmp_path: Path) -> None:
+    img = tmp_path / "group.jpg"
+    gt = [sample(img, face5(100, 100)), sample(img, face5(300, 100)), sample(img, face5(500, 100))]
+    pred = [
+        sample(img, face5(302, 100)),  # near GT 1: error 2
+        sample(img, face5(900, 900)),  # a face nobody annotated
+        sample(img, face5(100, 101)),  # near GT 0: error 1
+    ]
+    m = match_faces(pred, gt)
+    assert m.pairs == [(2, 0), (0, 1)]
+    assert (m.unmatched_gt, m.unmatched_pred) == ([2], [1])
+    r = evaluate(pred, gt, norm="interocular", threshold=0.1)
+    # 1 / 40 and 2 / 40
+    np.testing.assert_allclose(r.nmes, [0.025, 0.05])
+    assert (r.unmatched, r.unmatched_pred) == (1, 1)
+
+
+def test_single_face_far_off_still_pairs(tmp_path: Path) -> None:
+    gt = [sample(tmp_path / "a.jpg", face5(100, 100))]
+    pred = [sample(tmp_path / "a.jpg", face5(100, 180))]  # 80 px off: a failure, not a miss
+    r = evaluate(pred, gt, norm="interocular", threshold=0.1)
+    np.testing.assert_allclose(r.nmes, [2.0])  # 80 / 40
+    assert r.summary["fr"] == 1.0 and r.unmatched == 0
+
+
+def test_68_pred_vs_5_gt_compares_five_points(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    pts68 = rng.uniform(0, 200, size=(68, 2))
+    s68 = get_scheme("68")
+    gt = [sample(tmp_path / "a.jpg", s68.to_five(pts68), "5")]
+    pred = [sample(tmp_path / "a.jpg", pts68 + [3.0, 4.0], "68")]
+    r = evaluate(pred, gt, norm="interocular", threshold=0.1)
+    left, right = s68.eye_centres(pts68)
+    # every reduced point is off by (3, 4) -> 5; normaliser: the 5-point eye-centre distance
+    np.testing.assert_allclose(r.nmes, [5.0 / np.linalg.norm(left - right)])
+    assert r.scheme == "5" and r.pred_scheme == "68" and r.gt_scheme == "5"
+    assert "pred 68 vs gt 5 points, compared as 5" in format_table(r)
+
+
+def test_gt_visibility_and_subsets(tmp_path: Path) -> None:
+    pred_pts = face5(0, 0)
+    pred_pts[2] += [10.0, 0.0]  # nose 10 px off
+    gt = [
+        sample(tmp_path / "a.jpg", face5(0, 0), visible=np.array([1, 1, 0, 1, 1], bool),
+               attributes={"pose": 1, "blur": 0}),
+        sample(tmp_path / "b.jpg", face5(0, 0), attributes={"pose": 0, "blur": 1}),
+    ]
+    pred = [sample(tmp_path / "a.jpg", pred_pts), sample(tmp_path / "b.jpg", pred_pts)]
+    r = evaluate(pred, gt, norm="interocular", threshold=0.1)
+    # a: occluded nose not scored -> 0; b: mean(0, 0, 10, 0, 0) / 40 = 0.05
+    np.testing.assert_allclose(r.nmes, [0.0, 0.05])
+    assert list(r.subsets) == ["full", "pose", "blur"]
+    assert r.subsets["pose"]["count"] == 1 and r.subsets["pose"]["nme"] == 0.0
+    assert r.subsets["blur"]["nme"] == pytest.approx(0.05)
+    table = format_table(r)
+    assert "pose" in table and "NME (%)" in table and "AUC@0.1" in table
+    # full: NME mean(0, 5) % = 2.500, FR 0.00 %, AUC mean(1, 0.5) = 0.7500
+    full_rows = [ln.split() for ln in table.splitlines() if ln.startswith("full")]
+    assert full_rows == [["full", "2", "2.500", "0.00", "0.7500"]]
+
+
+def test_evaluate_errors(tmp_path: Path) -> None:
+    gt = [sample(tmp_path / "a.jpg", face5(0, 0))]
+    with pytest.raises(ValueError, match=r"no prediction matched.*'/x/b\.jpg'"):
+        evaluate([sample("/x/b.jpg", face5(0, 0))], gt, norm="interocular", threshold=0.1)
+    with pytest.raises(ValueError, match=r"unknown norm 'ipd'"):
+        evaluate(gt, gt, norm="ipd", threshold=0.1)
+    with pytest.raises(ValueError, match=r"predictions hold no faces \(ground truth has 1\)"):
+        evaluate([], gt, norm="interocular", threshold=0.1)
+    with pytest.raises(ValueError, match=r"scheme\(s\) \['7'\] are not registered"):
+        evaluate([sample(tmp_path / "a.jpg", np.zeros((7, 2)), "7")], gt, norm="interocular", threshold=0.1)
+
+
+def test_result_type(tmp_path: Path) -> None:
+    gt = [sample(tmp_path / "a.jpg", face5(0, 0), source="gt.txt:1")]
+    r = evaluate(gt, gt, norm="interpupil", threshold=0.08)
+    assert isinstance(r, EvalResult) and r.sources == ["gt.txt:1"] and r.threshold == 0.08
+    assert r.summary == {"nme": 0.0, "fr": 0.0, "auc": 1.0, "count": 1}
+
+
+def test_98_gt_vs_68_pred_compares_in_68_with_visibility(tmp_path: Path) -> None:
+    from facealign.landmarks import WFLW98_TO_IBUG68, wflw98_to_ibug68
+
+    rng = np.random.default_rng(1)
+    pts98 = rng.uniform(0, 200, size=(98, 2))
+    vis98 = np.ones(98, dtype=bool)
+    vis98[WFLW98_TO_IBUG68[30]] = False  # the 98-point that becomes 68-point 30 (nose tip) is occluded
+    pred68 = wflw98_to_ibug68(pts98).copy()
+    pred68[30] += [50.0, 0.0]  # wrong only where the ground truth is occluded: not scored
+    pred68[0] += [6.8, 0.0]  # jaw point off by 6.8 px
+    gt = [sample(tmp_path / "a.jpg", pts98, "98", visible=vis98)]
+    r = evaluate([sample(tmp_path / "a.jpg", pred68, "68")], gt, norm="interocular", threshold=0.1)
+    d = np.linalg.norm(pts98[WFLW98_TO_IBUG68[36]] - pts98[WFLW98_TO_IBUG68[45]])  # 68-point outer corners
+    # 67 visible points, one 6.8 px off: 6.8 / 67 / d
+    assert r.scheme == "68"
+    np.testing.assert_allclose(r.nmes, [6.8 / 67 / d])
