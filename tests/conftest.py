@@ -3,3 +3,22 @@
 import torch
 
 torch.set_num_threads(1)
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from facealign.models.zoo import create_model  # noqa: E402
+
+#: A small, randomly initialised 68-point model: fast enough for API and CLI tests on real photos.
+TINY_KWARGS = {"width": 0.25, "input_size": 64, "filters": 16}
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A checkpoint file (as the trainer writes them) of the tiny model, seed 0."""
+    torch.manual_seed(0)
+    net = create_model("facealign_mnv2_050_68", **TINY_KWARGS)
+    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
+    torch.save({"model": net.state_dict(), "model_name": "facealign_mnv2_050_68", "model_kwargs": TINY_KWARGS}, path)
+    return path

@@ -7,25 +7,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from facealign.api import Aligner
 from facealign.cli import main
 from facealign.detect_run import expand_inputs, run_detect
-from facealign.models.zoo import create_model
 from facealign.smoothing import jitter
 
 SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
-KWARGS = {"width": 0.25, "input_size": 64, "filters": 16}
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    torch.manual_seed(0)
-    net = create_model("facealign_mnv2_050_68", **KWARGS)
-    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    torch.save({"model": net.state_dict(), "model_name": "facealign_mnv2_050_68", "model_kwargs": KWARGS}, path)
-    return path
+def ckpt(tiny_checkpoint):
+    return tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
