@@ -289,7 +289,9 @@ def evaluate(
         visible=np.stack(vis) if any_vis else None, boxes=boxes,
     )
     names = [n for n in WFLW_ATTRIBUTES if any(n in a for a in attrs)]
-    names += sorted({k for a in attrs for k in a} - set(names))
+    # other attributes make subsets only when they are 0/1 flags (not e.g. a video's frame number)
+    flags = {k for a in attrs for k in a} - set(names)
+    names += sorted(k for k in flags if all(a.get(k, 0) in (0, 1) for a in attrs))
     subsets = subset_breakdown(errs, attrs, names=names, threshold=threshold)
     return EvalResult(
         nmes=errs,

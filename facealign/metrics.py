@@ -239,7 +239,7 @@ def auc(nmes: np.ndarray, threshold: float = 0.1) -> float:
     e, t = _check_nmes(nmes), _check_threshold(threshold)
     if e.size == 0:
         raise ValueError("auc needs at least one per-sample error, got none")
-    return float(np.mean(np.clip(t - e, 0.0, None)) / t)
+    return float(np.mean(np.clip(1.0 - e / t, 0.0, 1.0)))  # per-face terms in [0, 1]: no rounding past 1
 
 
 def auc_numeric(nmes: np.ndarray, threshold: float = 0.1, steps: int = CED_STEPS) -> float:

@@ -166,3 +166,16 @@ def test_98_gt_vs_68_pred_compares_in_68_with_visibility(tmp_path: Path) -> None
     # 67 visible points, one 6.8 px off: 6.8 / 67 / d
     assert r.scheme == "68"
     np.testing.assert_allclose(r.nmes, [6.8 / 67 / d])
+
+
+def test_frame_numbers_make_no_subset_and_auc_stays_in_range():
+    from facealign.evaluate import evaluate
+    from facealign.metrics import auc
+    from facealign.types import Sample
+
+    pts = np.array([[10.0, 10.0], [30.0, 10.0], [20.0, 20.0], [12.0, 30.0], [28.0, 30.0]])
+    gt = [Sample(f"v.mp4#{i}", pts, "5", attributes={"frame": i, "occlusion": i % 2}) for i in range(3)]
+    pred = [Sample(f"v.mp4#{i}", pts, "5") for i in range(3)]
+    res = evaluate(pred, gt)
+    assert "frame" not in res.subsets and "occlusion" in res.subsets
+    assert auc(np.zeros(7), 0.1) == 1.0
