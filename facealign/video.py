@@ -9,6 +9,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from .geometry import apply_affine, umeyama
 from .smoothing import OneEuroFilter
 from .types import Box, FaceLandmarks
 
@@ -48,15 +49,20 @@ def read_frames(path: str) -> Iterator[tuple[int, float, np.ndarray]]:
 
 @dataclass
 class _Track:
-    face: FaceLandmarks
+    face: FaceLandmarks  # what was reported (smoothed)
+    raw: np.ndarray  # (K, 2) unsmoothed landmarks of the last frame
+    align5: np.ndarray  # (5, 2) alignment points in the detector's convention for the next crop
     filter: OneEuroFilter = field(default_factory=OneEuroFilter)
 
 
 class FaceTracker:
     """Per-frame landmarks with tracking.
 
-    A tracked face is re-cropped from the 5 points of its landmarks in the previous frame (no
-    detector call); when its mean point score falls under ``min_score`` it is dropped, and the
+    A tracked face is re-cropped without a detector call: its alignment points (in the detector's
+    5-point convention) are carried from frame to frame by the face's motion, the similarity
+    transform between its landmarks in consecutive frames (Umeyama over all K points, so noise
+    averages out; re-aligning on the model's own 5 points instead drifts, because they follow the
+    landmark definition, not the detector's). When its mean point score falls under ``min_score`` it is dropped, and the
     detector runs whenever no face is tracked or every ``redetect_every`` frames (0 = never) to
     pick up new faces. Smoothing (One-Euro, on by default) is applied per track.
     """
@@ -77,41 +83,52 @@ class FaceTracker:
         return self.aligner(rgb)
 
     def __call__(self, rgb: np.ndarray, t: float) -> list[FaceLandmarks]:
-        scheme = self.aligner.scheme
         faces: list[FaceLandmarks] = []
+        carried: list[np.ndarray] = []
         if self.tracks:
-            fives = [scheme.to_five(tr.face.points.astype(np.float64)) for tr in self.tracks]
             tracked = self.aligner.landmarks_from_five(
-                rgb, fives, scores=[tr.face.detector_score for tr in self.tracks], boxes=[tr.face.box for tr in self.tracks]
+                rgb, [tr.align5 for tr in self.tracks],
+                scores=[tr.face.detector_score for tr in self.tracks], boxes=[tr.face.box for tr in self.tracks],
             )
-            faces = [f for f in tracked if float(np.mean(f.scores)) >= self.min_score]
-            faces = [replace(f, box=Box.from_points(f.points)) for f in faces]
+            for tr, f in zip(self.tracks, tracked):
+                if float(np.mean(f.scores)) < self.min_score:
+                    continue
+                motion = umeyama(tr.raw, f.points.astype(np.float64))
+                faces.append(replace(f, box=Box.from_points(f.points)))
+                carried.append(apply_affine(motion, tr.align5))
         need = not faces or len(faces) < len(self.tracks) or (
             self.redetect_every > 0 and self.frame % self.redetect_every == 0
         )
         if need:
             detected = self._detect(rgb)
-            # keep tracked faces, add detections that overlap none of them
+            if self.redetect_every > 0 and self.frame % self.redetect_every == 0:
+                # a fresh detection replaces the carried alignment of the face it overlaps
+                for d in detected:
+                    for i, f in enumerate(faces):
+                        if box_iou(Box.from_points(d.points), f.box) >= 0.3:
+                            faces[i], carried[i] = d, d.align_points.astype(np.float64)
             for d in detected:
                 if all(box_iou(Box.from_points(d.points), f.box) < 0.3 for f in faces):
                     faces.append(d)
-        self.tracks = self._update_tracks(faces, t)
+                    carried.append(d.align_points.astype(np.float64))
+        self.tracks = self._update_tracks(faces, carried, t)
         self.frame += 1
         return [tr.face for tr in self.tracks]
 
-    def _update_tracks(self, faces: list[FaceLandmarks], t: float) -> list[_Track]:
+    def _update_tracks(self, faces: list[FaceLandmarks], carried: list[np.ndarray], t: float) -> list[_Track]:
         new_tracks = []
         free = list(self.tracks)
-        for f in faces:
+        for f, align5 in zip(faces, carried):
             fbox = Box.from_points(f.points)
-            best = max(free, key=lambda tr: box_iou(Box.from_points(tr.face.points), fbox), default=None)
-            if best is not None and box_iou(Box.from_points(best.face.points), fbox) > 0.3:
+            best = max(free, key=lambda tr: box_iou(Box.from_points(tr.raw), fbox), default=None)
+            if best is not None and box_iou(Box.from_points(best.raw), fbox) > 0.3:
                 free.remove(best)
                 flt = best.filter
             else:
                 flt = OneEuroFilter(**self.filter_args)
+            raw = f.points.astype(np.float64)
             if self.smooth:
                 size = max(fbox.width, fbox.height)
-                f = replace(f, points=flt(f.points, t, scale=size).astype(np.float32))
-            new_tracks.append(_Track(f, flt))
+                f = replace(f, points=flt(raw, t, scale=size).astype(np.float32))
+            new_tracks.append(_Track(f, raw, align5, flt))
         return new_tracks

@@ -94,3 +94,18 @@ def test_cli_detect_end_to_end(ckpt, tmp_path, capsys):
     assert rc == 0
     assert json.loads(out.read_text())["faces"][0]["scheme"] == "68"
     assert "1 images" in capsys.readouterr().err
+
+
+def test_tracker_carries_the_alignment_without_redetecting(aligner):
+    from facealign.imageio import read_image
+    from facealign.video import FaceTracker
+
+    rgb = read_image(SAMPLES / "300w/takeo.ppm")
+    tracker = FaceTracker(aligner, smooth=False, redetect_every=0)
+    first = tracker(rgb, 0.0)
+    for i in range(1, 6):
+        faces = tracker(rgb, i / 30)
+    assert tracker.detector_calls == 1
+    # identical frames: the motion between them is the identity, so the crop never drifts
+    np.testing.assert_allclose(tracker.tracks[0].align5, first[0].align_points, atol=1e-3)
+    np.testing.assert_allclose(faces[0].points, first[0].points, atol=1e-3)
