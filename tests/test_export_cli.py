@@ -71,3 +71,14 @@ def test_eval_command_on_a_shifted_copy(tmp_path, capsys):
 def test_eval_requires_gt():
     with pytest.raises(SystemExit, match="--pred needs --gt"):
         main(["eval", "--pred", "x.txt"])
+
+
+def test_eval_model_on_real_300w_files(tiny_checkpoint, capsys):
+    samples = Path(__file__).resolve().parents[1] / "../shared/data/samples/300w"
+    rc = main(["eval", "--model", str(tiny_checkpoint), "--data", str(samples), "--align", "labels", "--no-flip"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    import re
+
+    assert re.search(r"^full\s+6\s", out, re.M)  # six faces, all matched when aligned on their labels
+    assert "unmatched: 0 ground-truth" in out
