@@ -1,5 +1,22 @@
-"""facealign: 2D facial landmark detection on a shared core."""
+"""facealign: 2D facial landmark detection on a shared core.
+
+    >>> from facealign import Aligner
+    >>> faces = Aligner()("photo.jpg")   # list[FaceLandmarks], [] when there is no face
+"""
+
+from .api import Aligner
+from .models.zoo import DEFAULT_MODEL, create_model, get_model_card, list_models
+from .types import Box, FaceLandmarks
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "Aligner",
+    "Box",
+    "FaceLandmarks",
+    "__version__",
+    "create_model",
+    "get_model_card",
+    "list_models",
+]

@@ -21,7 +21,7 @@ from .geometry import align_matrix, apply_affine, invert_affine, warp
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import get_scheme
 from .models.zoo import DEFAULT_MODEL, ModelCard, create_model, get_model_card
-from .runtime import LandmarkRunner, make_runner
+from .runtime import LandmarkRunner, make_runner, torch_threads
 from .types import Box, FaceLandmarks
 
 __all__ = ["Aligner", "FIVE_IN_BOX"]
@@ -82,6 +82,7 @@ class Aligner:
             raise ValueError(f"the onnx backend runs on the CPU; got device={device!r} (use backend='torch')")
         self.runner: LandmarkRunner = make_runner(net, self.card, backend=backend, device=device, threads=threads)
         self.flip_test = bool(flip_test)
+        self.threads = int(threads)
         self.refine_boxes = int(refine_boxes)
         if detector == "retinaface":
             self.detector = RetinaFaceDetector(score_threshold=score_threshold, threads=threads)
@@ -166,7 +167,8 @@ class Aligner:
         if self.flip_test:
             hf = self.runner(np.ascontiguousarray(x[..., ::-1]))
             hm = 0.5 * (hm + hf[..., ::-1][:, list(self.scheme.flip_index)])
-        coords, scores = self.codec.decode(torch.from_numpy(np.ascontiguousarray(hm)))
+        with torch_threads(self.threads):  # the decoder's smoothing runs in torch: same thread budget
+            coords, scores = self.codec.decode(torch.from_numpy(np.ascontiguousarray(hm)))
         coords, scores = coords.numpy(), scores.numpy()
         i = 0
         for k, fs in enumerate(faces):

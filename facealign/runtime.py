@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import io
 import warnings
-from typing import Protocol
+from contextlib import contextmanager
+from typing import Iterator, Protocol
 
 import numpy as np
 import torch
 
 from .models.zoo import ModelCard
 
-__all__ = ["LandmarkRunner", "OnnxRunner", "TorchRunner", "export_onnx_bytes", "make_runner"]
+__all__ = ["LandmarkRunner", "OnnxRunner", "TorchRunner", "export_onnx_bytes", "make_runner", "torch_threads"]
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads (``n <= 0``: leave the setting alone)."""
+    prev = torch.get_num_threads()
+    if n > 0:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
 
 
 class LandmarkRunner(Protocol):
@@ -32,14 +45,8 @@ class TorchRunner:
         self.threads = threads
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        prev = torch.get_num_threads()
-        if self.threads > 0:
-            torch.set_num_threads(self.threads)
-        try:
-            with torch.inference_mode():
-                out = self.model(torch.from_numpy(batch).to(self.device))
-        finally:
-            torch.set_num_threads(prev)
+        with torch_threads(self.threads), torch.inference_mode():
+            out = self.model(torch.from_numpy(batch).to(self.device))
         return out.float().cpu().numpy()
 
 

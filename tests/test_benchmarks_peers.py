@@ -1,0 +1,112 @@
+"""The pure helpers of benchmarks/peers.py and benchmarks/latency.py (no dlib / MediaPipe needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facealign.detector import Detection
+from facealign.types import Box
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+peers = _load("peers")
+latency = _load("latency")
+
+
+def test_face_centre_is_mean_of_eyes_and_mouth_corners():
+    pts = np.array([[10.0, 20.0], [30.0, 20.0], [99.0, 99.0], [12.0, 60.0], [28.0, 64.0]])
+    # nose ignored: ((10 + 30 + 12 + 28) / 4, (20 + 20 + 60 + 64) / 4) = (20, 41)
+    np.testing.assert_allclose(peers.face_centre(pts), [20.0, 41.0])
+    with pytest.raises(ValueError, match=r"expected 5 points \(5, 2\), got shape \(4, 2\)"):
+        peers.face_centre(pts[:4])
+
+
+def test_hog_box_from_retinaface_hand_worked():
+    box = Box(0.0, 0.0, 100.0, 144.0)  # s = sqrt(100 * 144) = 120
+    pts = np.array([[30.0, 50.0], [70.0, 50.0], [50.0, 70.0], [35.0, 90.0], [65.0, 90.0]])  # centre (50, 70)
+    # centre (50 + 0.1 * 120, 70 + 0.2 * 120) = (62, 94), half side 0.5 * 1.0 * 120 = 60
+    out = peers.hog_box_from_retinaface(box, pts, centre_dx=0.1, centre_dy=0.2, side=1.0)
+    np.testing.assert_allclose(out.as_array(), [2.0, 34.0, 122.0, 154.0])
+    # default constants: square of side HOG_SIDE * 120 around (50, 70) + 120 * (dx, dy)
+    d = peers.hog_box_from_retinaface(box, pts)
+    assert d.width == pytest.approx(peers.HOG_SIDE * 120.0) and d.height == pytest.approx(d.width)
+    assert d.center[0] == pytest.approx(50.0 + peers.HOG_CENTRE_DX * 120.0)
+    assert d.center[1] == pytest.approx(70.0 + peers.HOG_CENTRE_DY * 120.0)
+
+
+def test_dlib_rect_edges_round_trip_inclusive_pixels():
+    # pixels 10..109 span continuous [9.5, 109.5]: left 10, right 109, dlib width 109 - 10 + 1 = 100
+    assert peers.dlib_rect_edges(Box(9.5, 19.5, 109.5, 219.5)) == (10, 20, 109, 219)
+    assert peers.dlib_rect_edges(Box(9.6, 19.4, 109.3, 219.7)) == (10, 20, 109, 219)
+
+
+def test_face_crop_inside_and_padded():
+    img = np.arange(10 * 10 * 3, dtype=np.uint8).reshape(10, 10, 3)
+    # box width 5, scale 1.2 -> side 6; centre 4.5 -> x0 = round(4.5 - 2.5) = 2
+    crop, off = peers.face_crop(img, Box(2.0, 2.0, 7.0, 7.0), scale=1.2)
+    np.testing.assert_array_equal(off, [2.0, 2.0])
+    np.testing.assert_array_equal(crop, img[2:8, 2:8])
+    # centre -0.5 -> x0 = round(-0.5 - 2.5) = -3: rows/cols 0..2 of the crop are outside (zeros)
+    crop, off = peers.face_crop(img, Box(-3.0, -3.0, 2.0, 2.0), scale=1.2)
+    np.testing.assert_array_equal(off, [-3.0, -3.0])
+    assert crop.shape == (6, 6, 3)
+    np.testing.assert_array_equal(crop[3:, 3:], img[0:3, 0:3])
+    assert not crop[:3].any() and not crop[:, :3].any()
+
+
+def test_mesh_to_five_hand_worked():
+    pts = np.stack([np.arange(478.0), 2.0 * np.arange(478.0)], axis=1)  # point i at (i, 2i)
+    five = peers.mesh_to_five(pts)
+    # left eye (33+133+160+159+158+144+145+153) / 8 = 1085 / 8 = 135.625;
+    # right eye (362+263+387+386+385+373+374+380) / 8 = 2910 / 8 = 363.75
+    np.testing.assert_allclose(five[:, 0], [135.625, 363.75, 1.0, 61.0, 291.0])
+    np.testing.assert_allclose(five[:, 1], 2.0 * five[:, 0])
+    with pytest.raises(ValueError, match=r"expected Face Mesh points \(468 or 478, 2\), got shape \(68, 2\)"):
+        peers.mesh_to_five(pts[:68])
+
+
+def test_nearest_detection_picks_the_labelled_face():
+    labels = np.array([[10.0, 10.0], [20.0, 10.0], [15.0, 15.0], [11.0, 20.0], [19.0, 20.0]])
+    near = Detection(box=Box(0, 0, 30, 30), score=0.7, points=labels + 1.0)
+    far = Detection(box=Box(100, 100, 130, 130), score=0.99, points=labels + 100.0)
+    assert peers.nearest_detection([far, near], labels) is near
+    assert peers.nearest_detection([], labels) is None
+
+
+def test_load_faces_leaves_out_listed_rows(tmp_path):
+    (tmp_path / "images").mkdir()
+    rows = []
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        cv2.imwrite(str(tmp_path / "images" / name), np.zeros((4, 4, 3), np.uint8))
+        rows.append(f"images/{name} " + " ".join(["1"] * 10))
+    (tmp_path / "val5.txt").write_text("\n".join(rows) + "\n")
+    (tmp_path / "excluded.txt").write_text("# comment\nimages/b.jpg 1.42\nimages/zzz.jpg 0.9\n")
+    kept, n_excluded = peers.load_faces(tmp_path / "val5.txt", tmp_path / "excluded.txt")
+    assert [Path(s.image_path).name for s in kept] == ["a.jpg", "c.jpg"] and n_excluded == 1
+    kept, n_excluded = peers.load_faces(tmp_path / "val5.txt", None)
+    assert len(kept) == 3 and n_excluded == 0
+
+
+def test_latency_helpers():
+    img = np.zeros((300, 1200, 3), np.uint8)
+    assert latency.resize_longer_side(img, 640).shape == (160, 640, 3)  # 300 * 640 / 1200 = 160
+    calls = []
+    ms = latency.median_ms(lambda: calls.append(1), repeats=3, warmup=2)
+    assert len(calls) == 5 and 0.0 <= ms < 50.0
+    with pytest.raises(ValueError, match="repeats must be >= 1, got 0"):
+        latency.median_ms(lambda: None, repeats=0)
