@@ -345,22 +345,26 @@ def evaluate_files(
     ``pred_path``: a ``.jsonl`` / ``.json`` file written by ``facealign detect --json`` (read with
     ``read_predictions_jsonl``) or any annotation format ``read_annotations`` knows (e.g. a
     ``PATH x1 y1 ...`` list). ``gt_path``: any annotation file or folder. ``ced_png``: also draw
-    the CED curve there.
+    the CED curve there. Relative image paths in a ``.jsonl`` are as ``detect`` wrote them, i.e.
+    relative to the working directory; failing that they match the ground truth by the same path
+    relative to its folder, else by file name.
     """
     from .data.readers import read_annotations, read_predictions_jsonl
 
-    pred_path, gt_path = Path(pred_path), Path(gt_path)
+    # Absolute list paths, so that the readers' image paths (list folder / PATH) are absolute too.
+    pred_path, gt_path = Path(pred_path).absolute(), Path(gt_path).absolute()
     for what, p in (("predictions", pred_path), ("ground truth", gt_path)):
         if not p.exists():
             raise FileNotFoundError(f"{what} file not found: {p}")
+    # Scoring reads points only, never pixels: the images need not be present.
     if pred_path.suffix.lower() in (".jsonl", ".json"):
         pred = read_predictions_jsonl(pred_path)
+        pred_root = Path.cwd()  # detect --json writes image paths as given on its command line
     else:
-        pred = read_annotations(pred_path)
-    gt = read_annotations(gt_path)
-    result = evaluate(
-        pred, gt, norm=norm, threshold=threshold, pred_root=_list_root(pred_path), gt_root=_list_root(gt_path)
-    )
+        pred = read_annotations(pred_path, check_images=False)
+        pred_root = _list_root(pred_path)
+    gt = read_annotations(gt_path, check_images=False)
+    result = evaluate(pred, gt, norm=norm, threshold=threshold, pred_root=pred_root, gt_root=_list_root(gt_path))
     if ced_png is not None:
         plot_ced({pred_path.name: result.nmes}, ced_png, threshold, title=f"CED vs {gt_path.name} ({norm})")
     return result
