@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from facealign.codecs import DECODER_NAMES, HeatmapCodec
+from facealign.codecs import DECODER_NAMES, HeatmapCodec, HIHCodec
 from facealign.geometry import align_matrix, apply_affine, invert_affine
 from facealign.landmarks import get_scheme
 from facealign.metrics import nme
@@ -55,7 +55,25 @@ def heatmap_rows(input_size: int, heatmap_size: int, sigma: float) -> dict[str, 
     return {name: (encode, decoder(name)) for name in DECODER_NAMES}
 
 
-ROW_BUILDERS: list[RowBuilder] = [heatmap_rows]
+#: Decimal-map sides of the HIH rows (the paper's 8 and its ablation's 4, Lan et al. Table IX) and their
+#: sigma (decimal cells; Sec. IV-A: 1.0).
+HIH_DECIMAL_SIZES = (4, 8)
+HIH_DECIMAL_SIGMA = 1.0
+
+
+def hih_rows(input_size: int, heatmap_size: int, sigma: float) -> dict[str, tuple[Encode, Decode]]:
+    """HIH integer + decimal heatmaps (:class:`HIHCodec`, Lan et al. Eq. 1-4) for each decimal side."""
+    rows: dict[str, tuple[Encode, Decode]] = {}
+    for side in HIH_DECIMAL_SIZES:
+        codec = HIHCodec(input_size, heatmap_size, side, sigma, HIH_DECIMAL_SIGMA)
+        rows[f"hih {side}x{side}"] = (
+            codec.encode_batch,
+            lambda t, codec=codec: codec.decode(t.integer, t.decimal)[0],
+        )
+    return rows
+
+
+ROW_BUILDERS: list[RowBuilder] = [heatmap_rows, hih_rows]
 
 
 def read_points(path: Path, num_points: int) -> np.ndarray:

@@ -74,6 +74,11 @@ class Aligner:
         refine_boxes: int = 1,
     ) -> None:
         self.card, net = _load_model(model)
+        if self.card.output != "heatmap":
+            raise ValueError(
+                f"model {self.card.name} returns {self.card.output!r} outputs; the Aligner decodes heatmap "
+                "models only so far (HIH and SCC decoding in the Aligner is not wired yet)"
+            )
         self.scheme = get_scheme(self.card.scheme)
         self.codec = HeatmapCodec(
             input_size=self.card.input_size, heatmap_size=self.card.heatmap_size, sigma=self.card.sigma

@@ -109,3 +109,15 @@ def test_flip_test_keeps_shapes(ckpt, photo):
     a = Aligner(ckpt, backend="torch", flip_test=True)
     f = a(photo)[0]
     assert f.points.shape == (68, 2) and np.isfinite(f.points).all()
+
+
+def test_non_heatmap_models_are_refused_with_a_reason(tmp_path):
+    import torch
+
+    from facealign.models.zoo import create_model
+
+    net = create_model("scc_cpu_68")
+    path = tmp_path / "scc.pt"
+    torch.save({"model": net.state_dict(), "model_name": "scc_cpu_68"}, path)
+    with pytest.raises(ValueError, match="returns 'regression' outputs"):
+        Aligner(path)

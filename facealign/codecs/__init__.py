@@ -20,3 +20,7 @@ __all__ = [
     "quarter_offset_decode",
     "soft_argmax_decode",
 ]
+
+from .hih import GAUSSIAN_CUTOFF_SIGMAS, HIHCodec, HIHTargets
+
+__all__ += ["GAUSSIAN_CUTOFF_SIGMAS", "HIHCodec", "HIHTargets"]

@@ -25,3 +25,7 @@ __all__ = [
     "soft_wing_loss",
     "wing_loss",
 ]
+
+from .hih_loss import ALPHA_BASE, ALPHA_TINY, HIHLoss, csc_loss, hih_loss
+
+__all__ += ["ALPHA_BASE", "ALPHA_TINY", "HIHLoss", "csc_loss", "hih_loss"]

@@ -13,6 +13,7 @@ from .zoo import (
     list_models,
     register_model,
 )
+from . import hih, scc  # noqa: F401,E402  (register HIH_T/S/B, hih_cpu_68 and the scc_* models)
 
 __all__ = [
     "DEFAULT_MODEL",

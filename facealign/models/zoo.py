@@ -82,6 +82,12 @@ _DLIB_LABELS = (
 )
 
 
+#: What a network returns: heatmaps ``(B, K, h, w)`` to decode; input-pixel coordinates ``(B, K, 2)``
+#: (regression models such as SCC; their heatmap_size is the input size and sigma is unused); or
+#: HIH's integer + decimal heatmaps (:class:`facealign.models.hih.HIHOutput`).
+OUTPUT_KINDS = ("heatmap", "regression", "hih")
+
+
 @dataclass(frozen=True)
 class ModelCard:
     """Everything needed to use a registered model.
@@ -118,6 +124,8 @@ class ModelCard:
             )
         if not self.sigma > 0:
             raise ValueError(f"{self.name}: sigma must be positive, got {self.sigma}")
+        if self.output not in OUTPUT_KINDS:
+            raise ValueError(f"{self.name}: output must be one of {OUTPUT_KINDS}, got {self.output!r}")
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
             raise ValueError(f"{self.name}: mean / std must be 3 RGB values (std > 0), got {self.mean} / {self.std}")
 
