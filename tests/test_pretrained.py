@@ -15,9 +15,10 @@ REPO = Path(__file__).resolve().parents[1]
 FACES = REPO / "../shared/data/faces"
 SAMPLES = REPO / "../shared/data/samples"
 
-#: Measured with the shipped weights (this file's numbers are the test bounds, see the model card).
-MAX_VAL5_NME = 0.0  # filled in below from the measurement
-MAX_300W_NME = 0.0
+#: Bounds a little above what the shipped weights measure (no flip test, ONNX Runtime, detector
+#: alignment): 6.42% on the first 40 valid val5 faces, 7.80% on the six 300-W sample faces.
+MAX_VAL5_NME = 0.075
+MAX_300W_NME = 0.09
 
 
 @pytest.fixture(scope="module")
