@@ -15,10 +15,18 @@ TINY_KWARGS = {"width": 0.25, "input_size": 64, "filters": 16}
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoint(tmp_path_factory) -> Path:
+def ckpt(tmp_path_factory) -> Path:
     """A checkpoint file (as the trainer writes them) of the tiny model, seed 0."""
     torch.manual_seed(0)
     net = create_model("facealign_mnv2_050_68", **TINY_KWARGS)
     path = tmp_path_factory.mktemp("ck") / "tiny.pt"
     torch.save({"model": net.state_dict(), "model_name": "facealign_mnv2_050_68", "model_kwargs": TINY_KWARGS}, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def aligner(ckpt):
+    """An Aligner (PyTorch backend) over :func:`ckpt`."""
+    from facealign.api import Aligner
+
+    return Aligner(ckpt, backend="torch")

@@ -16,16 +16,6 @@ FACES = Path(__file__).resolve().parents[1] / "../shared/data/faces"
 
 
 @pytest.fixture(scope="module")
-def ckpt(tiny_checkpoint):
-    return tiny_checkpoint
-
-
-@pytest.fixture(scope="module")
-def aligner(ckpt):
-    return Aligner(ckpt, backend="torch")
-
-
-@pytest.fixture(scope="module")
 def photo():
     return read_image(SAMPLES / "300w/takeo.ppm")
 

@@ -16,16 +16,6 @@ from facealign.smoothing import jitter
 SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
 
 
-@pytest.fixture(scope="module")
-def ckpt(tiny_checkpoint):
-    return tiny_checkpoint
-
-
-@pytest.fixture(scope="module")
-def aligner(ckpt):
-    return Aligner(ckpt, backend="torch")
-
-
 @pytest.fixture()
 def folder(tmp_path):
     d = tmp_path / "photos"

@@ -73,9 +73,9 @@ def test_eval_requires_gt():
         main(["eval", "--pred", "x.txt"])
 
 
-def test_eval_model_on_real_300w_files(tiny_checkpoint, capsys):
+def test_eval_model_on_real_300w_files(ckpt, capsys):
     samples = Path(__file__).resolve().parents[1] / "../shared/data/samples/300w"
-    rc = main(["eval", "--model", str(tiny_checkpoint), "--data", str(samples), "--align", "labels", "--no-flip"])
+    rc = main(["eval", "--model", str(ckpt), "--data", str(samples), "--align", "labels", "--no-flip"])
     assert rc == 0
     out = capsys.readouterr().out
     import re
