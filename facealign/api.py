@@ -14,13 +14,13 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .codecs import HeatmapCodec
 from .detector import Detection, RetinaFaceDetector
 from .engine.checkpoint import load_checkpoint
 from .geometry import align_matrix, apply_affine, invert_affine, warp
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import get_scheme
 from .models.zoo import DEFAULT_MODEL, ModelCard, create_model, get_model_card
+from .outputs import OutputAdapter, make_adapter
 from .runtime import LandmarkRunner, make_runner, torch_threads
 from .types import Box, FaceLandmarks
 
@@ -74,15 +74,8 @@ class Aligner:
         refine_boxes: int = 1,
     ) -> None:
         self.card, net = _load_model(model)
-        if self.card.output != "heatmap":
-            raise ValueError(
-                f"model {self.card.name} returns {self.card.output!r} outputs; the Aligner decodes heatmap "
-                "models only so far (HIH and SCC decoding in the Aligner is not wired yet)"
-            )
         self.scheme = get_scheme(self.card.scheme)
-        self.codec = HeatmapCodec(
-            input_size=self.card.input_size, heatmap_size=self.card.heatmap_size, sigma=self.card.sigma
-        )
+        self.adapter: OutputAdapter = make_adapter(self.card, net, self.scheme)
         if backend == "onnx" and device != "cpu":
             raise ValueError(f"the onnx backend runs on the CPU; got device={device!r} (use backend='torch')")
         self.runner: LandmarkRunner = make_runner(net, self.card, backend=backend, device=device, threads=threads)
@@ -155,6 +148,10 @@ class Aligner:
         res = self._run([rgb], [[_Face(Box.from_points(f), 1.0, f) for f in fives]])[0]
         return [r.points.astype(np.float64) for r in res], [r.scores for r in res]
 
+    def _forward(self, x: np.ndarray) -> Any:
+        """The network's output (its own type, from the runner's arrays) for a normalised batch."""
+        return self.adapter.from_arrays([torch.from_numpy(a) for a in self.runner(x)])
+
     def _run(self, rgbs: list[np.ndarray], faces: list[list[_Face]]) -> list[list[FaceLandmarks]]:
         size = self.card.input_size
         crops, mats = [], []
@@ -168,12 +165,11 @@ class Aligner:
             return results
         x = (np.stack(crops).astype(np.float32) - np.asarray(self.card.mean, np.float32)) / np.asarray(self.card.std, np.float32)
         x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        hm = self.runner(x)
+        out = self._forward(x)
         if self.flip_test:
-            hf = self.runner(np.ascontiguousarray(x[..., ::-1]))
-            hm = 0.5 * (hm + hf[..., ::-1][:, list(self.scheme.flip_index)])
+            out = self.adapter.merge_flip(out, self._forward(np.ascontiguousarray(x[..., ::-1])))
         with torch_threads(self.threads):  # the decoder's smoothing runs in torch: same thread budget
-            coords, scores = self.codec.decode(torch.from_numpy(np.ascontiguousarray(hm)))
+            coords, scores = self.adapter.decode(out)
         coords, scores = coords.numpy(), scores.numpy()
         i = 0
         for k, fs in enumerate(faces):

@@ -85,9 +85,10 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .api import _load_model
     from .export import export_onnx
+    from .outputs import OUTPUT_NAMES
 
     card, net = _load_model(args.model)
-    rep = export_onnx(net, card.input_size, args.output, tolerance=args.tolerance)
+    rep = export_onnx(net, card.input_size, args.output, names=OUTPUT_NAMES[card.output], tolerance=args.tolerance)
     print(f"wrote {rep.path} ({rep.size_bytes / 1e6:.2f} MB); ONNX Runtime vs PyTorch max |diff| = {rep.max_abs_diff:.2e}")
     return 0
 

@@ -101,13 +101,21 @@ def test_flip_test_keeps_shapes(ckpt, photo):
     assert f.points.shape == (68, 2) and np.isfinite(f.points).all()
 
 
-def test_non_heatmap_models_are_refused_with_a_reason(tmp_path):
+@pytest.mark.parametrize("name", ["hih_cpu_68", "scc_cpu_68"])
+def test_hih_and_regression_models_run_through_the_aligner(tmp_path, photo, name):
+    """Every output kind decodes through the Aligner: an untrained HIH / SCC checkpoint gives one face of
+    68 finite points on each backend, the two backends agree, and flip test keeps the shapes."""
     import torch
 
     from facealign.models.zoo import create_model
 
-    net = create_model("scc_cpu_68")
-    path = tmp_path / "scc.pt"
-    torch.save({"model": net.state_dict(), "model_name": "scc_cpu_68"}, path)
-    with pytest.raises(ValueError, match="returns 'regression' outputs"):
-        Aligner(path)
+    torch.manual_seed(0)
+    net = create_model(name).eval()
+    path = tmp_path / f"{name}.pt"
+    torch.save({"model": net.state_dict(), "model_name": name}, path)
+    five = [RetinaFaceDetector().detect(photo)[0].points]
+    a = Aligner(path, detector=None)(photo, points5=five)[0]
+    b = Aligner(path, detector=None, backend="torch")(photo, points5=five)[0]
+    f = Aligner(path, detector=None, flip_test=True)(photo, points5=five)[0]
+    assert a.points.shape == b.points.shape == f.points.shape == (68, 2) and np.isfinite(f.points).all()
+    np.testing.assert_allclose(a.points, b.points, atol=0.05)

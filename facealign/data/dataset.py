@@ -2,7 +2,7 @@
 
 Each item is one face, cropped by the 5-point similarity alignment of Earp et al. (Sec. 3.1, see
 :func:`facealign.geometry.align_matrix`), augmented (:mod:`facealign.data.transforms`) and encoded
-by a heatmap codec. Randomness is drawn from ``np.random.default_rng([seed, epoch, index])`` so that
+by the model's output adapter. Randomness is drawn from ``np.random.default_rng([seed, epoch, index])`` so that
 a run resumed at epoch ``e`` sees exactly the crops an uninterrupted run would have seen.
 """
 
@@ -27,8 +27,10 @@ from .transforms import AugmentConfig, hflip_matrix, photometric, random_crop_ma
 __all__ = ["FaceRecord", "LandmarkDataset", "merge_records"]
 
 
-class TargetEncoder(Protocol):
-    def encode(self, points: np.ndarray, visible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]: ...
+class TargetMaker(Protocol):
+    """Anything with ``targets(points (K, 2) crop px, visible (K,)) -> dict`` (:mod:`facealign.outputs`)."""
+
+    def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]: ...
 
 
 @dataclass
@@ -82,8 +84,8 @@ def merge_records(
 class LandmarkDataset(Dataset):
     """Aligned face crops with heatmap targets.
 
-    Item: ``image (3, S, S)`` float32 normalised; ``heatmaps (K, h, w)`` and ``weights (K,)`` from
-    ``codec``; ``points (K, 2)`` and ``five (5, 2)`` in crop pixels (NaN where unknown);
+    Item: ``image (3, S, S)`` float32 normalised; the model's targets from ``targets`` (e.g.
+    ``heatmaps (K, h, w)`` and ``weights (K,)``, see :mod:`facealign.outputs`); ``points (K, 2)`` and ``five (5, 2)`` in crop pixels (NaN where unknown);
     ``matrix (2, 3)`` image -> crop; ``index``.
     """
 
@@ -93,7 +95,7 @@ class LandmarkDataset(Dataset):
         *,
         scheme: str | LandmarkScheme,
         input_size: int,
-        codec: TargetEncoder,
+        targets: TargetMaker,
         mean: tuple[float, float, float],
         std: tuple[float, float, float],
         augment: AugmentConfig | None = None,
@@ -102,7 +104,7 @@ class LandmarkDataset(Dataset):
         self.records = records
         self.scheme = get_scheme(scheme)
         self.input_size = int(input_size)
-        self.codec = codec
+        self.target_maker = targets
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
         self.augment = augment or AugmentConfig.none()
@@ -115,7 +117,7 @@ class LandmarkDataset(Dataset):
     def __len__(self) -> int:
         return len(self.records)
 
-    def _align_points(self, rec: FaceRecord) -> np.ndarray:
+    def align_points(self, rec: FaceRecord) -> np.ndarray:
         if rec.align is not None:
             return np.asarray(rec.align, dtype=np.float64)
         if rec.five is not None:
@@ -125,7 +127,7 @@ class LandmarkDataset(Dataset):
     def crop_matrix(self, rec: FaceRecord, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
         """Image -> augmented crop matrix, and whether the crop is mirrored."""
         cfg, size = self.augment, self.input_size
-        five = self._align_points(rec)
+        five = self.align_points(rec)
         if cfg.align_jitter > 0:
             iod = float(np.linalg.norm(five[1] - five[0]))
             five = five + rng.normal(0.0, cfg.align_jitter * iod, size=five.shape)
@@ -150,12 +152,11 @@ class LandmarkDataset(Dataset):
             five = five[list(FIVE.flip_index)]
         crop = photometric(crop, rng, self.augment)
         visible = np.isfinite(points).all(axis=1)
-        heatmaps, weights = self.codec.encode(np.where(np.isfinite(points), points, -1e6), visible)
+        targets = self.target_maker.targets(points, visible)
         img = (crop.astype(np.float32) - self.mean) / self.std
         return {
             "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
-            "heatmaps": torch.from_numpy(np.asarray(heatmaps, dtype=np.float32)),
-            "weights": torch.from_numpy(np.asarray(weights, dtype=np.float32)),
+            **{k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in targets.items()},
             "points": torch.from_numpy(points.astype(np.float32)),
             "five": torch.from_numpy(five.astype(np.float32)),
             "matrix": torch.from_numpy(m.astype(np.float64)),

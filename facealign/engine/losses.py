@@ -1,32 +1,14 @@
-"""The training losses of the heatmap engine, built from :mod:`facealign.losses` by name."""
+"""The 5-point loss of the heatmap engine (each output kind's own loss is in :mod:`facealign.outputs`)."""
 
 from __future__ import annotations
 
 import math
-from typing import Callable
-
 import torch
 
 from ..codecs import soft_argmax_decode
 from ..landmarks import LandmarkScheme
-from ..losses import adaptive_wing_loss, l1_loss, mse_loss
 
-__all__ = ["HEATMAP_LOSSES", "build_heatmap_loss", "five_point_loss", "five_point_matrix"]
-
-HEATMAP_LOSSES: dict[str, Callable[..., torch.Tensor]] = {
-    "mse": mse_loss,
-    "l1": l1_loss,
-    "awing": adaptive_wing_loss,
-}
-
-
-def build_heatmap_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
-    """``loss(pred (B,K,h,w), target (B,K,h,w), weights (B,K)) -> scalar`` by name."""
-    if name not in HEATMAP_LOSSES:
-        raise ValueError(f"unknown heatmap loss {name!r}; expected one of {sorted(HEATMAP_LOSSES)}")
-    fn = HEATMAP_LOSSES[name]
-    return lambda pred, target, weights: fn(pred, target, weights)
-
+__all__ = ["five_point_loss", "five_point_matrix"]
 
 def five_point_matrix(scheme: LandmarkScheme, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """``(5, K)`` averaging matrix: ``five = A @ points`` gives the scheme's 5 points."""

@@ -1,4 +1,4 @@
-"""The training engine shared by every heatmap method: one place where a :class:`TrainConfig` turns
+"""The training engine shared by every top-down method (heatmap, HIH, regression): one place where a :class:`TrainConfig` turns
 into a model, data, loss, optimiser and schedule; epochs with validation (NME / FR / AUC with
 flip-test averaging), JSON-lines metrics, atomic checkpoints and exact resume; PyTorch DDP under
 ``torchrun`` (gloo on CPU, nccl on GPU).
@@ -21,44 +21,33 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
-from ..codecs import HeatmapCodec
 from ..data.dataset import FaceRecord, LandmarkDataset, merge_records
 from ..data.readers import read_annotations
 from ..data.transforms import AugmentConfig
-from ..geometry import apply_affine, invert_affine
+from ..geometry import align_matrix, apply_affine, invert_affine
 from ..landmarks import LandmarkScheme, get_scheme
 from ..landmarks.five import FIVE
 from ..metrics import auc, failure_rate, nme
 from ..types import input_to_heatmap
+from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
 from ..atomic import atomic_write_bytes
 from .checkpoint import atomic_torch_save, capture_rng, load_checkpoint, restore_rng
 from .config import TrainConfig
-from .losses import build_heatmap_loss, five_point_loss
+from ..outputs import OutputAdapter, make_adapter
+from .losses import five_point_loss
 from .schedule import lr_factor
 
-__all__ = ["Trainer", "flip_heatmaps", "predict_crops"]
-
-
-def flip_heatmaps(heatmaps: torch.Tensor, flip_index: tuple[int, ...]) -> torch.Tensor:
-    """Heatmaps of a mirrored input, mapped back to the unmirrored face: mirror each map and
-    re-index channels with the scheme's flip map. Shape: ``(B, K, h, w) -> (B, K, h, w)``.
-
-    The heatmap cell ``j`` of a ``w``-wide map covers input ``x = (j + 0.5) s - 0.5``; mirroring the
-    input (``x -> S - 1 - x``) sends it to cell ``w - 1 - j``, so an array flip is exact.
-    """
-    return heatmaps.flip(-1)[:, list(flip_index)]
+__all__ = ["Trainer", "predict_crops"]
 
 
 @torch.no_grad()
-def predict_crops(
-    model: nn.Module, images: torch.Tensor, *, scheme: LandmarkScheme, flip_test: bool
-) -> torch.Tensor:
-    """Heatmaps for a batch of aligned crops, averaged with the mirrored crop when ``flip_test``
-    (Earp et al. Sec. 5.1: +0.6 AUC). Shape: ``(B, 3, S, S) -> (B, K, h, w)``."""
+def predict_crops(model: nn.Module, images: torch.Tensor, *, adapter: OutputAdapter, flip_test: bool) -> Any:
+    """The network's output for a batch of aligned crops ``(B, 3, S, S)``, merged with the output of
+    the mirrored crops when ``flip_test`` (Earp et al. Sec. 5.1: +0.6 AUC)."""
     out = model(images)
     if flip_test:
-        out = 0.5 * (out + flip_heatmaps(model(images.flip(-1)), scheme.flip_index))
+        out = adapter.merge_flip(out, model(images.flip(-1)))
     return out
 
 
@@ -88,12 +77,16 @@ class Trainer:
         self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
         self.model = create_model(cfg.model, **cfg.model_kwargs)
         self.scheme = get_scheme(self.card.scheme)
-        self.codec = HeatmapCodec(
-            input_size=self.card.input_size, heatmap_size=self.card.heatmap_size, sigma=self.card.sigma
-        )
-        self.heatmap_loss = build_heatmap_loss(cfg.loss)
+        self.adapter = make_adapter(self.card, self.model, self.scheme, loss=cfg.loss)
+        if cfg.five_loss_weight > 0 and self.card.output != "heatmap":
+            raise ValueError(
+                f"five_loss_weight > 0 needs a heatmap model (soft-argmax 5-point loss); {cfg.model} "
+                f"returns {self.card.output!r} outputs"
+            )
         self.train_set = self._dataset(train=True)
         self.val_set = self._dataset(train=False)
+        if hasattr(self.model, "set_adjacency"):  # SCC: the data-driven graph of the training shapes
+            self.model.set_adjacency(build_adjacency(self.train_shapes(), k=self.model.k))
         self.optimizer = self._optimizer()
         self.iters_per_epoch = max(1, len(self._loader(self.train_set, train=True, epoch=0)))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -152,7 +145,7 @@ class Trainer:
             records,
             scheme=self.scheme,
             input_size=self.card.input_size,
-            codec=self.codec,
+            targets=self.adapter,
             mean=self.card.mean,
             std=self.card.std,
             augment=self.cfg.augment if train else AugmentConfig.none(),
@@ -165,6 +158,19 @@ class Trainer:
             pts = table.get(self._key(rec.image_path))
             if pts is not None:
                 rec.align = np.asarray(pts, dtype=np.float64).reshape(5, 2)
+
+    def train_shapes(self) -> np.ndarray:
+        """The fully labelled training shapes in crop pixels, each aligned as at inference without
+        augmentation (SCC Eq. 4 correlates coordinates in the frame the network predicts in).
+        Shape: ``(M, K, 2)``."""
+        shapes = []
+        for rec in self.train_set.records:
+            if np.isfinite(rec.points).all():
+                m = align_matrix(self.train_set.align_points(rec), self.card.input_size)
+                shapes.append(apply_affine(m, rec.points))
+        if len(shapes) < 2:
+            raise ValueError(f"{self.cfg.name}: the graph needs at least 2 fully labelled training faces, got {len(shapes)}")
+        return np.stack(shapes)
 
     def _optimizer(self) -> torch.optim.Optimizer:
         o = self.cfg.optim
@@ -228,30 +234,27 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict[str, float]:
         self.ddp.train()
         loader = self._loader(self.train_set, train=True, epoch=epoch)
-        totals = {"loss": 0.0, "heatmap": 0.0, "five": 0.0}
+        totals: dict[str, float] = {"loss": 0.0}
         n = 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", disable=_rank() != 0 or not sys.stderr.isatty(), leave=False)
         for batch in bar:
             out = self.ddp(batch["image"])
-            loss_hm = self.heatmap_loss(out, batch["heatmaps"], batch["weights"])
-            loss = loss_hm
-            loss_five = torch.zeros(())
+            loss, parts = self.adapter.loss(out, batch)
             if self.cfg.five_loss_weight > 0:
-                loss_five = five_point_loss(
+                parts["five"] = five_point_loss(
                     out,
-                    input_to_heatmap(batch["five"], self.codec.stride),
+                    input_to_heatmap(batch["five"], self.card.stride),
                     scheme=self.scheme,
                     sigma=self.card.sigma,
                     beta=self.cfg.softargmax_beta,
                 )
-                loss = loss + self.cfg.five_loss_weight * loss_five
+                loss = loss + self.cfg.five_loss_weight * parts["five"]
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
             self.scheduler.step()
-            totals["loss"] += float(loss.detach())
-            totals["heatmap"] += float(loss_hm.detach())
-            totals["five"] += float(loss_five.detach())
+            for key, value in {"loss": loss, **parts}.items():
+                totals[key] = totals.get(key, 0.0) + float(value.detach())
             n += 1
             bar.set_postfix(loss=f"{totals['loss'] / n:.5f}")
             if bar.disable and _rank() == 0 and self.cfg.log_every > 0 and n % self.cfg.log_every == 0:
@@ -267,8 +270,8 @@ class Trainer:
         preds = []
         loader = self._loader(self.val_set, train=False, epoch=0)
         for batch in loader:
-            hm = predict_crops(self.model, batch["image"], scheme=self.scheme, flip_test=self.cfg.flip_test)
-            coords, _ = self.codec.decode(hm)
+            out = predict_crops(self.model, batch["image"], adapter=self.adapter, flip_test=self.cfg.flip_test)
+            coords, _ = self.adapter.decode(out)
             for c, m in zip(coords.numpy(), batch["matrix"].numpy()):
                 preds.append(apply_affine(invert_affine(m), c))
         recs = self.val_set.records

@@ -227,9 +227,12 @@ def HIH_B(*, pretrained: bool = False, **kwargs: Any) -> HIHModel:  # noqa: N802
         sigma=CPU_SIGMA,
         decoder="argmax",
         output="hih",
-        weights=None,
-        training_data="none shipped",
-        licence=_NO_WEIGHTS,
+        weights="hih_cpu_68.pt",
+        training_data="faces/train68.txt (68-point dlib teacher labels)",
+        licence=(
+            "research use only: trained on ../shared/data/faces (CUHK CNN_FacePoint web photos); the 68-point "
+            "labels come from dlib's 300-W-trained shape predictor (300-W annotations: non-commercial research use)"
+        ),
         description=(
             f"CPU-sized HIH: 1 hourglass stack ({CPU_CHANNELS} ch, depth {CPU_DEPTH}, offset branch {CPU_BRANCH} ch), "
             f"{CPU_INPUT} px -> {CPU_INPUT // 4}x{CPU_INPUT // 4} integer + {CPU_DECIMAL}x{CPU_DECIMAL} decimal heatmaps "

@@ -11,7 +11,8 @@ import torch
 
 from facealign.engine.checkpoint import load_checkpoint
 from facealign.engine.config import load_config
-from facealign.engine.trainer import Trainer, flip_heatmaps
+from facealign.engine.trainer import Trainer
+from facealign.outputs import flip_heatmaps
 
 REPO = Path(__file__).resolve().parents[2]
 FACES = (REPO / "../shared/data/faces").resolve()
@@ -100,3 +101,38 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     ck = load_checkpoint(tmp_path / "runs/ddp/last.pt")
     assert ck["epoch"] == 0 and ck["world_size"] == 2
     assert "nme5=" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "loss", "parts"),
+    [
+        ("hih_cpu_68", "{ channels = 16, depth = 2, branch_channels = 16, input_size = 64, decimal_size = 4 }", "hih", {"integer", "csc"}),
+        ("scc_cpu_68", "{ width = 8, branch_channels = [8, 16], hidden = 16, input_size = 64 }", "softwing", {"coords"}),
+    ],
+)
+def test_hih_and_scc_train_and_resume_through_the_same_engine(tmp_path, model, kwargs, loss, parts):
+    """Each output kind trains with its own targets and loss, validates with its own decoder and
+    flip merge, and resumes exactly; SCC gets its data-driven graph from the training shapes."""
+    text = (
+        TINY.replace('model = "facealign_mnv2_050_68"', f'model = "{model}"')
+        .replace("model_kwargs = { width = 0.25, input_size = 64, filters = 16 }", f"model_kwargs = {kwargs}")
+        .replace('loss = "awing"', f'loss = "{loss}"')
+        .replace("five_loss_weight = 0.02", "five_loss_weight = 0.0")
+        .replace("limit_train = 24", "limit_train = 16")
+    )
+    runs = {}
+    for name, calls in (("straight", [None]), ("split", [1, None])):
+        (tmp_path / f"{name}.toml").write_text(text)
+        for stop in calls:
+            t = Trainer(load_config(tmp_path / f"{name}.toml", out_dir=str(tmp_path / "runs")))
+            t.fit(resume=True, stop_after=stop)
+        runs[name] = t
+    row = runs["straight"].history[-1]
+    assert parts <= set(row) and all(torch.isfinite(torch.tensor(row[p])) for p in parts)
+    assert {"nme5", "nme"} <= set(row)
+    a, b = runs["straight"].model.state_dict(), runs["split"].model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    if model.startswith("scc"):
+        adj = runs["straight"].model.adjacency
+        assert runs["straight"].model.adjacency_fitted and (adj.sum(axis=1) == 4).all()  # k + 1 = 4 per row

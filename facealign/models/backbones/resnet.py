@@ -81,6 +81,8 @@ class ResNet(nn.Module):
     Args:
         block: ``"basic"`` (ResNet-18/34) or ``"bottleneck"`` (ResNet-50/101/152).
         layers: number of blocks per stage, e.g. ``(2, 2, 2, 2)`` for ResNet-18.
+        width: channels of the stem and the first stage (64 in He et al.); every stage scales with it
+            (``width * (1, 2, 4, 8)``), for CPU-sized variants such as the 32-wide ResNet-18 of ``scc_cpu_68``.
 
     Attributes:
         out_channels: ``[64, 128, 256, 512]`` (basic) or ``[256, 512, 1024, 2048]`` (bottleneck).
@@ -89,29 +91,33 @@ class ResNet(nn.Module):
     Shape: ``(B, 3, H, W) -> [(B, C_i, ceil(H / s_i), ceil(W / s_i)) for each stride s_i]``.
     """
 
-    def __init__(self, *, block: str, layers: tuple[int, int, int, int]) -> None:
+    def __init__(self, *, block: str, layers: tuple[int, int, int, int], width: int = STEM_CHANNELS) -> None:
         super().__init__()
         block_types: dict[str, type[BasicBlock] | type[Bottleneck]] = {"basic": BasicBlock, "bottleneck": Bottleneck}
         if block not in block_types:
             raise ValueError(f"ResNet block must be one of {sorted(block_types)}, got {block!r}")
         if len(layers) != 4 or any(int(n) < 1 for n in layers):
             raise ValueError(f"ResNet layers must be 4 positive block counts, got {layers}")
+        if int(width) != width or width < 1:
+            raise ValueError(f"ResNet width must be a positive integer, got {width}")
+        scale = int(width) / STEM_CHANNELS
         block_cls = block_types[block]
         self.stem = nn.Sequential(
-            nn.Conv2d(3, STEM_CHANNELS, 7, stride=2, padding=3, bias=False),
-            nn.BatchNorm2d(STEM_CHANNELS),
+            nn.Conv2d(3, int(width), 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm2d(int(width)),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(3, stride=2, padding=1),
         )
-        in_ch = STEM_CHANNELS
+        in_ch = int(width)
         stages: list[nn.Module] = []
         self.out_channels: list[int] = []
-        for i, (width, n) in enumerate(zip(STAGE_WIDTHS, layers)):
+        for i, (stage_width, n) in enumerate(zip(STAGE_WIDTHS, layers)):
             stride = 1 if i == 0 else 2
+            stage_width = round(stage_width * scale)
             blocks: list[nn.Module] = []
             for j in range(int(n)):
-                blocks.append(block_cls(in_ch, width, stride=stride if j == 0 else 1))
-                in_ch = width * block_cls.expansion
+                blocks.append(block_cls(in_ch, stage_width, stride=stride if j == 0 else 1))
+                in_ch = stage_width * block_cls.expansion
             stages.append(nn.Sequential(*blocks))
             self.out_channels.append(in_ch)
         self.stages = nn.ModuleList(stages)
@@ -140,9 +146,9 @@ def _init_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def resnet18() -> ResNet:
-    """ResNet-18: basic blocks (2, 2, 2, 2); 11.18 M parameters without the classifier."""
-    return ResNet(block="basic", layers=(2, 2, 2, 2))
+def resnet18(*, width: int = STEM_CHANNELS) -> ResNet:
+    """ResNet-18: basic blocks (2, 2, 2, 2); 11.18 M parameters without the classifier (width 64)."""
+    return ResNet(block="basic", layers=(2, 2, 2, 2), width=width)
 
 
 def resnet34() -> ResNet:

@@ -95,8 +95,10 @@ def _resize(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def _downsample(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    fh, fw = x.shape[-2] // like.shape[-2], x.shape[-1] // like.shape[-1]
-    if fh * like.shape[-2] != x.shape[-2] or fw * like.shape[-1] != x.shape[-1]:
+    # plain ints: the sizes are fixed by the input size, and ONNX export needs a constant pooling kernel
+    (h, w), (lh, lw) = (int(v) for v in x.shape[-2:]), (int(v) for v in like.shape[-2:])
+    fh, fw = h // lh, w // lw
+    if fh * lh != h or fw * lw != w:
         raise ValueError(
             f"AttentionMultiScale: feature map {tuple(x.shape[-2:])} is not an integer multiple of the "
             f"deepest map {tuple(like.shape[-2:])}; use an input side that is a multiple of the backbone stride"

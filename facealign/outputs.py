@@ -1,0 +1,234 @@
+"""What a network's output means: one adapter per output kind of :data:`facealign.models.zoo.OUTPUT_KINDS`.
+
+An adapter is the single place that knows, for one kind of network output, how the training targets
+of a face are made, which loss compares output and targets, how the output of a mirrored crop is
+merged back (flip test) and how the output decodes to input-pixel coordinates. The trainer, the
+validation loop, ONNX export and :class:`facealign.Aligner` all go through it, so a model family
+plugs into training and inference by registering a card whose ``output`` names an adapter here.
+
+Every adapter follows :class:`OutputAdapter`:
+
+* ``targets(points (K, 2) input px, visible (K,) bool) -> dict[str, np.ndarray]``: one face's
+  targets (numpy, built in data-loader workers); always holds ``"weights" (K,)``;
+* ``loss(out, batch) -> (scalar, {part: scalar})``: ``batch`` holds the targets stacked by the loader;
+* ``to_arrays(out) -> tuple[Tensor, ...]`` and ``from_arrays(arrays) -> out``: the network's output as
+  a flat tuple of tensors (the ONNX graph's outputs, in :attr:`names` order) and back;
+* ``merge_flip(out, out_mirrored) -> out``: average with the output of the mirrored crop, mapped back
+  to the unmirrored face with the scheme's 0-based flip map;
+* ``decode(out) -> (coords (B, K, 2) input px, scores (B, K))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from .codecs import HeatmapCodec, HIHCodec
+from .landmarks import LandmarkScheme
+from .losses import adaptive_wing_loss, l1_loss, mse_loss, soft_wing_loss
+from .losses.hih_loss import ALPHA_TINY, csc_loss
+from .models.zoo import ModelCard
+
+__all__ = [
+    "HEATMAP_LOSSES",
+    "HIHAdapter",
+    "OUTPUT_NAMES",
+    "HeatmapAdapter",
+    "OutputAdapter",
+    "RegressionAdapter",
+    "flip_coordinates",
+    "flip_heatmaps",
+    "make_adapter",
+]
+
+#: The network's outputs, flattened, per output kind: the ONNX graph's output names, in order.
+OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
+    "heatmap": ("heatmaps",),
+    "hih": ("integer", "decimal"),
+    "regression": ("points",),
+}
+#: Heatmap losses by name (``loss(pred, target, weights) -> scalar``).
+HEATMAP_LOSSES = {"mse": mse_loss, "l1": l1_loss, "awing": adaptive_wing_loss}
+#: Coordinate losses of regression models by name (``loss(pred_px, target_px, weights) -> scalar``).
+COORD_LOSSES = {"softwing": soft_wing_loss, "l1": l1_loss}
+#: Where a non-finite point is parked before encoding (far outside any map; its weight is 0).
+_FAR_AWAY = -1e6
+
+
+class OutputAdapter(Protocol):
+    names: tuple[str, ...]
+
+    def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]: ...
+
+    def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+
+    def to_arrays(self, out: Any) -> tuple[torch.Tensor, ...]: ...
+
+    def from_arrays(self, arrays: Sequence[torch.Tensor]) -> Any: ...
+
+    def merge_flip(self, out: Any, mirrored: Any) -> Any: ...
+
+    def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+def flip_heatmaps(heatmaps: torch.Tensor, flip_index: Sequence[int]) -> torch.Tensor:
+    """Maps of a mirrored input, mapped back to the unmirrored face: mirror each map along x and
+    re-index channels with the scheme's flip map. Shape: ``(..., K, h, w) -> (..., K, h, w)``.
+
+    Cell ``j`` of a ``w``-wide stride-``s`` map covers input ``x = (j + 0.5) s - 0.5``; mirroring the
+    input (``x -> S - 1 - x``) sends it to cell ``w - 1 - j``, so an array flip is exact. The same
+    holds one level down for HIH's decimal maps (the fraction ``f`` of a cell becomes ``1 - f``).
+    """
+    return heatmaps.flip(-1)[..., list(flip_index), :, :]
+
+
+def flip_coordinates(points: torch.Tensor, flip_index: Sequence[int], input_size: int) -> torch.Tensor:
+    """Input-pixel points predicted on a mirrored crop, mapped back: ``x -> S - 1 - x`` and the flip map.
+    Shape: ``(B, K, 2) -> (B, K, 2)``."""
+    out = points[:, list(flip_index)].clone()
+    out[..., 0] = (input_size - 1) - out[..., 0]
+    return out
+
+
+def _finite_points(points: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    finite = np.isfinite(points).all(axis=1)
+    keep = finite & np.asarray(visible, dtype=bool)
+    return np.where(finite[:, None], points, _FAR_AWAY), keep
+
+
+class HeatmapAdapter:
+    """One heatmap per point, ``(B, K, h, w)`` (Earp et al.; decoded by the card's decoder, DARK by default)."""
+
+    names = OUTPUT_NAMES["heatmap"]
+
+    def __init__(self, codec: HeatmapCodec, scheme: LandmarkScheme, *, loss: str = "awing") -> None:
+        if loss not in HEATMAP_LOSSES:
+            raise ValueError(f"unknown heatmap loss {loss!r}; expected one of {sorted(HEATMAP_LOSSES)}")
+        self.codec, self.scheme, self.loss_fn = codec, scheme, HEATMAP_LOSSES[loss]
+
+    def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+        pts, keep = _finite_points(points, visible)
+        heatmaps, weights = self.codec.encode(pts, keep)
+        return {"heatmaps": heatmaps, "weights": weights}
+
+    def loss(self, out: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        value = self.loss_fn(out, batch["heatmaps"], batch["weights"])
+        return value, {"heatmap": value}
+
+    def to_arrays(self, out: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (out,)
+
+    def from_arrays(self, arrays: Sequence[torch.Tensor]) -> torch.Tensor:
+        return arrays[0]
+
+    def merge_flip(self, out: torch.Tensor, mirrored: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (out + flip_heatmaps(mirrored, self.scheme.flip_index))
+
+    def decode(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codec.decode(out)
+
+
+class HIHAdapter:
+    """HIH's integer heatmaps of every stack ``(B, S, K, h, w)`` + decimal heatmaps ``(B, K, h_d, w_d)``.
+
+    Loss (Lan et al. Eq. 6 with intermediate supervision): the MSE of every stack's integer maps, summed
+    over stacks, plus ``alpha`` times the coordinate soft-classification loss (Eq. 5) of the decimal maps
+    (``alpha`` = 0.1 for HIH_T, Sec. IV-A). Decoding: :meth:`facealign.codecs.HIHCodec.decode` (Eq. 4) of
+    the last stack. Flip test averages integer maps and decimal logits, both mirrored exactly.
+    """
+
+    names = OUTPUT_NAMES["hih"]
+
+    def __init__(self, codec: HIHCodec, scheme: LandmarkScheme, *, alpha: float = ALPHA_TINY) -> None:
+        from .models.hih import HIHOutput
+
+        self.codec, self.scheme, self.alpha, self._output = codec, scheme, float(alpha), HIHOutput
+
+    def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+        pts, keep = _finite_points(points, visible)
+        integer, decimal, weights = self.codec.encode(pts, keep)
+        return {"integer": integer, "decimal": decimal, "weights": weights}
+
+    def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        w = batch["weights"]
+        integer = sum(mse_loss(out.integer[:, s], batch["integer"], w) for s in range(out.integer.shape[1]))
+        csc = csc_loss(out.decimal, batch["decimal"], w)
+        return integer + self.alpha * csc, {"integer": integer, "csc": csc}
+
+    def to_arrays(self, out: Any) -> tuple[torch.Tensor, ...]:
+        return (out.integer, out.decimal)
+
+    def from_arrays(self, arrays: Sequence[torch.Tensor]) -> Any:
+        return self._output(*arrays)
+
+    def merge_flip(self, out: Any, mirrored: Any) -> Any:
+        fi = self.scheme.flip_index
+        return self._output(
+            0.5 * (out.integer + flip_heatmaps(mirrored.integer, fi)),
+            0.5 * (out.decimal + flip_heatmaps(mirrored.decimal, fi)),
+        )
+
+    def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codec.decode(out.integer[:, -1], out.decimal)
+
+
+class RegressionAdapter:
+    """Coordinates regressed directly, ``(B, K, 2)`` input pixels (SCC and its FC baseline).
+
+    Loss: Soft Wing (Zhu et al. Eq. 9) on pixels by default. Decoding is the identity; regression
+    gives no per-point confidence, so every score is 1.
+    """
+
+    names = OUTPUT_NAMES["regression"]
+
+    def __init__(self, scheme: LandmarkScheme, input_size: int, *, loss: str = "softwing") -> None:
+        if loss not in COORD_LOSSES:
+            raise ValueError(f"unknown coordinate loss {loss!r}; expected one of {sorted(COORD_LOSSES)}")
+        self.scheme, self.input_size, self.loss_fn = scheme, int(input_size), COORD_LOSSES[loss]
+
+    def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+        finite = np.isfinite(points).all(axis=1)
+        keep = finite & np.asarray(visible, dtype=bool)
+        coords = np.where(keep[:, None], points, 0.0).astype(np.float32)
+        return {"coords": coords, "weights": keep.astype(np.float32)}
+
+    def loss(self, out: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        value = self.loss_fn(out, batch["coords"], batch["weights"])
+        return value, {"coords": value}
+
+    def to_arrays(self, out: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return (out,)
+
+    def from_arrays(self, arrays: Sequence[torch.Tensor]) -> torch.Tensor:
+        return arrays[0]
+
+    def merge_flip(self, out: torch.Tensor, mirrored: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (out + flip_coordinates(mirrored, self.scheme.flip_index, self.input_size))
+
+    def decode(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return out, torch.ones(out.shape[:2], dtype=out.dtype, device=out.device)
+
+
+def make_adapter(card: ModelCard, model: nn.Module, scheme: LandmarkScheme, *, loss: str | None = None) -> OutputAdapter:
+    """The adapter for ``card.output``, with the codec settings of ``card`` and of the built ``model``.
+
+    ``loss`` names the training loss where the kind has a choice (heatmap: ``"awing"`` default,
+    ``"mse"``, ``"l1"``; regression: ``"softwing"`` default, ``"l1"``); ``None`` takes the default.
+    """
+    if card.output == "heatmap":
+        codec = HeatmapCodec(card.input_size, card.heatmap_size, card.sigma, decoder=card.decoder)
+        return HeatmapAdapter(codec, scheme, loss=loss or "awing")
+    if card.output == "hih":
+        from .models.hih import PAPER_DECIMAL_SIGMA
+
+        codec = HIHCodec(card.input_size, card.heatmap_size, int(model.decimal_size), card.sigma, PAPER_DECIMAL_SIGMA)
+        if loss not in (None, "hih"):
+            raise ValueError(f"HIH models train with the HIH loss (Eq. 6); got loss={loss!r}")
+        return HIHAdapter(codec, scheme)
+    if card.output == "regression":
+        return RegressionAdapter(scheme, card.input_size, loss=loss or "softwing")
+    raise ValueError(f"{card.name}: no output adapter for output kind {card.output!r}")

@@ -1,0 +1,121 @@
+"""Output adapters: targets -> decode round trips, flip-test merging of a mirrored crop's output,
+ONNX flattening, and the losses' zero at the target, for every output kind."""
+
+import numpy as np
+import pytest
+import torch
+
+from facealign.landmarks import get_scheme
+from facealign.models.zoo import create_model, get_model_card
+from facealign.outputs import (
+    OUTPUT_NAMES,
+    HeatmapAdapter,
+    HIHAdapter,
+    RegressionAdapter,
+    flip_coordinates,
+    make_adapter,
+)
+
+SCHEME = get_scheme("68")
+KINDS = {"heatmap": "facealign_mnv2_050_68", "hih": "hih_cpu_68", "regression": "scc_cpu_68"}
+
+
+def _adapter(kind):
+    name = KINDS[kind]
+    card = get_model_card(name)
+    return card, make_adapter(card, create_model(name), SCHEME)
+
+
+def _points(seed=0, size=128):
+    """68 sub-pixel points well inside a ``size`` crop."""
+    return np.random.default_rng(seed).uniform(0.2 * size, 0.8 * size, size=(68, 2))
+
+
+def _batch(adapter, points):
+    t = adapter.targets(points, np.ones(len(points), bool))
+    return {k: torch.from_numpy(np.asarray(v))[None] for k, v in t.items()}
+
+
+def _perfect_output(adapter, batch):
+    """The output a perfect network would give: the targets themselves."""
+    if isinstance(adapter, HIHAdapter):
+        return adapter.from_arrays([batch["integer"][:, None], batch["decimal"]])
+    if isinstance(adapter, RegressionAdapter):
+        return batch["coords"]
+    return batch["heatmaps"]
+
+
+# tolerance of decode(targets(p)) per kind: DARK on its own Gaussian (~0.05 heatmap cells = 0.2 px);
+# HIH's representation precision s / (2 w_d) = 4 / 8 = 0.5 px per axis; regression is exact
+TOLERANCE = {"heatmap": 0.2, "hih": 0.5 + 1e-6, "regression": 1e-5}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_targets_decode_round_trip(kind):
+    card, adapter = _adapter(kind)
+    assert adapter.names == OUTPUT_NAMES[kind]
+    pts = _points(size=card.input_size)
+    coords, scores = adapter.decode(_perfect_output(adapter, _batch(adapter, pts)))
+    assert coords.shape == (1, 68, 2) and scores.shape == (1, 68)
+    assert np.abs(coords[0].numpy() - pts).max() <= TOLERANCE[kind]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_merging_the_mirrored_crops_output_recovers_the_points(kind):
+    """The output for the mirrored crop (points x -> S - 1 - x, re-indexed by the flip map), merged
+    back, decodes to the unmirrored points as well as the output itself does."""
+    card, adapter = _adapter(kind)
+    size = card.input_size
+    pts = _points(seed=1, size=size)
+    mirrored = pts[list(SCHEME.flip_index)].copy()
+    mirrored[:, 0] = size - 1 - mirrored[:, 0]
+    out = _perfect_output(adapter, _batch(adapter, pts))
+    out_m = _perfect_output(adapter, _batch(adapter, mirrored))
+    merged, _ = adapter.decode(adapter.merge_flip(out, out_m))
+    assert np.abs(merged[0].numpy() - pts).max() <= TOLERANCE[kind]
+    # a wrong flip (no re-indexing) would average left and right points: far off
+    wrong = adapter.from_arrays([0.5 * (a + b.flip(-1)) if a.ndim > 3 else a for a, b in zip(adapter.to_arrays(out), adapter.to_arrays(out_m))])
+    if kind != "regression":
+        assert np.abs(adapter.decode(wrong)[0][0].numpy() - pts).max() > 5.0
+
+
+def test_flip_coordinates_by_hand():
+    # a 10 px crop: x = 2 on point 0 mirrors to 10 - 1 - 2 = 7, and the flip map swaps points 0 and 1
+    pts = torch.tensor([[[2.0, 3.0], [6.5, 4.0]]])
+    out = flip_coordinates(pts, (1, 0), 10)
+    assert out.tolist() == [[[2.5, 4.0], [7.0, 3.0]]]
+    assert torch.equal(flip_coordinates(out, (1, 0), 10), pts)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_loss_is_zero_at_the_target_and_positive_elsewhere(kind):
+    card, adapter = _adapter(kind)
+    batch = _batch(adapter, _points(seed=2, size=card.input_size))
+    out = _perfect_output(adapter, batch)
+    loss, parts = adapter.loss(out, batch)
+    assert float(loss) == pytest.approx(0.0, abs=1e-6) and set(parts)
+    other = _perfect_output(adapter, _batch(adapter, _points(seed=3, size=card.input_size)))
+    assert float(adapter.loss(other, batch)[0]) > 1e-4
+
+
+def test_invisible_and_missing_points_get_zero_weight():
+    _, adapter = _adapter("regression")
+    pts = _points()
+    pts[3] = np.nan
+    visible = np.ones(68, bool)
+    visible[5] = False
+    t = adapter.targets(pts, visible)
+    assert t["weights"][3] == 0 and t["weights"][5] == 0 and t["weights"].sum() == 66
+    assert np.isfinite(t["coords"]).all()
+    for kind in ("heatmap", "hih"):
+        t = _adapter(kind)[1].targets(pts, visible)
+        assert t["weights"][3] == 0 and t["weights"][5] == 0 and t["weights"].sum() == 66
+
+
+def test_heatmap_adapter_rejects_unknown_losses():
+    card, adapter = _adapter("heatmap")
+    assert isinstance(adapter, HeatmapAdapter)
+    with pytest.raises(ValueError, match="unknown heatmap loss 'focal'"):
+        make_adapter(card, None, SCHEME, loss="focal")
+    with pytest.raises(ValueError, match="HIH models train with the HIH loss"):
+        make_adapter(get_model_card("hih_cpu_68"), create_model("hih_cpu_68"), SCHEME, loss="awing")
