@@ -4,7 +4,7 @@
     >>> faces = Aligner()("photo.jpg")   # list[FaceLandmarks], [] when there is no face
 """
 
-from .api import Aligner
+from .api import Aligner, load_predictor
 from .models.zoo import DEFAULT_MODEL, create_model, get_model_card, list_models
 from .types import Box, FaceLandmarks
 
@@ -19,4 +19,5 @@ __all__ = [
     "create_model",
     "get_model_card",
     "list_models",
+    "load_predictor",
 ]

@@ -24,7 +24,7 @@ from .outputs import OutputAdapter, make_adapter
 from .runtime import LandmarkRunner, make_runner, torch_threads
 from .types import Box, FaceLandmarks
 
-__all__ = ["Aligner", "FIVE_IN_BOX"]
+__all__ = ["Aligner", "FIVE_IN_BOX", "load_predictor"]
 
 #: Where RetinaFace's 5 points sit inside its own box, as fractions of the box width / height from
 #: its top-left corner (mean of the detector's own output on the 600 photos of ``faces/val5.txt``, by
@@ -74,6 +74,11 @@ class Aligner:
         refine_boxes: int = 1,
     ) -> None:
         self.card, net = _load_model(model)
+        if self.card.output == "bottomup":
+            raise ValueError(
+                f"model {self.card.name} is a bottom-up multi-face model (whole photos, no detector): use "
+                "facealign.load_predictor(...) or facealign.bottomup.FoxNetPredictor"
+            )
         self.scheme = get_scheme(self.card.scheme)
         self.adapter: OutputAdapter = make_adapter(self.card, net, self.scheme)
         if backend == "onnx" and device != "cpu":
@@ -187,6 +192,21 @@ class Aligner:
                 )
                 i += 1
         return results
+
+
+def load_predictor(
+    model: str | Path = DEFAULT_MODEL, *, backend: str = "onnx", threads: int = 1, flip_test: bool = False, **aligner_kwargs: Any
+) -> Any:
+    """The predictor a model needs: an :class:`Aligner` (detector + aligned crops) for top-down models,
+    a :class:`facealign.bottomup.FoxNetPredictor` (one pass over the whole photo) for bottom-up ones.
+    Both are called as ``predictor(image) -> list[FaceLandmarks]``. ``model``: a registered name (its
+    shipped weights are required) or a training checkpoint."""
+    card, net = _load_model(model)
+    if card.output != "bottomup":
+        return Aligner(model, backend=backend, threads=threads, flip_test=flip_test, **aligner_kwargs)
+    from .bottomup import FoxNetPredictor
+
+    return FoxNetPredictor(net, scheme=card.scheme, threads=threads)
 
 
 def _load_model(model: str | Path) -> tuple[ModelCard, torch.nn.Module]:

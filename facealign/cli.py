@@ -71,12 +71,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from .api import Aligner
+    from .api import load_predictor
     from .detect_run import run_detect
     from .models.zoo import DEFAULT_MODEL
 
-    aligner = Aligner(args.model or DEFAULT_MODEL, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
-                      score_threshold=args.score_threshold)
+    aligner = load_predictor(args.model or DEFAULT_MODEL, backend=args.backend, threads=args.threads,
+                             flip_test=args.flip_test, score_threshold=args.score_threshold)
     summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
                          progress=not args.quiet)
     return 1 if summary.failures and not (summary.images or summary.frames) else 0

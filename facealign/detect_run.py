@@ -98,9 +98,12 @@ class _AtomicText:
 
 
 def _video_frames(aligner, path: Path, smooth: bool) -> Iterator[tuple[int, np.ndarray, list[FaceLandmarks], float]]:
-    tracker = FaceTracker(aligner, smooth=smooth)
+    """Frames with their faces: tracked (:class:`FaceTracker`) for top-down models, which can re-crop a
+    face on its carried 5 points; every frame on its own for bottom-up models (their cost does not
+    depend on the number of faces, and they have nothing to carry)."""
+    tracker = FaceTracker(aligner, smooth=smooth) if hasattr(aligner, "landmarks_from_five") else aligner
     for i, t, rgb in read_frames(str(path)):
-        yield i, rgb, tracker(rgb, t), t
+        yield i, rgb, (tracker(rgb, t) if tracker is not aligner else aligner(rgb)), t
 
 
 def run_detect(

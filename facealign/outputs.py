@@ -39,6 +39,7 @@ __all__ = [
     "OUTPUT_NAMES",
     "HeatmapAdapter",
     "OutputAdapter",
+    "PropagationAdapter",
     "RegressionAdapter",
     "flip_coordinates",
     "flip_heatmaps",
@@ -50,6 +51,7 @@ OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
     "heatmap": ("heatmaps",),
     "hih": ("integer", "decimal"),
     "regression": ("points",),
+    "propagation": ("heatmaps", "boundaries"),
 }
 #: Heatmap losses by name (``loss(pred, target, weights) -> scalar``).
 HEATMAP_LOSSES = {"mse": mse_loss, "l1": l1_loss, "awing": adaptive_wing_loss}
@@ -176,6 +178,68 @@ class HIHAdapter:
         return self.codec.decode(out.integer[:, -1], out.decimal)
 
 
+class PropagationAdapter:
+    """PropagationNet's landmark heatmaps of every stack ``(B, S, K, h, w)`` and boundary heatmaps
+    ``(B, S, M, h, w)`` (``M = 0`` without the propagation module).
+
+    Targets: Gaussian landmark heatmaps (:class:`~facealign.codecs.HeatmapCodec`) and boundary heatmaps
+    (:class:`~facealign.codecs.BoundaryCodec`). Loss: Huang et al. Eq. 5, Focal Wing on landmarks plus
+    ``beta`` times Focal Wing on boundaries, over every stack
+    (:func:`~facealign.losses.focal_wing.propagation_loss`); our faces carry no attribute flags, so the
+    focal factor is 1 and Focal Wing is Adaptive Wing. Decoding: the last stack's landmark heatmaps
+    with the card's decoder (the paper's quarter-pixel shift for ``propnet_wflw_98``).
+    """
+
+    names = OUTPUT_NAMES["propagation"]
+
+    def __init__(self, codec: HeatmapCodec, scheme: LandmarkScheme, *, num_boundaries: int) -> None:
+        from .codecs import BoundaryCodec
+        from .models.propagation import PropagationOutput
+
+        self.codec, self.scheme, self._output = codec, scheme, PropagationOutput
+        self.boundary_codec = (
+            BoundaryCodec(scheme, codec.input_size, codec.heatmap_size, codec.sigma) if num_boundaries else None
+        )
+        if self.boundary_codec is not None and self.boundary_codec.num_boundaries != num_boundaries:
+            raise ValueError(
+                f"the model predicts {num_boundaries} boundaries but scheme {scheme.name} has "
+                f"{self.boundary_codec.num_boundaries}"
+            )
+
+    def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+        pts, keep = _finite_points(points, visible)
+        heatmaps, weights = self.codec.encode(pts, keep)
+        if self.boundary_codec is None:
+            size = self.codec.heatmap_size
+            return {"heatmaps": heatmaps, "weights": weights, "boundaries": np.zeros((0, size, size), np.float32),
+                    "boundary_weights": np.zeros(0, np.float32)}
+        boundaries, boundary_weights = self.boundary_codec.encode(pts, keep)
+        return {"heatmaps": heatmaps, "weights": weights, "boundaries": boundaries, "boundary_weights": boundary_weights}
+
+    def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        from .losses.focal_wing import propagation_loss
+
+        return propagation_loss(
+            out.heatmaps, out.boundaries, batch["heatmaps"], batch["boundaries"], batch["weights"], batch["boundary_weights"]
+        )
+
+    def to_arrays(self, out: Any) -> tuple[torch.Tensor, ...]:
+        return (out.heatmaps, out.boundaries)
+
+    def from_arrays(self, arrays: Sequence[torch.Tensor]) -> Any:
+        return self._output(*arrays)
+
+    def merge_flip(self, out: Any, mirrored: Any) -> Any:
+        heatmaps = 0.5 * (out.heatmaps + flip_heatmaps(mirrored.heatmaps, self.scheme.flip_index))
+        if self.boundary_codec is None:
+            return self._output(heatmaps, out.boundaries)
+        bfi = self.boundary_codec.flip_index
+        return self._output(heatmaps, 0.5 * (out.boundaries + flip_heatmaps(mirrored.boundaries, bfi)))
+
+    def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codec.decode(out.heatmaps[:, -1])
+
+
 class RegressionAdapter:
     """Coordinates regressed directly, ``(B, K, 2)`` input pixels (SCC and its FC baseline).
 
@@ -231,4 +295,9 @@ def make_adapter(card: ModelCard, model: nn.Module, scheme: LandmarkScheme, *, l
         return HIHAdapter(codec, scheme)
     if card.output == "regression":
         return RegressionAdapter(scheme, card.input_size, loss=loss or "softwing")
+    if card.output == "propagation":
+        if loss not in (None, "focalwing"):
+            raise ValueError(f"PropagationNet trains with the Focal Wing loss (Eq. 5); got loss={loss!r}")
+        codec = HeatmapCodec(card.input_size, card.heatmap_size, card.sigma, decoder=card.decoder)
+        return PropagationAdapter(codec, scheme, num_boundaries=int(model.num_boundaries))
     raise ValueError(f"{card.name}: no output adapter for output kind {card.output!r}")

@@ -101,7 +101,7 @@ def test_flip_test_keeps_shapes(ckpt, photo):
     assert f.points.shape == (68, 2) and np.isfinite(f.points).all()
 
 
-@pytest.mark.parametrize("name", ["hih_cpu_68", "scc_cpu_68"])
+@pytest.mark.parametrize("name", ["hih_cpu_68", "scc_cpu_68", "propnet_cpu_68"])
 def test_hih_and_regression_models_run_through_the_aligner(tmp_path, photo, name):
     """Every output kind decodes through the Aligner: an untrained HIH / SCC checkpoint gives one face of
     68 finite points on each backend, the two backends agree, and flip test keeps the shapes."""
@@ -119,3 +119,24 @@ def test_hih_and_regression_models_run_through_the_aligner(tmp_path, photo, name
     f = Aligner(path, detector=None, flip_test=True)(photo, points5=five)[0]
     assert a.points.shape == b.points.shape == f.points.shape == (68, 2) and np.isfinite(f.points).all()
     np.testing.assert_allclose(a.points, b.points, atol=0.05)
+
+
+def test_bottom_up_models_get_their_own_predictor(tmp_path, photo):
+    """A FoxNet checkpoint is refused by the Aligner with a pointer, and load_predictor (what
+    `facealign detect --model` uses) runs it over the whole photo."""
+    import torch
+
+    from facealign.api import load_predictor
+    from facealign.bottomup import FoxNetPredictor
+    from facealign.models.zoo import create_model
+
+    torch.manual_seed(0)
+    path = tmp_path / "fox.pt"
+    torch.save({"model": create_model("foxnet_cpu_68").state_dict(), "model_name": "foxnet_cpu_68"}, path)
+    with pytest.raises(ValueError, match="bottom-up multi-face model"):
+        Aligner(path)
+    pred = load_predictor(path)
+    assert isinstance(pred, FoxNetPredictor)
+    faces = pred(photo)
+    assert isinstance(faces, list) and all(isinstance(f, FaceLandmarks) and f.points.shape == (68, 2) for f in faces)
+    assert isinstance(load_predictor("facealign_mnv2_050_68", detector=None), Aligner)

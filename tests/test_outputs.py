@@ -11,13 +11,14 @@ from facealign.outputs import (
     OUTPUT_NAMES,
     HeatmapAdapter,
     HIHAdapter,
+    PropagationAdapter,
     RegressionAdapter,
     flip_coordinates,
     make_adapter,
 )
 
 SCHEME = get_scheme("68")
-KINDS = {"heatmap": "facealign_mnv2_050_68", "hih": "hih_cpu_68", "regression": "scc_cpu_68"}
+KINDS = {"heatmap": "facealign_mnv2_050_68", "hih": "hih_cpu_68", "regression": "scc_cpu_68", "propagation": "propnet_cpu_68"}
 
 
 def _adapter(kind):
@@ -42,12 +43,14 @@ def _perfect_output(adapter, batch):
         return adapter.from_arrays([batch["integer"][:, None], batch["decimal"]])
     if isinstance(adapter, RegressionAdapter):
         return batch["coords"]
+    if isinstance(adapter, PropagationAdapter):  # two stacks, both perfect
+        return adapter.from_arrays([batch["heatmaps"][:, None].repeat(1, 2, 1, 1, 1), batch["boundaries"][:, None].repeat(1, 2, 1, 1, 1)])
     return batch["heatmaps"]
 
 
 # tolerance of decode(targets(p)) per kind: DARK on its own Gaussian (~0.05 heatmap cells = 0.2 px);
 # HIH's representation precision s / (2 w_d) = 4 / 8 = 0.5 px per axis; regression is exact
-TOLERANCE = {"heatmap": 0.2, "hih": 0.5 + 1e-6, "regression": 1e-5}
+TOLERANCE = {"heatmap": 0.2, "hih": 0.5 + 1e-6, "regression": 1e-5, "propagation": 0.2}
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -107,7 +110,7 @@ def test_invisible_and_missing_points_get_zero_weight():
     t = adapter.targets(pts, visible)
     assert t["weights"][3] == 0 and t["weights"][5] == 0 and t["weights"].sum() == 66
     assert np.isfinite(t["coords"]).all()
-    for kind in ("heatmap", "hih"):
+    for kind in ("heatmap", "hih", "propagation"):
         t = _adapter(kind)[1].targets(pts, visible)
         assert t["weights"][3] == 0 and t["weights"][5] == 0 and t["weights"].sum() == 66
 
@@ -119,3 +122,19 @@ def test_heatmap_adapter_rejects_unknown_losses():
         make_adapter(card, None, SCHEME, loss="focal")
     with pytest.raises(ValueError, match="HIH models train with the HIH loss"):
         make_adapter(get_model_card("hih_cpu_68"), create_model("hih_cpu_68"), SCHEME, loss="awing")
+
+
+def test_propagation_targets_hold_the_schemes_boundaries_and_flip_with_them():
+    card, adapter = _adapter("propagation")
+    pts = _points(seed=4, size=card.input_size)
+    t = adapter.targets(pts, np.ones(68, bool))
+    m = len(SCHEME.boundaries)
+    assert t["boundaries"].shape == (m, card.heatmap_size, card.heatmap_size) and t["boundary_weights"].shape == (m,)
+    # the mirrored face's boundary maps, mirrored and re-indexed, are this face's maps
+    mirrored = pts[list(SCHEME.flip_index)].copy()
+    mirrored[:, 0] = card.input_size - 1 - mirrored[:, 0]
+    tm = adapter.targets(mirrored, np.ones(68, bool))
+    back = tm["boundaries"][list(adapter.boundary_codec.flip_index)][..., ::-1]
+    np.testing.assert_allclose(back, t["boundaries"], atol=1e-5)
+    nolpm = make_adapter(get_model_card("propnet_cpu_68_nolpm"), create_model("propnet_cpu_68_nolpm"), SCHEME)
+    assert nolpm.targets(pts, np.ones(68, bool))["boundaries"].shape == (0, card.heatmap_size, card.heatmap_size)

@@ -24,3 +24,12 @@ __all__ = [
 from .hih import GAUSSIAN_CUTOFF_SIGMAS, HIHCodec, HIHTargets
 
 __all__ += ["GAUSSIAN_CUTOFF_SIGMAS", "HIHCodec", "HIHTargets"]
+
+from .boundary import BoundaryCodec, boundary_flip_index, boundary_heatmaps, boundary_segments
+
+__all__ += ["BoundaryCodec", "boundary_flip_index", "boundary_heatmaps", "boundary_segments"]
+
+from .bottomup import BottomUpCodec, BottomUpTargets, DecodedFace, nms_peaks, refine_peaks
+from .mean_shift import mean_shift
+
+__all__ += ["BottomUpCodec", "BottomUpTargets", "DecodedFace", "mean_shift", "nms_peaks", "refine_peaks"]

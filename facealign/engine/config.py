@@ -25,7 +25,8 @@ class DataConfig:
     ``dense_train`` / ``dense_val``: lists in the model's scheme (e.g. 68-point teacher labels);
     ``five_train`` / ``five_val``: human 5-point lists (ground truth for the 5-point loss and metric);
     ``align_points``: optional JSON of detector 5 points per image, to align crops as at inference;
-    ``exclude``: faces to leave out (e.g. ``configs/excluded_faces.txt``, labels in another frame).
+    ``exclude``: faces to leave out (e.g. ``configs/excluded_faces.txt``, labels in another frame);
+    ``pose_balance_bins``: oversample the training faces by pose bin (:mod:`facealign.data.balance`).
     Paths in the lists are relative to ``data_root``; ``exclude`` and ``align_points`` relative to the
     working directory.
     """
@@ -36,6 +37,7 @@ class DataConfig:
     five_val: str = ""
     align_points: str = ""
     exclude: str = ""  # a file of `PATH ...` lines (PATH relative to data_root) to leave out; '#' comments
+    pose_balance_bins: int = 0  # pose-based data balancing (PDB) with this many bins; 0 = off (SCC uses 9)
     limit_train: int = 0  # use only the first N training faces (0 = all); for tests and smoke runs
     limit_val: int = 0
 

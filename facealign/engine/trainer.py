@@ -21,6 +21,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
+from ..data.balance import balanced_indices
 from ..data.dataset import FaceRecord, LandmarkDataset, merge_records
 from ..data.readers import read_annotations
 from ..data.transforms import AugmentConfig
@@ -86,7 +87,8 @@ class Trainer:
         self.train_set = self._dataset(train=True)
         self.val_set = self._dataset(train=False)
         if hasattr(self.model, "set_adjacency"):  # SCC: the data-driven graph of the training shapes
-            self.model.set_adjacency(build_adjacency(self.train_shapes(), k=self.model.k))
+            self.model.set_adjacency(build_adjacency(self.train_shapes()[1], k=self.model.k))
+        self.train_indices = self._train_indices()
         self.optimizer = self._optimizer()
         self.iters_per_epoch = max(1, len(self._loader(self.train_set, train=True, epoch=0)))
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -159,18 +161,31 @@ class Trainer:
             if pts is not None:
                 rec.align = np.asarray(pts, dtype=np.float64).reshape(5, 2)
 
-    def train_shapes(self) -> np.ndarray:
-        """The fully labelled training shapes in crop pixels, each aligned as at inference without
-        augmentation (SCC Eq. 4 correlates coordinates in the frame the network predicts in).
-        Shape: ``(M, K, 2)``."""
-        shapes = []
-        for rec in self.train_set.records:
+    def train_shapes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fully labelled training faces: their indices in the training set and their shapes in
+        crop pixels, each aligned as at inference without augmentation (SCC Eq. 4 correlates
+        coordinates in the frame the network predicts in). Shape: ``(M,)``, ``(M, K, 2)``."""
+        index, shapes = [], []
+        for i, rec in enumerate(self.train_set.records):
             if np.isfinite(rec.points).all():
                 m = align_matrix(self.train_set.align_points(rec), self.card.input_size)
+                index.append(i)
                 shapes.append(apply_affine(m, rec.points))
         if len(shapes) < 2:
-            raise ValueError(f"{self.cfg.name}: the graph needs at least 2 fully labelled training faces, got {len(shapes)}")
-        return np.stack(shapes)
+            raise ValueError(f"{self.cfg.name}: needs at least 2 fully labelled training faces, got {len(shapes)}")
+        return np.asarray(index), np.stack(shapes)
+
+    def _train_indices(self) -> np.ndarray:
+        """The training faces of one epoch (before shuffling): each face once, or with pose-based data
+        balancing (``data.pose_balance_bins > 0``) the fully labelled faces oversampled by pose bin
+        (:func:`facealign.data.balance.balanced_indices`) and the partly labelled ones once."""
+        n = len(self.train_set)
+        bins = self.cfg.data.pose_balance_bins
+        if bins <= 0:
+            return np.arange(n)
+        index, shapes = self.train_shapes()
+        rest = np.setdiff1d(np.arange(n), index)
+        return np.concatenate([index[balanced_indices(shapes, bins)], rest])
 
     def _optimizer(self) -> torch.optim.Optimizer:
         o = self.cfg.optim
@@ -184,10 +199,10 @@ class Trainer:
         raise ValueError(f"unknown optimizer {o.optimizer!r}; expected 'adam', 'adamw' or 'sgd'")
 
     def _loader(self, ds: LandmarkDataset, *, train: bool, epoch: int) -> DataLoader:
-        n = len(ds)
+        n = len(self.train_indices) if train else len(ds)
         if train:
             g = torch.Generator().manual_seed(self.cfg.seed * 100003 + epoch)
-            order = torch.randperm(n, generator=g).tolist()
+            order = self.train_indices[torch.randperm(n, generator=g).numpy()].tolist()
             if _is_dist():  # each rank takes every world_size-th index of the same permutation
                 ws = dist.get_world_size()
                 order = order[_rank() :: ws][: n // ws]

@@ -29,3 +29,31 @@ __all__ = [
 from .hih_loss import ALPHA_BASE, ALPHA_TINY, HIHLoss, csc_loss, hih_loss
 
 __all__ += ["ALPHA_BASE", "ALPHA_TINY", "HIHLoss", "csc_loss", "hih_loss"]
+
+from .fox_loss import (
+    FoxLoss,
+    FoxLossTerms,
+    FoxNetLoss,
+    FoxNetLossTerms,
+    LandmarkSegmentationLoss,
+    fox_loss,
+    fox_loss_terms,
+    foxnet_loss,
+    landmark_segmentation_loss,
+)
+
+__all__ += [
+    "FoxLoss",
+    "FoxLossTerms",
+    "FoxNetLoss",
+    "FoxNetLossTerms",
+    "LandmarkSegmentationLoss",
+    "fox_loss",
+    "fox_loss_terms",
+    "foxnet_loss",
+    "landmark_segmentation_loss",
+]
+
+from .focal_wing import PAPER_BETA, FocalWingLoss, focal_factor, focal_sample_weights, focal_wing_loss, propagation_loss
+
+__all__ += ["PAPER_BETA", "FocalWingLoss", "focal_factor", "focal_sample_weights", "focal_wing_loss", "propagation_loss"]

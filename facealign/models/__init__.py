@@ -13,7 +13,7 @@ from .zoo import (
     list_models,
     register_model,
 )
-from . import hih, scc  # noqa: F401,E402  (register HIH_T/S/B, hih_cpu_68 and the scc_* models)
+from . import foxnet, hih, propagation, scc  # noqa: F401,E402  (register the foxnet_*, HIH_T/S/B, hih_cpu_68, propnet_* and scc_* models)
 
 __all__ = [
     "DEFAULT_MODEL",

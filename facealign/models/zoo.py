@@ -83,9 +83,12 @@ _DLIB_LABELS = (
 
 
 #: What a network returns: heatmaps ``(B, K, h, w)`` to decode; input-pixel coordinates ``(B, K, 2)``
-#: (regression models such as SCC; their heatmap_size is the input size and sigma is unused); or
-#: HIH's integer + decimal heatmaps (:class:`facealign.models.hih.HIHOutput`).
-OUTPUT_KINDS = ("heatmap", "regression", "hih")
+#: (regression models such as SCC; their heatmap_size is the input size and sigma is unused); HIH's
+#: integer + decimal heatmaps (:class:`facealign.models.hih.HIHOutput`); PropagationNet's landmark +
+#: boundary heatmaps of every stack (:class:`facealign.models.propagation.PropagationOutput`); or
+#: FoxNet's bottom-up segmentation + embeddings (whole photos, many faces: not an Aligner crop model).
+#: :mod:`facealign.outputs` holds what each top-down kind means for training and decoding.
+OUTPUT_KINDS = ("heatmap", "regression", "hih", "propagation", "bottomup")
 
 
 @dataclass(frozen=True)

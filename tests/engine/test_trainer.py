@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -108,9 +109,10 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     [
         ("hih_cpu_68", "{ channels = 16, depth = 2, branch_channels = 16, input_size = 64, decimal_size = 4 }", "hih", {"integer", "csc"}),
         ("scc_cpu_68", "{ width = 8, branch_channels = [8, 16], hidden = 16, input_size = 64 }", "softwing", {"coords"}),
+        ("propnet_cpu_68", "{ channels = 16, depth = 2, input_size = 64 }", "focalwing", {"landmark", "boundary"}),
     ],
 )
-def test_hih_and_scc_train_and_resume_through_the_same_engine(tmp_path, model, kwargs, loss, parts):
+def test_hih_scc_and_propagation_train_and_resume_through_the_same_engine(tmp_path, model, kwargs, loss, parts):
     """Each output kind trains with its own targets and loss, validates with its own decoder and
     flip merge, and resumes exactly; SCC gets its data-driven graph from the training shapes."""
     text = (
@@ -136,3 +138,19 @@ def test_hih_and_scc_train_and_resume_through_the_same_engine(tmp_path, model, k
     if model.startswith("scc"):
         adj = runs["straight"].model.adjacency
         assert runs["straight"].model.adjacency_fitted and (adj.sum(axis=1) == 4).all()  # k + 1 = 4 per row
+
+
+def test_pose_balancing_oversamples_the_training_faces(tmp_path):
+    from facealign.data.balance import pose_bins
+
+    plain = Trainer(_config(tmp_path, "plain"))
+    text = TINY.replace("limit_val = 8", "limit_val = 8\npose_balance_bins = 3")
+    (tmp_path / "pdb.toml").write_text(text)
+    pdb = Trainer(load_config(tmp_path / "pdb.toml", out_dir=str(tmp_path / "runs")))
+    assert sorted(plain.train_indices.tolist()) == list(range(len(plain.train_set)))
+    index, shapes = pdb.train_shapes()
+    bins = pose_bins(shapes, 3)
+    balanced = pdb.train_indices[: len(pdb.train_indices) - (len(pdb.train_set) - len(index))]
+    per_bin = np.bincount(bins[np.searchsorted(index, balanced)], minlength=3)
+    assert len(set(per_bin[per_bin > 0].tolist())) == 1 and len(pdb.train_indices) >= len(pdb.train_set)
+    assert pdb.iters_per_epoch == len(pdb.train_indices) // 8

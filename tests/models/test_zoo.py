@@ -10,6 +10,7 @@ import torch
 from facealign.codecs import DECODER_NAMES
 from facealign.landmarks import get_scheme
 from facealign.models import zoo
+from facealign.outputs import make_adapter
 from facealign.models.zoo import (
     DEFAULT_MODEL,
     IMAGENET_MEAN,
@@ -29,29 +30,33 @@ TABLE3 = ["SSSS", "DSSS", "DDSS", "DSSD", "DSDS", "DDDS", "SSSD", "SDSD", "SSDD"
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_registered_model_builds_and_runs(name: str) -> None:
+    """Every entry builds as its card says, runs, and (top-down kinds) decodes through its output adapter."""
     card = get_model_card(name)
     model = create_model(name).eval()
     assert model.num_points == card.num_points
     assert model.stride == card.stride
     assert model.heatmap_size == card.heatmap_size
-    if card.output == "hih":  # integer heatmaps of every stack + decimal maps
-        with torch.no_grad():
-            out = model(torch.randn(1, 3, card.input_size, card.input_size))
-        assert out.integer.shape[-3:] == (card.num_points, card.heatmap_size, card.heatmap_size)
-        assert out.decimal.shape[:2] == (1, card.num_points)
-        assert torch.isfinite(out.integer).all() and torch.isfinite(out.decimal).all()
+    fixed = card.output in ("hih", "regression") or card.input_size <= 128
+    side = card.input_size if fixed else SMOKE_SIDE
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, side, side))
+    arrays = list(out) if isinstance(out, tuple) else [out]
+    assert all(torch.isfinite(a).all() for a in arrays)
+    if card.output == "bottomup":  # whole-photo segmentation + embeddings at the output stride
+        assert out.segmentation.shape[-2:] == (side // model.stride,) * 2
         return
-    if card.output == "regression":  # fixed input size; (B, K, 2) input-pixel coordinates
-        with torch.no_grad():
-            out = model(torch.randn(2, 3, card.input_size, card.input_size))
-        assert out.shape == (2, card.num_points, 2)
-    else:
-        side = card.input_size if card.input_size <= 128 else SMOKE_SIDE
-        with torch.no_grad():
-            out = model(torch.randn(1, 3, side, side))
-        hm = int(side / model.stride)
+    hm = int(side / model.stride)
+    if card.output == "heatmap":
         assert out.shape == (1, card.num_points, hm, hm)
-    assert torch.isfinite(out).all()
+    elif card.output == "hih":  # integer heatmaps of every stack + decimal maps
+        assert out.integer.shape[-3:] == (card.num_points, hm, hm) and out.decimal.shape[:2] == (1, card.num_points)
+    elif card.output == "propagation":  # every stack's landmark + boundary heatmaps
+        assert out.heatmaps.shape[-3:] == (card.num_points, hm, hm) and out.boundaries.shape[-2:] == (hm, hm)
+    else:  # regression: fixed input size; (B, K, 2) input-pixel coordinates
+        assert out.shape == (1, card.num_points, 2)
+    if side == card.input_size:
+        coords, scores = make_adapter(card, model, get_scheme(card.scheme)).decode(out)
+        assert coords.shape == (1, card.num_points, 2) and scores.shape == (1, card.num_points)
 
 
 @pytest.mark.parametrize(
@@ -89,12 +94,12 @@ def test_cards_are_complete(name: str) -> None:
     card = get_model_card(name)
     assert card.name == name
     assert card.mean == IMAGENET_MEAN and card.std == IMAGENET_STD
-    if card.output == "heatmap":
+    if card.output in ("heatmap", "propagation"):
         assert card.decoder in DECODER_NAMES
     elif card.output == "regression":
         assert card.heatmap_size == card.input_size
     else:
-        assert card.output == "hih"
+        assert card.output in ("hih", "bottomup")
     assert card.input_size % card.heatmap_size == 0
     assert card.training_data and card.licence and card.description
     assert get_scheme(card.scheme).num_points == card.num_points

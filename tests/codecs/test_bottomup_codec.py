@@ -1,0 +1,122 @@
+"""Bottom-up (FoxNet) codec: targets, NMS, sub-pixel refinement, mean shift, grouping, round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facealign.codecs import BottomUpCodec, mean_shift, nms_peaks, refine_peaks
+from facealign.codecs.heatmap import gaussian_heatmaps
+
+#: A 5-point face (eyes, nose, mouth corners) in input pixels, 20 px wide.
+FACE = np.array([[10.0, 10.0], [30.0, 10.0], [20.0, 20.0], [12.0, 30.0], [28.0, 30.0]])
+
+
+def _codec(**kw: object) -> BottomUpCodec:
+    return BottomUpCodec(input_size=128, heatmap_size=32, num_points=5, **kw)
+
+
+def _perfect_outputs(codec: BottomUpCodec, faces: list[np.ndarray], dim: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Logits whose sigmoid is the target exactly; one-hot embeddings per instance (basis vector f for
+    face f, the last basis vector off the faces)."""
+    t = codec.encode(faces)
+    logits = torch.logit(torch.from_numpy(t.segmentation).double().clamp(1e-6, 1 - 1e-6))
+    emb = torch.zeros(dim, codec.heatmap_size, codec.heatmap_size, dtype=torch.float64)
+    inst = torch.from_numpy(t.instance)
+    for f in range(len(faces)):
+        emb[f][inst == f + 1] = 1.0
+    emb[dim - 1][inst == 0] = 1.0
+    return logits, emb
+
+
+def test_round_trip_three_faces_with_a_missing_point() -> None:
+    codec = _codec()
+    faces = [FACE + [5.3, 7.1], FACE + [60.2, 3.7], FACE + [30.6, 70.9]]
+    faces[1][2] = np.nan  # face 2's nose is not visible
+    out = codec.decode(*_perfect_outputs(codec, faces))
+    assert len(out) == 3
+    got = sorted(out, key=lambda f: np.nanmean(f.points[:, 0]) + 10 * np.nanmean(f.points[:, 1]))
+    want = sorted(faces, key=lambda f: np.nanmean(f[:, 0]) + 10 * np.nanmean(f[:, 1]))
+    for g, w in zip(got, want):
+        missing = np.isnan(w).any(axis=1)
+        assert np.array_equal(np.isnan(g.points).any(axis=1), missing)  # never invented
+        assert np.all(g.scores[missing] == 0.0) and np.all(g.scores[~missing] > 0.5)
+        np.testing.assert_allclose(g.points[~missing], w[~missing], atol=0.05)  # sub-pixel: exact for a Gaussian
+
+
+def test_encode_targets() -> None:
+    codec = _codec(sigma=1.5)
+    t = codec.encode([FACE, FACE + 8.0])  # the second face (shifted 2 cells) overlaps and covers the first
+    assert t.segmentation.shape == (5, 32, 32) and t.segmentation.dtype == np.float32
+    assert t.instance.shape == (32, 32) and t.instance.dtype == np.int64
+    # nose of face 1 at input (20, 20) -> cell (20 + 0.5) / 4 - 0.5 = 4.625: Gaussian peak exp(-2 * 0.125^2 / 4.5)
+    assert t.segmentation[2, 5, 5] == pytest.approx(np.exp(-2 * 0.375**2 / 4.5), abs=1e-6)  # (5, 5) is 0.375 away each way
+    assert t.instance[6, 6] == 2  # inside both hulls: the later face wins
+    assert t.instance[2, 2] == 1  # face 1's left eye, input (10, 10) -> cell (2.125, 2.125); face 2's hull starts at 4.125
+    assert t.instance[31, 31] == 0
+    empty = codec.encode([])
+    assert empty.segmentation.max() == 0 and empty.instance.max() == 0
+    with pytest.raises(ValueError, match=r"face 0 must have points of shape \(5, 2\)"):
+        codec.encode([FACE[:4]])
+
+
+def test_nms_hand_worked() -> None:
+    probs = torch.tensor([[[0.1, 0.9, 0.2, 0.1], [0.3, 0.4, 0.2, 0.8], [0.1, 0.2, 0.1, 0.7]]])
+    # 0.9 at (0, 1) and 0.8 at (1, 3) are the maxima of their 3 x 3 windows; 0.7 at (2, 3) sees 0.8, 0.4 sees 0.9
+    ch, row, col, score = nms_peaks(probs, kernel=3, threshold=0.5)
+    assert ch.tolist() == [0, 0] and row.tolist() == [0, 1] and col.tolist() == [1, 3]
+    assert score.tolist() == pytest.approx([0.9, 0.8])
+    assert nms_peaks(probs, kernel=3, threshold=0.85)[3].tolist() == pytest.approx([0.9])
+    assert nms_peaks(probs, kernel=3, threshold=0.5, max_per_channel=1)[1].tolist() == [0]
+    # kernel 1: every cell is its own maximum; 0.9, 0.8, 0.7 pass 0.5
+    assert nms_peaks(probs, kernel=1, threshold=0.5)[3].tolist() == pytest.approx([0.9, 0.8, 0.7])
+    with pytest.raises(ValueError, match="odd"):
+        nms_peaks(probs, kernel=2)
+
+
+def test_refine_is_exact_on_a_gaussian() -> None:
+    probs = gaussian_heatmaps(torch.tensor([[2.3, 1.8]], dtype=torch.float64), width=6, height=6, sigma=1.0)
+    xy = refine_peaks(probs, torch.tensor([0]), torch.tensor([2]), torch.tensor([2]))
+    np.testing.assert_allclose(xy.numpy(), [[2.3, 1.8]], atol=1e-9)
+    # at the border there is no neighbour on one side: the integer cell is kept
+    edge = refine_peaks(probs, torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
+    np.testing.assert_allclose(edge.numpy(), [[0.0, 0.0]])
+
+
+def test_mean_shift_finds_two_blobs() -> None:
+    rng = np.random.default_rng(0)
+    pts = np.concatenate([rng.normal(0, 0.1, (20, 2)), rng.normal(3, 0.1, (30, 2))])
+    labels, modes = mean_shift(pts, bandwidth=1.0)
+    assert len(modes) == 2
+    assert len(set(labels[:20])) == 1 and len(set(labels[20:])) == 1 and labels[0] != labels[20]
+    assert labels[20] == 0  # modes by density: the blob of 30 first
+    np.testing.assert_allclose(modes[0], pts[20:].mean(axis=0), atol=1e-9)
+    labels, modes = mean_shift(np.zeros((0, 3)), bandwidth=1.0)
+    assert labels.shape == (0,) and modes.shape == (0, 3)
+    with pytest.raises(ValueError, match="bandwidth must be > 0"):
+        mean_shift(pts, bandwidth=0.0)
+
+
+def test_assemble_keeps_the_best_candidate_per_landmark_and_drops_small_groups() -> None:
+    codec = _codec(min_points=2)
+    labels = np.array([0, 0, 0, 1])
+    channel = np.array([1, 1, 0, 3])
+    points = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0], [4.0, 4.0]])
+    score = np.array([0.4, 0.9, 0.5, 0.99])
+    faces = codec.assemble(labels, channel, points, score)
+    assert len(faces) == 1  # group 1 has a single landmark (< min_points 2)
+    np.testing.assert_array_equal(faces[0].points[1], [2.0, 2.0])  # 0.9 beats 0.4 for landmark 1
+    np.testing.assert_array_equal(faces[0].scores, [0.5, 0.9, 0.0, 0.0, 0.0])
+    assert np.isnan(faces[0].points[2:]).all()
+
+
+def test_decode_checks_shapes_and_handles_no_candidates() -> None:
+    codec = _codec()
+    assert codec.decode(torch.full((5, 32, 32), -10.0), torch.zeros(8, 32, 32)) == []
+    with pytest.raises(ValueError, match=r"logits must be \(5, h, w\)"):
+        codec.decode(torch.zeros(4, 32, 32), torch.zeros(8, 32, 32))
+    with pytest.raises(ValueError, match="embedding must be"):
+        codec.decode(torch.zeros(5, 32, 32), torch.zeros(8, 16, 32))
+    with pytest.raises(ValueError, match="multiple of heatmap_size"):
+        BottomUpCodec(input_size=100, heatmap_size=32, num_points=5)
