@@ -19,6 +19,7 @@ soft_argmax_decode  expectation under softmax(beta * log h) near the argmax     
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -38,6 +39,11 @@ LOG_FLOOR = 1e-10
 MAX_DARK_STEP = 1.0
 #: A Gaussian blur kernel reaches this many sigmas on each side of its centre.
 BLUR_KERNEL_SIGMAS = 3.0
+
+
+#: The 3 x 3 neighbourhood in row-major order, ``(dx, dy)``: index 4 is the centre, 3 / 5 left / right,
+#: 1 / 7 up / down, 0 / 2 / 6 / 8 the corners (-1,-1), (1,-1), (-1,1), (1,1).
+_NEIGHBOURS = torch.tensor([[-1, 0, 1, -1, 0, 1, -1, 0, 1], [-1, -1, -1, 0, 0, 0, 1, 1, 1]])
 
 
 def _check_heatmaps(heatmaps: torch.Tensor, name: str) -> torch.Tensor:
@@ -100,6 +106,19 @@ def quarter_offset_decode(heatmaps: torch.Tensor, *, offset: float = 0.25) -> tu
     return coords, _scores(values)
 
 
+@functools.lru_cache(maxsize=32)
+def _blur_band(n: int, sigma: float, radius: int, dtype: torch.dtype) -> torch.Tensor:
+    """``(n, n)`` matrix whose row ``i`` holds the normalised Gaussian kernel (``radius`` cells each side)
+    centred on ``i``, cut at the border: multiplying by it is the 1-D convolution with zero padding.
+    Cached: the Aligner decodes with the same few settings on every call."""
+    t = torch.arange(-radius, radius + 1, dtype=dtype)
+    norm = torch.exp(-(t**2) / (2.0 * sigma**2)).sum()
+    i = torch.arange(n, dtype=dtype)
+    d = i[:, None] - i[None, :]
+    band = torch.where(d.abs() <= radius, torch.exp(-(d**2) / (2.0 * sigma**2)), torch.zeros((), dtype=dtype))
+    return band / norm
+
+
 def gaussian_blur(heatmaps: torch.Tensor, *, sigma: float, kernel_size: int | None = None) -> torch.Tensor:
     """Separable Gaussian blur of every map with zero padding (same size out).
 
@@ -114,20 +133,11 @@ def gaussian_blur(heatmaps: torch.Tensor, *, sigma: float, kernel_size: int | No
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"gaussian_blur: kernel_size must be a positive odd integer, got {kernel_size}")
     height, width = hm.shape[-2:]
-    r = kernel_size // 2
-    t = torch.arange(-r, r + 1, dtype=hm.dtype, device=hm.device)
-    norm = torch.exp(-(t**2) / (2.0 * sigma**2)).sum()
-
-    def band(n: int) -> torch.Tensor:
-        # (n, n) matrix whose row i holds the normalised kernel centred on i, cut at the border:
-        # multiplying by it is the 1-D convolution with zero padding
-        i = torch.arange(n, dtype=hm.dtype, device=hm.device)
-        d = i[:, None] - i[None, :]
-        return torch.where(d.abs() <= r, torch.exp(-(d**2) / (2.0 * sigma**2)), torch.zeros((), dtype=hm.dtype)) / norm
-
     # the separable blur as two matrix products (rows, then columns): ~8x faster on the CPU than
     # per-map 1-D convolutions for 68 small maps, and exact to float rounding
-    return band(height) @ hm @ band(width).T
+    rows = _blur_band(height, float(sigma), kernel_size // 2, hm.dtype).to(hm.device)
+    cols = rows if width == height else _blur_band(width, float(sigma), kernel_size // 2, hm.dtype).to(hm.device)
+    return rows @ hm @ cols.T
 
 
 def dark_decode(
@@ -165,17 +175,18 @@ def dark_decode(
     scale = (peak / (hi - lo).clamp_min(LOG_FLOOR)).flatten(1)
     lo, flat = lo.flatten(1), blurred.flatten(2)
 
-    def p(ddx: int, ddy: int) -> torch.Tensor:
-        # modulate and take the log only where the finite differences need it (3 x 3 cells)
-        v = (_gather(flat, x + ddx, y + ddy, height, width) - lo) * scale
-        return torch.log(v.clamp_min(LOG_FLOOR))
-
-    centre = p(0, 0)
-    dx = 0.5 * (p(1, 0) - p(-1, 0))
-    dy = 0.5 * (p(0, 1) - p(0, -1))
-    dxx = p(1, 0) - 2.0 * centre + p(-1, 0)
-    dyy = p(0, 1) - 2.0 * centre + p(0, -1)
-    dxy = 0.25 * (p(1, 1) - p(1, -1) - p(-1, 1) + p(-1, -1))
+    # modulate and take the log only where the finite differences need it: the 3 x 3 cells around the
+    # argmax, gathered at once (column j of `nb` is the cell (x + _DX[j], y + _DY[j]))
+    ddx, ddy = _NEIGHBOURS.to(x.device)
+    idx = (y.unsqueeze(-1) + ddy).clamp(0, height - 1) * width + (x.unsqueeze(-1) + ddx).clamp(0, width - 1)
+    nb = torch.log(((torch.gather(flat, 2, idx) - lo.unsqueeze(-1)) * scale.unsqueeze(-1)).clamp_min(LOG_FLOOR))
+    left, right, up, down = nb[..., 3], nb[..., 5], nb[..., 1], nb[..., 7]
+    centre = nb[..., 4]
+    dx = 0.5 * (right - left)
+    dy = 0.5 * (down - up)
+    dxx = right - 2.0 * centre + left
+    dyy = down - 2.0 * centre + up
+    dxy = 0.25 * (nb[..., 8] - nb[..., 2] - nb[..., 6] + nb[..., 0])
     det = dxx * dyy - dxy * dxy
     inside = (x > 0) & (x < width - 1) & (y > 0) & (y < height - 1)
     ok = inside & (dxx < 0) & (det > 0)
