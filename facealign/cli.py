@@ -42,12 +42,15 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from .engine.bottomup_trainer import BottomUpTrainer
     from .engine.config import load_config
     from .engine.trainer import Trainer
+    from .models.zoo import get_model_card
 
     overrides = {"epochs": args.epochs, "out_dir": args.out_dir, "workers": args.workers, "threads": args.threads}
     cfg = load_config(args.config, **overrides)
-    trainer = Trainer(cfg, config_root=Path.cwd())
+    bottom_up = get_model_card(cfg.model).output == "bottomup"  # FoxNet: multi-face canvases, its own trainer
+    trainer = (BottomUpTrainer if bottom_up else Trainer)(cfg, config_root=Path.cwd())
     trainer.fit(resume=args.resume, stop_after=args.stop_after)
     return 0
 

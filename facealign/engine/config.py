@@ -27,8 +27,17 @@ class DataConfig:
     ``align_points``: optional JSON of detector 5 points per image, to align crops as at inference;
     ``exclude``: faces to leave out (e.g. ``configs/excluded_faces.txt``, labels in another frame);
     ``pose_balance_bins``: oversample the training faces by pose bin (:mod:`facealign.data.balance`).
-    Paths in the lists are relative to ``data_root``; ``exclude`` and ``align_points`` relative to the
-    working directory.
+
+    Bottom-up models (:class:`~facealign.engine.bottomup_trainer.BottomUpTrainer`) paste the faces of
+    ``dense_train`` / ``dense_val`` onto multi-face canvases (:class:`~facealign.data.multiface.MultiFaceDataset`):
+    ``faces_per_canvas``: inclusive range of faces on one canvas; ``canvases_per_epoch``: training
+    canvases per epoch (0: the number of training faces over the mean faces per canvas, so each face is
+    pasted about once an epoch); ``multiface_val``: optional annotation file or folder of real
+    multi-face photos (e.g. dlib's imglab XML examples), also scored each epoch. Top-down models ignore
+    these three.
+
+    Paths in the lists (and ``multiface_val``) are relative to ``data_root``; ``exclude`` and
+    ``align_points`` relative to the working directory.
     """
 
     dense_train: str = ""
@@ -40,6 +49,9 @@ class DataConfig:
     pose_balance_bins: int = 0  # pose-based data balancing (PDB) with this many bins; 0 = off (SCC uses 9)
     limit_train: int = 0  # use only the first N training faces (0 = all); for tests and smoke runs
     limit_val: int = 0
+    faces_per_canvas: tuple[int, int] = (1, 6)  # bottom-up: (fewest, most) faces per composed canvas
+    canvases_per_epoch: int = 0  # bottom-up: training canvases per epoch; 0 = training faces / mean faces per canvas
+    multiface_val: str = ""  # bottom-up: real multi-face photos to validate on too (any read_annotations format)
 
 
 @dataclass(frozen=True)
@@ -61,7 +73,14 @@ class OptimConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     """One named experiment (Earp et al. Sec. 3.3 baseline: Adam, lr 1e-3, 40 epochs, x0.1 at 20/30,
-    batch 16)."""
+    batch 16).
+
+    ``loss`` names the training loss where the model's output kind has a choice (heatmap: "awing",
+    "mse", "l1"; HIH: "hih"; regression (SCC): "softwing", "l1"; PropagationNet: "focalwing";
+    bottom-up FoxNet: "fox"). ``flip_test`` applies to top-down validation only; bottom-up models take
+    ``augment``'s photometric fields and ``flip_prob`` (per pasted face), their canvases being the
+    geometric augmentation.
+    """
 
     name: str
     model: str

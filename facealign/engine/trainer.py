@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
-import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +16,9 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Subset
-from tqdm import tqdm
 
 from ..data.balance import balanced_indices
 from ..data.dataset import FaceRecord, LandmarkDataset, merge_records
-from ..data.readers import read_annotations
 from ..data.transforms import AugmentConfig
 from ..geometry import align_matrix, apply_affine, invert_affine
 from ..landmarks import LandmarkScheme, get_scheme
@@ -32,12 +27,10 @@ from ..metrics import auc, failure_rate, nme
 from ..types import input_to_heatmap
 from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
-from ..atomic import atomic_write_bytes
-from .checkpoint import atomic_torch_save, capture_rng, load_checkpoint, restore_rng
 from .config import TrainConfig
 from ..outputs import OutputAdapter, make_adapter
+from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, restore_checkpoint, run_epochs, train_steps
 from .losses import five_point_loss
-from .schedule import lr_factor
 
 __all__ = ["Trainer", "predict_crops"]
 
@@ -63,11 +56,13 @@ def _rank() -> int:
 class Trainer:
     """Runs one :class:`TrainConfig`. ``Trainer(cfg).fit(resume=True)`` continues ``last.pt``."""
 
+    #: The metrics of the final summary line; the best epoch is the lowest ``nme5``.
+    summary_keys = ("nme5", "fr5", "auc5", "nme", "fr", "auc")
+
     def __init__(self, cfg: TrainConfig, *, config_root: Path | None = None) -> None:
         self.cfg = cfg
-        self.root = Path(cfg.data_root)
-        if not self.root.is_absolute() and config_root is not None:
-            self.root = (config_root / self.root).resolve()
+        self.faces = FaceLists(cfg, config_root=config_root)
+        self.root = self.faces.root
         self.out = Path(cfg.out_dir) / cfg.name
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
@@ -89,12 +84,9 @@ class Trainer:
         if hasattr(self.model, "set_adjacency"):  # SCC: the data-driven graph of the training shapes
             self.model.set_adjacency(build_adjacency(self.train_shapes()[1], k=self.model.k))
         self.train_indices = self._train_indices()
-        self.optimizer = self._optimizer()
+        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
         self.iters_per_epoch = max(1, len(self._loader(self.train_set, train=True, epoch=0)))
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer,
-            lambda it: lr_factor(it / self.iters_per_epoch, cfg=cfg.optim, total_epochs=cfg.epochs),
-        )
+        self.scheduler = build_scheduler(self.optimizer, cfg, self.iters_per_epoch)
         self.start_epoch = 0
         self.best = float("inf")
         self.history: list[dict[str, Any]] = []
@@ -109,35 +101,11 @@ class Trainer:
             backend = "nccl" if torch.cuda.is_available() else "gloo"
             dist.init_process_group(backend=backend)
 
-    def _path(self, rel: str) -> Path:
-        p = Path(rel)
-        return p if p.is_absolute() else self.root / p
-
-    def _key(self, image_path: Path) -> str:
-        """An image's path relative to ``data_root`` (the key of exclude / align_points files)."""
-        try:
-            return Path(image_path).resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return Path(image_path).as_posix()
-
-    def _excluded(self) -> set[str]:
-        if not self.cfg.data.exclude:
-            return set()
-        lines = Path(self.cfg.data.exclude).read_text().splitlines()
-        return {ln.split()[0] for ln in lines if ln.strip() and not ln.startswith("#")}
-
-    def _read(self, rel: str, limit: int) -> list:
-        if not rel:
-            return []
-        excluded = self._excluded()
-        samples = [s for s in read_annotations(self._path(rel)) if self._key(s.image_path) not in excluded]
-        return samples[:limit] if limit > 0 else samples
-
     def _dataset(self, *, train: bool) -> LandmarkDataset:
         d = self.cfg.data
         lim = d.limit_train if train else d.limit_val
-        dense = self._read(d.dense_train if train else d.dense_val, lim)
-        five = self._read(d.five_train if train else d.five_val, lim)
+        dense = self.faces.read(d.dense_train if train else d.dense_val, lim)
+        five = self.faces.read(d.five_train if train else d.five_val, lim)
         if self.scheme.num_points == 5:  # a 5-point model: the human points are the dense points
             dense, five = dense + five, []
         records = merge_records(self.scheme, dense=dense, five=five)
@@ -157,7 +125,7 @@ class Trainer:
     def _attach_align_points(self, records: list[FaceRecord], path: Path) -> None:
         table = json.loads(path.read_text())
         for rec in records:
-            pts = table.get(self._key(rec.image_path))
+            pts = table.get(self.faces.key(rec.image_path))
             if pts is not None:
                 rec.align = np.asarray(pts, dtype=np.float64).reshape(5, 2)
 
@@ -187,17 +155,6 @@ class Trainer:
         rest = np.setdiff1d(np.arange(n), index)
         return np.concatenate([index[balanced_indices(shapes, bins)], rest])
 
-    def _optimizer(self) -> torch.optim.Optimizer:
-        o = self.cfg.optim
-        params = self.model.parameters()
-        if o.optimizer == "adam":
-            return torch.optim.Adam(params, lr=o.lr, weight_decay=o.weight_decay)
-        if o.optimizer == "adamw":
-            return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay)
-        if o.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, nesterov=True)
-        raise ValueError(f"unknown optimizer {o.optimizer!r}; expected 'adam', 'adamw' or 'sgd'")
-
     def _loader(self, ds: LandmarkDataset, *, train: bool, epoch: int) -> DataLoader:
         n = len(self.train_indices) if train else len(ds)
         if train:
@@ -221,26 +178,17 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------ checkpoints
     def state(self, epoch: int) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "rng": capture_rng(),
-            "epoch": epoch,
-            "best": self.best,
-            "history": self.history,
-            "config": asdict(self.cfg),
-            "model_name": self.cfg.model,
-            "model_kwargs": dict(self.cfg.model_kwargs),
-            "world_size": dist.get_world_size() if _is_dist() else 1,
-        }
+        """The checkpoint after 0-based ``epoch`` (:func:`~facealign.engine.loop.checkpoint_state`) and
+        the number of processes that trained it."""
+        state = checkpoint_state(
+            self.cfg, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, epoch=epoch,
+            best=self.best, history=self.history,
+        )
+        state["world_size"] = dist.get_world_size() if _is_dist() else 1
+        return state
 
     def resume(self, path: Path) -> None:
-        ckpt = load_checkpoint(path)
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scheduler.load_state_dict(ckpt["scheduler"])
-        restore_rng(ckpt["rng"])
+        ckpt = restore_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
         self.start_epoch = int(ckpt["epoch"]) + 1
         self.best = float(ckpt.get("best", float("inf")))
         self.history = list(ckpt.get("history", []))
@@ -249,32 +197,24 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict[str, float]:
         self.ddp.train()
         loader = self._loader(self.train_set, train=True, epoch=epoch)
-        totals: dict[str, float] = {"loss": 0.0}
-        n = 0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.cfg.epochs}", disable=_rank() != 0 or not sys.stderr.isatty(), leave=False)
-        for batch in bar:
-            out = self.ddp(batch["image"])
-            loss, parts = self.adapter.loss(out, batch)
-            if self.cfg.five_loss_weight > 0:
-                parts["five"] = five_point_loss(
-                    out,
-                    input_to_heatmap(batch["five"], self.card.stride),
-                    scheme=self.scheme,
-                    sigma=self.card.sigma,
-                    beta=self.cfg.softargmax_beta,
-                )
-                loss = loss + self.cfg.five_loss_weight * parts["five"]
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            self.scheduler.step()
-            for key, value in {"loss": loss, **parts}.items():
-                totals[key] = totals.get(key, 0.0) + float(value.detach())
-            n += 1
-            bar.set_postfix(loss=f"{totals['loss'] / n:.5f}")
-            if bar.disable and _rank() == 0 and self.cfg.log_every > 0 and n % self.cfg.log_every == 0:
-                print(f"epoch {epoch + 1} iter {n}/{len(loader)} loss {totals['loss'] / n:.5f}", flush=True)
-        return {k: v / max(n, 1) for k, v in totals.items()}
+        return train_steps(
+            loader, self._step_loss, optimizer=self.optimizer, scheduler=self.scheduler, epoch=epoch,
+            epochs=self.cfg.epochs, log_every=self.cfg.log_every, main_process=_rank() == 0,
+        )
+
+    def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        out = self.ddp(batch["image"])
+        loss, parts = self.adapter.loss(out, batch)
+        if self.cfg.five_loss_weight > 0:
+            parts["five"] = five_point_loss(
+                out,
+                input_to_heatmap(batch["five"], self.card.stride),
+                scheme=self.scheme,
+                sigma=self.card.sigma,
+                beta=self.cfg.softargmax_beta,
+            )
+            loss = loss + self.cfg.five_loss_weight * parts["five"]
+        return loss, parts
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -303,42 +243,15 @@ class Trainer:
         return result
 
     # -------------------------------------------------------------------------------------------- run
+    def score(self, row: dict[str, Any]) -> float:
+        """The validation score that picks ``best.pt``: the 5-point NME (lower is better)."""
+        return row["nme5"]
+
     def fit(self, *, resume: bool = False, stop_after: int | None = None) -> list[dict[str, Any]]:
         """Train from ``start_epoch`` to ``cfg.epochs`` (or ``stop_after`` epochs of this call).
 
         Each epoch: train, validate, append a JSON line to ``metrics.jsonl``, write ``last.pt``
-        (and ``best.pt`` when the 5-point NME improves) atomically.
+        (and ``best.pt`` when the 5-point NME improves) atomically (:func:`~facealign.engine.loop.run_epochs`).
         """
-        last = self.out / "last.pt"
-        if resume and last.is_file():
-            self.resume(last)
-        end = self.cfg.epochs if stop_after is None else min(self.cfg.epochs, self.start_epoch + stop_after)
-        t_run = time.time()
-        for epoch in range(self.start_epoch, end):
-            t0 = time.time()
-            train_stats = self.train_epoch(epoch)
-            row: dict[str, Any] = {"epoch": epoch + 1, "lr": self.optimizer.param_groups[0]["lr"], **train_stats}
-            if _rank() == 0:
-                row.update(self.validate())
-                row["seconds"] = round(time.time() - t0, 1)
-                self.history.append(row)
-                improved = row["nme5"] < self.best
-                if improved:
-                    self.best = row["nme5"]
-                state = self.state(epoch)
-                atomic_torch_save(state, last)
-                if improved:
-                    atomic_torch_save(state, self.out / "best.pt")
-                log = self.out / "metrics.jsonl"
-                atomic_write_bytes(log, "".join(json.dumps(r) + "\n" for r in self.history).encode())
-                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()), flush=True)
-            if _is_dist():
-                dist.barrier()
-        if _rank() == 0 and self.history:
-            best = min(self.history, key=lambda r: r["nme5"])
-            print(
-                f"done: {len(self.history)} epochs in total, this call {time.time() - t_run:.0f}s; best epoch {best['epoch']}: "
-                + ", ".join(f"{k}={best[k]:.3f}" for k in ("nme5", "fr5", "auc5", "nme", "fr", "auc") if k in best),
-                flush=True,
-            )
-        return self.history
+        barrier = dist.barrier if _is_dist() else None
+        return run_epochs(self, resume=resume, stop_after=stop_after, main_process=_rank() == 0, barrier=barrier)

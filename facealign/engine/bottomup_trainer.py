@@ -1,0 +1,229 @@
+"""The training engine of bottom-up multi-face models (FoxNet, :mod:`facealign.models.foxnet`).
+
+Same run as :class:`~facealign.engine.trainer.Trainer` (:mod:`facealign.engine.loop`: seeds, JSON-lines
+``metrics.jsonl``, atomic ``last.pt`` / ``best.pt``, exact resume, the optimisers and schedules of the
+config), with multi-face data and measures:
+
+* **Training data**: the single faces of ``data.dense_train`` (excluded faces dropped) pasted onto
+  ``input_size`` canvases, ``data.faces_per_canvas`` at a time (:class:`~facealign.data.multiface.MultiFaceDataset`),
+  ``data.canvases_per_epoch`` canvases an epoch (0: as many as put each face on a canvas about once).
+  Canvas ``i`` of epoch ``e`` is drawn from ``(seed, e, i)``, so the loader needs no shuffling and a
+  resumed run sees the canvases of an uninterrupted one. Loss: :class:`~facealign.losses.fox_loss.FoxNetLoss`
+  (``loss = "fox"``), its segmentation and Fox terms logged as ``segmentation`` and ``fox``.
+* **Validation** each epoch, as the FoxNet paper measures (Sec. III, :func:`~facealign.bottomup.evaluate_multiface`):
+  (a) fixed canvases composed from ``data.dense_val`` (seed ``cfg.seed``, epoch 0, no augmentation),
+  ``precision`` / ``recall`` / ``f1`` (fractions) of the faces found at landmark-box IoU >= 0.5 and
+  ``nme`` / ``fr`` / ``auc`` (%, inter-ocular, threshold 0.1) of the matched faces on their visible
+  points; a ground-truth face counts when at least the codec's ``min_points`` of its points are
+  visible (a face hidden under later ones cannot be found). (b) With ``data.multiface_val``, the real
+  photos it lists, through :class:`~facealign.bottomup.FoxNetPredictor` (letterboxed as at inference),
+  as ``photo_precision`` ... ``photo_auc``.
+* **Best checkpoint**: the highest canvas F1, ties broken by the lower canvas NME. Detection comes
+  first: an NME over the few faces an early network finds says little.
+
+One process only (no DDP); ``flip_test`` does not apply.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from ..bottomup import FoxNetPredictor, MultiFaceResult, evaluate_multiface
+from ..codecs.bottomup import BottomUpCodec
+from ..data.multiface import MultiFaceDataset
+from ..data.transforms import AugmentConfig
+from ..imageio import read_image
+from ..landmarks import get_scheme
+from ..losses.fox_loss import FoxNetLoss
+from ..models.zoo import ModelCard, create_model, get_model_card
+from ..types import FaceLandmarks, Sample
+from .config import TrainConfig
+from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, restore_checkpoint, run_epochs, train_steps
+
+__all__ = ["BottomUpTrainer", "VAL_NORM", "VAL_THRESHOLD"]
+
+#: NME normaliser and failure / AUC threshold of the validation (the top-down trainer's).
+VAL_NORM = "interocular"
+VAL_THRESHOLD = 0.1
+#: Canvas pixels are the network's input pixels: the identity input -> canvas map.
+_IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+def _scores(res: MultiFaceResult, prefix: str = "") -> dict[str, float]:
+    """A metrics row's share of one :func:`evaluate_multiface` result (NME / FR / AUC in %)."""
+    return {
+        f"{prefix}precision": res.precision,
+        f"{prefix}recall": res.recall,
+        f"{prefix}f1": res.f1,
+        f"{prefix}nme": 100 * res.summary["nme"],
+        f"{prefix}fr": 100 * res.summary["fr"],
+        f"{prefix}auc": 100 * res.summary["auc"],
+        f"{prefix}missing": 100 * res.missing_points,
+    }
+
+
+def _by_image(samples: Sequence[Sample]) -> list[tuple[Path, list[Sample]]]:
+    """Faces grouped by photo, in the order the photos first appear."""
+    groups: dict[Path, list[Sample]] = {}
+    for s in samples:
+        groups.setdefault(Path(s.image_path), []).append(s)
+    return list(groups.items())
+
+
+class BottomUpTrainer:
+    """Runs one :class:`TrainConfig` of a bottom-up model (``card.output == "bottomup"``); see the
+    module docstring. ``BottomUpTrainer(cfg).fit(resume=True)`` continues ``last.pt``."""
+
+    #: The metrics of the final summary line.
+    summary_keys = ("f1", "precision", "recall", "nme", "fr", "auc", "photo_f1", "photo_nme")
+
+    def __init__(self, cfg: TrainConfig, *, config_root: Path | None = None) -> None:
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise ValueError(f"{cfg.name}: bottom-up models train in one process; run without torchrun")
+        self.cfg = cfg
+        self.faces = FaceLists(cfg, config_root=config_root)
+        self.out = Path(cfg.out_dir) / cfg.name
+        if cfg.threads > 0:
+            torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed)
+
+        self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
+        self._check(cfg)
+        self.model = create_model(cfg.model, **cfg.model_kwargs)
+        self.scheme = get_scheme(self.card.scheme)
+        self.codec = BottomUpCodec(
+            input_size=self.card.input_size, heatmap_size=self.card.heatmap_size,
+            num_points=self.card.num_points, sigma=self.card.sigma,
+        )
+        self.loss = FoxNetLoss()
+        d = cfg.data
+        train = self.faces.read(d.dense_train, d.limit_train)
+        val = self.faces.read(d.dense_val, d.limit_val)
+        self.train_set = self._canvases(train, length=d.canvases_per_epoch or self._canvas_count(len(train)), augment=cfg.augment)
+        self.val_set = self._canvases(val, length=self._canvas_count(len(val)), augment=AugmentConfig.none(), flip_prob=0.0)
+        self.photos = _by_image(self.faces.read(d.multiface_val, 0)) if d.multiface_val else []
+        self._photo_pixels: dict[Path, np.ndarray] = {}
+        if len(self.train_set) < cfg.batch_size:
+            raise ValueError(
+                f"{cfg.name}: {len(self.train_set)} training canvases per epoch is fewer than batch_size {cfg.batch_size}; "
+                "raise data.canvases_per_epoch or lower batch_size"
+            )
+        self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
+        self.iters_per_epoch = len(self.train_set) // cfg.batch_size
+        self.scheduler = build_scheduler(self.optimizer, cfg, self.iters_per_epoch)
+        self.start_epoch = 0
+        self.best: tuple[float, float] = (math.inf, math.inf)
+        self.history: list[dict[str, Any]] = []
+
+    # ----------------------------------------------------------------------------------------- set-up
+    def _check(self, cfg: TrainConfig) -> None:
+        if self.card.output != "bottomup":
+            raise ValueError(f"{cfg.name}: BottomUpTrainer trains bottom-up models; {cfg.model} returns {self.card.output!r} outputs")
+        if cfg.loss != "fox":
+            raise ValueError(f'{cfg.name}: bottom-up models train with loss = "fox" (FoxNetLoss); got loss = {cfg.loss!r}')
+        if cfg.five_loss_weight > 0:
+            raise ValueError(f"{cfg.name}: five_loss_weight > 0 needs a heatmap model; {cfg.model} is bottom-up")
+        if not cfg.data.dense_train or not cfg.data.dense_val:
+            raise ValueError(f"{cfg.name}: bottom-up training needs data.dense_train and data.dense_val (faces to compose canvases from)")
+
+    def _canvas_count(self, faces: int) -> int:
+        """Canvases that hold ``faces`` faces on average: ``faces / mean(faces_per_canvas)``, at least 1."""
+        lo, hi = self.cfg.data.faces_per_canvas
+        return max(1, round(2 * faces / (lo + hi)))
+
+    def _canvases(self, samples: list[Sample], *, length: int, augment: AugmentConfig, flip_prob: float | None = None) -> MultiFaceDataset:
+        return MultiFaceDataset(
+            samples,
+            scheme=self.scheme,
+            size=self.card.input_size,
+            codec=self.codec,
+            faces_per_canvas=tuple(self.cfg.data.faces_per_canvas),
+            length=length,
+            flip_prob=self.cfg.augment.flip_prob if flip_prob is None else flip_prob,
+            augment=augment,
+            mean=self.card.mean,
+            std=self.card.std,
+            seed=self.cfg.seed,
+        )
+
+    def _loader(self, ds: MultiFaceDataset, *, train: bool) -> DataLoader:
+        return DataLoader(ds, batch_size=self.cfg.batch_size, shuffle=False, drop_last=train, num_workers=self.cfg.workers)
+
+    # ------------------------------------------------------------------------------------ checkpoints
+    def state(self, epoch: int) -> dict[str, Any]:
+        """The checkpoint after 0-based ``epoch`` (:func:`~facealign.engine.loop.checkpoint_state`);
+        ``best`` is the ``(-f1, nme)`` of the best epoch."""
+        return checkpoint_state(
+            self.cfg, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, epoch=epoch,
+            best=self.best, history=self.history,
+        )
+
+    def resume(self, path: Path) -> None:
+        ckpt = restore_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
+        self.start_epoch = int(ckpt["epoch"]) + 1
+        self.best = tuple(ckpt.get("best", (math.inf, math.inf)))
+        self.history = list(ckpt.get("history", []))
+
+    # ------------------------------------------------------------------------------------------ steps
+    def train_epoch(self, epoch: int) -> dict[str, float]:
+        self.model.train()
+        self.train_set.set_epoch(epoch)
+        return train_steps(
+            self._loader(self.train_set, train=True), self._step_loss, optimizer=self.optimizer, scheduler=self.scheduler,
+            epoch=epoch, epochs=self.cfg.epochs, log_every=self.cfg.log_every,
+        )
+
+    def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        terms = self.loss(self.model(batch["image"]), batch)
+        return terms.total, {"segmentation": terms.segmentation, "fox": terms.fox.total}
+
+    @torch.no_grad()
+    def validate(self) -> dict[str, float]:
+        """P / R / F1 and NME / FR / AUC (module docstring) on the validation canvases and, with
+        ``data.multiface_val``, on its photos (keys prefixed ``photo_``)."""
+        predictor = FoxNetPredictor(
+            self.model, codec=self.codec, scheme=self.scheme.name, mean=self.card.mean, std=self.card.std, threads=self.cfg.threads
+        )
+        pred: list[list[FaceLandmarks]] = []
+        gt: list[list[np.ndarray]] = []
+        visible: list[list[np.ndarray]] = []
+        for batch in self._loader(self.val_set, train=False):
+            seg, emb = self.model(batch["image"])
+            pred += [predictor.decode((s, e), _IDENTITY) for s, e in zip(seg, emb)]
+            for points, vis, n in zip(batch["points"].numpy(), batch["visible"].numpy(), batch["num_faces"].tolist()):
+                found = [f for f in range(n) if vis[f].sum() >= self.codec.min_points]
+                gt.append([points[f] for f in found])
+                visible.append([vis[f] for f in found])
+        kw = dict(scheme=self.scheme.name, norm=VAL_NORM, threshold=VAL_THRESHOLD)
+        row = _scores(evaluate_multiface(pred, gt, gt_visible=visible, **kw))
+        if self.photos:
+            photo_pred = [predictor(self._photo(path)) for path, _ in self.photos]
+            photo_gt = [[s.points for s in faces] for _, faces in self.photos]
+            row.update(_scores(evaluate_multiface(photo_pred, photo_gt, **kw), "photo_"))
+        return row
+
+    def _photo(self, path: Path) -> np.ndarray:
+        if path not in self._photo_pixels:
+            self._photo_pixels[path] = read_image(path)
+        return self._photo_pixels[path]
+
+    # -------------------------------------------------------------------------------------------- run
+    def score(self, row: dict[str, Any]) -> tuple[float, float]:
+        """The validation score that picks ``best.pt`` (lower is better): ``(-f1, nme)`` of the canvases,
+        a NaN NME (no face matched) counting as infinite."""
+        nme = row["nme"]
+        return (-row["f1"], nme if math.isfinite(nme) else math.inf)
+
+    def fit(self, *, resume: bool = False, stop_after: int | None = None) -> list[dict[str, Any]]:
+        """Train from ``start_epoch`` to ``cfg.epochs`` (or ``stop_after`` epochs of this call); each epoch
+        validated, logged to ``metrics.jsonl`` and checkpointed (:func:`~facealign.engine.loop.run_epochs`)."""
+        return run_epochs(self, resume=resume, stop_after=stop_after)

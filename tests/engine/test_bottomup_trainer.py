@@ -1,0 +1,117 @@
+"""FoxNet through the training engine on a few real faces composed into canvases: exact resume,
+checkpoint contents, multi-face metrics, and `facealign train` choosing the bottom-up trainer."""
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from facealign.cli import main
+from facealign.engine.bottomup_trainer import BottomUpTrainer
+from facealign.engine.checkpoint import load_checkpoint
+from facealign.engine.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+FACES = (REPO / "../shared/data/faces").resolve()
+
+# 12 faces at 1-2 a canvas: round(12 / 1.5) = 8 canvases, 2 iterations of 4 an epoch; 6 validation faces
+# on round(6 / 1.5) = 4 canvases, plus dlib's 9 multi-face photos (43 faces), all at 64 px.
+TINY = f"""
+model = "foxnet_cpu_68"
+model_kwargs = {{ input_size = 64, channels = 16, depth = 2 }}
+epochs = 2
+batch_size = 4
+loss = "fox"
+workers = 0
+threads = 1
+data_root = "{FACES}"
+log_every = 0
+[data]
+dense_train = "train68.txt"
+dense_val = "val68.txt"
+multiface_val = "../samples/multiface/dlib_examples"
+limit_train = 12
+limit_val = 6
+faces_per_canvas = [1, 2]
+[optim]
+optimizer = "adam"
+lr = 1e-3
+schedule = "cosine"
+warmup_epochs = 0.5
+"""
+
+CANVAS_KEYS = {"precision", "recall", "f1", "nme", "fr", "auc", "missing"}
+
+
+def _config(tmp_path, name="tiny", text=TINY, **over):
+    p = tmp_path / f"{name}.toml"
+    p.write_text(text)
+    return load_config(p, out_dir=str(tmp_path / "runs"), **over)
+
+
+def test_two_epochs_straight_equal_one_plus_resume_plus_one(tmp_path):
+    straight = BottomUpTrainer(_config(tmp_path, "straight"))
+    straight.fit()
+    BottomUpTrainer(_config(tmp_path, "split")).fit(stop_after=1)
+    assert load_checkpoint(tmp_path / "runs/split/last.pt")["epoch"] == 0
+    resumed = BottomUpTrainer(_config(tmp_path, "split"))
+    resumed.fit(resume=True)
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    oa, ob = straight.optimizer.state_dict()["state"], resumed.optimizer.state_dict()["state"]
+    assert all(torch.equal(oa[i]["exp_avg_sq"], ob[i]["exp_avg_sq"]) for i in oa)
+    assert resumed.scheduler.last_epoch == straight.scheduler.last_epoch == 2 * 2
+    lines = (tmp_path / "runs/split/metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
+    assert json.loads(lines[1])["loss"] == pytest.approx(straight.history[1]["loss"])
+
+
+def test_checkpoint_holds_everything_and_metrics_are_multiface(tmp_path):
+    t = BottomUpTrainer(_config(tmp_path, "ck", epochs=1))
+    assert (len(t.train_set), t.iters_per_epoch, len(t.val_set)) == (8, 2, 4)
+    assert len(t.photos) == 9 and sum(len(f) for _, f in t.photos) == 43
+    t.fit()
+    ck = load_checkpoint(tmp_path / "runs/ck/last.pt")
+    assert {"model", "optimizer", "scheduler", "rng", "epoch", "best", "history", "config", "model_name", "model_kwargs"} <= set(ck)
+    assert ck["model_name"] == "foxnet_cpu_68" and ck["model_kwargs"] == {"input_size": 64, "channels": 16, "depth": 2}
+    assert ck["config"]["data"]["faces_per_canvas"] == (1, 2)
+    assert (tmp_path / "runs/ck/best.pt").is_file()
+    assert not list((tmp_path / "runs/ck").glob("*.tmp"))  # atomic writes leave no temporaries
+    row = json.loads((tmp_path / "runs/ck/metrics.jsonl").read_text().splitlines()[0])
+    assert {"epoch", "lr", "loss", "segmentation", "fox", "seconds"} <= set(row)
+    assert CANVAS_KEYS | {f"photo_{k}" for k in CANVAS_KEYS} <= set(row)
+    assert all(0.0 <= row[k] <= 1.0 for k in ("precision", "recall", "f1", "photo_precision", "photo_recall", "photo_f1"))
+    assert math.isfinite(row["loss"]) and row["loss"] == pytest.approx(row["segmentation"] + row["fox"], rel=1e-5)
+    assert tuple(ck["best"]) == t.score(t.history[0])
+
+
+def test_best_is_highest_f1_then_lowest_nme(tmp_path):
+    t = BottomUpTrainer(_config(tmp_path, "score"))
+    rows = [{"f1": 0.5, "nme": 9.0}, {"f1": 0.8, "nme": 12.0}, {"f1": 0.8, "nme": 10.0}, {"f1": 0.9, "nme": math.nan}]
+    assert sorted(range(4), key=lambda i: t.score(rows[i])) == [3, 2, 1, 0]
+
+
+def test_canvases_per_epoch_and_config_errors(tmp_path):
+    t = BottomUpTrainer(_config(tmp_path, "many", TINY.replace("limit_val = 6", "limit_val = 6\ncanvases_per_epoch = 12")))
+    assert (len(t.train_set), t.iters_per_epoch) == (12, 3)
+    with pytest.raises(ValueError, match='loss = "fox"'):
+        BottomUpTrainer(_config(tmp_path, "awing", TINY.replace('loss = "fox"', 'loss = "awing"')))
+    with pytest.raises(ValueError, match="fewer than batch_size 16"):
+        BottomUpTrainer(_config(tmp_path, "big", TINY.replace("batch_size = 4", "batch_size = 16")))
+    with pytest.raises(ValueError, match="trains bottom-up models"):
+        top_down = TINY.replace('"foxnet_cpu_68"', '"hih_cpu_68"').replace("model_kwargs", "# model_kwargs")
+        BottomUpTrainer(_config(tmp_path, "td", top_down))
+
+
+def test_facealign_train_dispatches_bottom_up_models(tmp_path, capsys):
+    cfg = tmp_path / "cli.toml"
+    cfg.write_text(TINY.replace("multiface_val", "# multiface_val"))
+    assert main(["train", str(cfg), "--epochs", "1", "--out-dir", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert " f1=" in out and "best epoch 1: f1=" in out and "photo_f1" not in out
+    ck = load_checkpoint(tmp_path / "runs/cli/last.pt")
+    assert ck["epoch"] == 0 and ck["config"]["epochs"] == 1 and ck["model_name"] == "foxnet_cpu_68"
