@@ -20,16 +20,19 @@ Every adapter follows :class:`OutputAdapter`:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .codecs import HeatmapCodec, HIHCodec
+from .codecs.offsets import OffsetCodec, mirror_offset_maps, mirror_offsets
 from .landmarks import LandmarkScheme
 from .losses import adaptive_wing_loss, l1_loss, mse_loss, soft_wing_loss
+from .losses.mse import check_pair, weighted_reduce
 from .losses.hih_loss import ALPHA_TINY, csc_loss
 from .models.zoo import ModelCard
 
@@ -38,6 +41,8 @@ __all__ = [
     "HIHAdapter",
     "OUTPUT_NAMES",
     "HeatmapAdapter",
+    "OffsetMapAdapter",
+    "OffsetValueAdapter",
     "OutputAdapter",
     "PropagationAdapter",
     "RegressionAdapter",
@@ -52,6 +57,8 @@ OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
     "hih": ("integer", "decimal"),
     "regression": ("points",),
     "propagation": ("heatmaps", "boundaries"),
+    "offset_value": ("integer", "offsets"),
+    "offset_map": ("integer", "offset_maps"),
 }
 #: Heatmap losses by name (``loss(pred, target, weights) -> scalar``).
 HEATMAP_LOSSES = {"mse": mse_loss, "l1": l1_loss, "awing": adaptive_wing_loss}
@@ -300,4 +307,108 @@ def make_adapter(card: ModelCard, model: nn.Module, scheme: LandmarkScheme, *, l
             raise ValueError(f"PropagationNet trains with the Focal Wing loss (Eq. 5); got loss={loss!r}")
         codec = HeatmapCodec(card.input_size, card.heatmap_size, card.sigma, decoder=card.decoder)
         return PropagationAdapter(codec, scheme, num_boundaries=int(model.num_boundaries))
+    if card.output in ("offset_value", "offset_map"):
+        return _offset_adapter(card, model, scheme, loss=loss)
     raise ValueError(f"{card.name}: no output adapter for output kind {card.output!r}")
+
+
+class _IntegerAndOffsets:
+    """What WOV and WOM share: HIH's integer heatmaps of every stack (MSE summed over stacks, as in
+    :class:`HIHAdapter`) plus ``alpha`` times a loss on the offsets at each point's cell, and targets
+    from :class:`~facealign.codecs.OffsetCodec`. The paper gives no weight for the offset term; we
+    give it the weight HIH_T gives its decimal term (``alpha`` = 0.1)."""
+
+    names: tuple[str, ...]
+    #: ``(pred (B, K, 2), target (B, K, 2), weights (B, K)) -> scalar``, set by each subclass.
+    _offset_loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+    def __init__(self, codec: OffsetCodec, scheme: LandmarkScheme, output: Any, *, alpha: float = ALPHA_TINY) -> None:
+        self.codec, self.scheme, self._output, self.alpha = codec, scheme, output, float(alpha)
+
+    def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+        pts, keep = _finite_points(points, visible)
+        integer, cells, offsets, weights = self.codec.encode(pts, keep)
+        return {"integer": integer, "cells": cells, "offsets": offsets, "weights": weights}
+
+    def _loss(self, out: Any, batch: dict[str, torch.Tensor], offsets: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        w = batch["weights"]
+        integer = sum(mse_loss(out.integer[:, s], batch["integer"], w) for s in range(out.integer.shape[1]))
+        target = batch["offsets"].to(offsets.dtype)
+        offset = self._offset_loss(offsets, target, w)
+        return integer + self.alpha * offset, {"integer": integer, "offset": offset}
+
+    def to_arrays(self, out: Any) -> tuple[torch.Tensor, ...]:
+        return tuple(out)
+
+    def from_arrays(self, arrays: Sequence[torch.Tensor]) -> Any:
+        return self._output(*arrays)
+
+    def _merged_integer(self, out: Any, mirrored: Any) -> torch.Tensor:
+        return 0.5 * (out.integer + flip_heatmaps(mirrored.integer, self.scheme.flip_index))
+
+
+class OffsetValueAdapter(_IntegerAndOffsets):
+    """WOV (Lan et al. Appendix C): integer heatmaps of every stack ``(B, S, K, h, w)`` + offsets ``(B, K, 2)``.
+
+    Loss: integer-map MSE + ``alpha`` x L1 between predicted and true fractions (weighted per point).
+    Decoding: Eq. 9, :meth:`~facealign.codecs.OffsetCodec.decode` on the last stack. Flip test averages
+    the integer maps and the offsets, mirrored exactly (:func:`~facealign.codecs.mirror_offsets`).
+    """
+
+    names = OUTPUT_NAMES["offset_value"]
+    _offset_loss = staticmethod(l1_loss)
+
+    def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self._loss(out, batch, out.offsets)
+
+    def merge_flip(self, out: Any, mirrored: Any) -> Any:
+        offsets = 0.5 * (out.offsets + mirror_offsets(mirrored.offsets, self.scheme.flip_index))
+        return self._output(self._merged_integer(out, mirrored), offsets)
+
+    def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codec.decode(out.integer[:, -1], out.offsets)
+
+
+def _smooth_l1(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Weighted Smooth L1 (beta 1, CornerNet's offset loss), mean over all elements. Shape: ``(B, K, 2)`` -> scalar."""
+    check_pair(pred, target, weights, name="smooth_l1")
+    return weighted_reduce(F.smooth_l1_loss(pred, target, reduction="none"), weights, "mean", name="smooth_l1")
+
+
+class OffsetMapAdapter(_IntegerAndOffsets):
+    """WOM (Lan et al. Appendix B): integer heatmaps of every stack ``(B, S, K, h, w)`` + offset maps
+    ``(B, G, 2, h, w)`` (``G = 1``: the paper's shared pair; ``G = K``: one pair per point).
+
+    Loss: integer-map MSE + ``alpha`` x Smooth L1 ("the network utilizes the SmoothL1 loss function to
+    constrain the offset map", Sec. IV-D) on the maps read at each point's true cell, against the value
+    the maps can hold there (shared maps: the mean fraction of the points in that cell). Decoding: Eq. 8,
+    :meth:`~facealign.codecs.OffsetCodec.decode_maps` on the last stack. Flip test averages integer maps
+    and offset maps (:func:`~facealign.codecs.mirror_offset_maps`).
+    """
+
+    names = OUTPUT_NAMES["offset_map"]
+    _offset_loss = staticmethod(_smooth_l1)
+
+    def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self._loss(out, batch, self.codec.read_maps(out.offset_maps, batch["cells"]))
+
+    def merge_flip(self, out: Any, mirrored: Any) -> Any:
+        maps = 0.5 * (out.offset_maps + mirror_offset_maps(mirrored.offset_maps, self.scheme.flip_index))
+        return self._output(self._merged_integer(out, mirrored), maps)
+
+    def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codec.decode_maps(out.integer[:, -1], out.offset_maps)
+
+
+def _offset_adapter(card: ModelCard, model: nn.Module, scheme: LandmarkScheme, *, loss: str | None) -> OutputAdapter:
+    """:func:`make_adapter` for ``offset_value`` (WOV, loss ``"wov"``) and ``offset_map`` (WOM, loss ``"wom"``)."""
+    from .models.hih_variants import OffsetMapOutput, OffsetValueOutput
+
+    value = card.output == "offset_value"
+    name = "wov" if value else "wom"
+    if loss not in (None, name):
+        raise ValueError(f"{card.output} models train with the {name!r} loss (integer MSE + offset term); got loss={loss!r}")
+    codec = OffsetCodec(card.input_size, card.heatmap_size, card.sigma, shared_maps=not value and model.offset_groups == 1)
+    if value:
+        return OffsetValueAdapter(codec, scheme, OffsetValueOutput)
+    return OffsetMapAdapter(codec, scheme, OffsetMapOutput)

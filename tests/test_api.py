@@ -101,7 +101,7 @@ def test_flip_test_keeps_shapes(ckpt, photo):
     assert f.points.shape == (68, 2) and np.isfinite(f.points).all()
 
 
-@pytest.mark.parametrize("name", ["hih_cpu_68", "scc_cpu_68", "propnet_cpu_68"])
+@pytest.mark.parametrize("name", ["hih_cpu_68", "scc_cpu_68", "propnet_cpu_68", "hih_wov_cpu_68", "hih_wom_cpu_68"])
 def test_hih_and_regression_models_run_through_the_aligner(tmp_path, photo, name):
     """Every output kind decodes through the Aligner: an untrained HIH / SCC checkpoint gives one face of
     68 finite points on each backend, the two backends agree, and flip test keeps the shapes."""

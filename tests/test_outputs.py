@@ -11,6 +11,8 @@ from facealign.outputs import (
     OUTPUT_NAMES,
     HeatmapAdapter,
     HIHAdapter,
+    OffsetMapAdapter,
+    OffsetValueAdapter,
     PropagationAdapter,
     RegressionAdapter,
     flip_coordinates,
@@ -18,7 +20,8 @@ from facealign.outputs import (
 )
 
 SCHEME = get_scheme("68")
-KINDS = {"heatmap": "facealign_mnv2_050_68", "hih": "hih_cpu_68", "regression": "scc_cpu_68", "propagation": "propnet_cpu_68"}
+KINDS = {"heatmap": "facealign_mnv2_050_68", "hih": "hih_cpu_68", "regression": "scc_cpu_68", "propagation": "propnet_cpu_68",
+         "offset_value": "hih_wov_cpu_68", "offset_map": "hih_wom_cpu_68"}
 
 
 def _adapter(kind):
@@ -45,12 +48,19 @@ def _perfect_output(adapter, batch):
         return batch["coords"]
     if isinstance(adapter, PropagationAdapter):  # two stacks, both perfect
         return adapter.from_arrays([batch["heatmaps"][:, None].repeat(1, 2, 1, 1, 1), batch["boundaries"][:, None].repeat(1, 2, 1, 1, 1)])
+    if isinstance(adapter, OffsetValueAdapter):
+        return adapter.from_arrays([batch["integer"][:, None], batch["offsets"]])
+    if isinstance(adapter, OffsetMapAdapter):  # the paper's maps: each point's offset at its cell, 0 elsewhere
+        groups = 1 if adapter.codec.shared_maps else batch["cells"].shape[1]
+        maps = adapter.codec.offset_maps(batch["cells"], batch["offsets"], batch["weights"], groups=groups)
+        return adapter.from_arrays([batch["integer"][:, None], maps])
     return batch["heatmaps"]
 
 
 # tolerance of decode(targets(p)) per kind: DARK on its own Gaussian (~0.05 heatmap cells = 0.2 px);
-# HIH's representation precision s / (2 w_d) = 4 / 8 = 0.5 px per axis; regression is exact
-TOLERANCE = {"heatmap": 0.2, "hih": 0.5 + 1e-6, "regression": 1e-5, "propagation": 0.2}
+# HIH's representation precision s / (2 w_d) = 4 / 8 = 0.5 px per axis; regression and offset values are
+# exact; WOM's one shared pair of maps gives points that share a cell their mean fraction: under one cell (4 px)
+TOLERANCE = {"heatmap": 0.2, "hih": 0.5 + 1e-6, "regression": 1e-5, "propagation": 0.2, "offset_value": 1e-4, "offset_map": 4.0}
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
@@ -110,7 +120,7 @@ def test_invisible_and_missing_points_get_zero_weight():
     t = adapter.targets(pts, visible)
     assert t["weights"][3] == 0 and t["weights"][5] == 0 and t["weights"].sum() == 66
     assert np.isfinite(t["coords"]).all()
-    for kind in ("heatmap", "hih", "propagation"):
+    for kind in ("heatmap", "hih", "propagation", "offset_value", "offset_map"):
         t = _adapter(kind)[1].targets(pts, visible)
         assert t["weights"][3] == 0 and t["weights"][5] == 0 and t["weights"].sum() == 66
 

@@ -33,3 +33,7 @@ from .bottomup import BottomUpCodec, BottomUpTargets, DecodedFace, nms_peaks, re
 from .mean_shift import mean_shift
 
 __all__ += ["BottomUpCodec", "BottomUpTargets", "DecodedFace", "mean_shift", "nms_peaks", "refine_peaks"]
+
+from .offsets import OffsetCodec, OffsetTargets, mirror_offset_maps, mirror_offsets
+
+__all__ += ["OffsetCodec", "OffsetTargets", "mirror_offset_maps", "mirror_offsets"]

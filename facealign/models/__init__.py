@@ -13,7 +13,7 @@ from .zoo import (
     list_models,
     register_model,
 )
-from . import foxnet, hih, propagation, scc  # noqa: F401,E402  (register the foxnet_*, HIH_T/S/B, hih_cpu_68, propnet_* and scc_* models)
+from . import foxnet, hih, hih_variants, propagation, scc  # noqa: F401,E402  (register the foxnet_*, HIH_T/S/B, hih_cpu_68, hih_wov / hih_wom, propnet_* and scc_* models)
 
 __all__ = [
     "DEFAULT_MODEL",

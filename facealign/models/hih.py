@@ -117,25 +117,30 @@ class HIHModel(nn.Module):
         branch_channels: int = 384,
     ) -> None:
         super().__init__()
-        self.backbone = StackedHourglass(num_points=num_points, num_stacks=num_stacks, depth=depth, channels=channels)
-        if int(input_size) != input_size or input_size < 1 or input_size % self.backbone.input_multiple:
-            raise ValueError(
-                f"HIHModel: input_size must be a positive multiple of {self.backbone.input_multiple} "
-                f"(4 * 2**depth), got {input_size}"
-            )
-        self.input_size = int(input_size)
-        self.stride = float(self.backbone.strides[-1])
-        self.heatmap_size = self.input_size // self.backbone.strides[-1]
+        self._build_backbone(num_points=num_points, input_size=input_size, num_stacks=num_stacks, depth=depth, channels=channels)
         if decimal_size < 1 or self.heatmap_size % decimal_size:
             raise ValueError(
                 f"HIHModel: decimal_size must divide the heatmap size {self.heatmap_size}, got {decimal_size}"
             )
         self.decimal_size = int(decimal_size)
-        self.num_points = int(num_points)
-        self.num_stacks = int(num_stacks)
         self.offset = HIHOffsetBranch(
             channels, num_points, reduction=self.heatmap_size // self.decimal_size, branch_channels=branch_channels
         )
+
+    def _build_backbone(self, *, num_points: int, input_size: int, num_stacks: int, depth: int, channels: int) -> None:
+        """The stacked hourglass and the attributes every head on it shares (also used by the Table V
+        variants of :mod:`facealign.models.hih_variants`, which replace the offset branch)."""
+        self.backbone = StackedHourglass(num_points=num_points, num_stacks=num_stacks, depth=depth, channels=channels)
+        if int(input_size) != input_size or input_size < 1 or input_size % self.backbone.input_multiple:
+            raise ValueError(
+                f"{type(self).__name__}: input_size must be a positive multiple of {self.backbone.input_multiple} "
+                f"(4 * 2**depth), got {input_size}"
+            )
+        self.input_size = int(input_size)
+        self.stride = float(self.backbone.strides[-1])
+        self.heatmap_size = self.input_size // self.backbone.strides[-1]
+        self.num_points = int(num_points)
+        self.num_stacks = int(num_stacks)
 
     def forward(self, x: torch.Tensor) -> HIHOutput:
         """``(B, 3, H, W)`` -> :class:`HIHOutput` (integer heatmaps of every stack, decimal heatmaps)."""

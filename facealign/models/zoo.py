@@ -85,10 +85,12 @@ _DLIB_LABELS = (
 #: What a network returns: heatmaps ``(B, K, h, w)`` to decode; input-pixel coordinates ``(B, K, 2)``
 #: (regression models such as SCC; their heatmap_size is the input size and sigma is unused); HIH's
 #: integer + decimal heatmaps (:class:`facealign.models.hih.HIHOutput`); PropagationNet's landmark +
-#: boundary heatmaps of every stack (:class:`facealign.models.propagation.PropagationOutput`); or
+#: boundary heatmaps of every stack (:class:`facealign.models.propagation.PropagationOutput`); HIH's
+#: comparison heads, integer heatmaps + sub-cell offset values or offset maps
+#: (:mod:`facealign.models.hih_variants`); or
 #: FoxNet's bottom-up segmentation + embeddings (whole photos, many faces: not an Aligner crop model).
 #: :mod:`facealign.outputs` holds what each top-down kind means for training and decoding.
-OUTPUT_KINDS = ("heatmap", "regression", "hih", "propagation", "bottomup")
+OUTPUT_KINDS = ("heatmap", "regression", "hih", "propagation", "bottomup", "offset_value", "offset_map")
 
 
 @dataclass(frozen=True)

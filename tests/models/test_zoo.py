@@ -50,6 +50,10 @@ def test_every_registered_model_builds_and_runs(name: str) -> None:
         assert out.shape == (1, card.num_points, hm, hm)
     elif card.output == "hih":  # integer heatmaps of every stack + decimal maps
         assert out.integer.shape[-3:] == (card.num_points, hm, hm) and out.decimal.shape[:2] == (1, card.num_points)
+    elif card.output == "offset_value":  # integer heatmaps of every stack + (B, K, 2) sub-cell offsets
+        assert out.integer.shape[-3:] == (card.num_points, hm, hm) and out.offsets.shape == (1, card.num_points, 2)
+    elif card.output == "offset_map":  # integer heatmaps of every stack + (B, G, 2, h, w) offset maps
+        assert out.integer.shape[-3:] == (card.num_points, hm, hm) and out.offset_maps.shape[-3:] == (2, hm, hm)
     elif card.output == "propagation":  # every stack's landmark + boundary heatmaps
         assert out.heatmaps.shape[-3:] == (card.num_points, hm, hm) and out.boundaries.shape[-2:] == (hm, hm)
     else:  # regression: fixed input size; (B, K, 2) input-pixel coordinates
@@ -99,7 +103,7 @@ def test_cards_are_complete(name: str) -> None:
     elif card.output == "regression":
         assert card.heatmap_size == card.input_size
     else:
-        assert card.output in ("hih", "bottomup")
+        assert card.output in ("hih", "bottomup", "offset_value", "offset_map")
     assert card.input_size % card.heatmap_size == 0
     assert card.training_data and card.licence and card.description
     assert get_scheme(card.scheme).num_points == card.num_points

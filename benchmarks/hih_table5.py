@@ -1,0 +1,151 @@
+"""HIH's Table V at our scale: sub-pixel decoders and representations side by side on one backbone.
+
+Lan et al. ("HIH: Towards More Accurate Face Alignment via Heatmap in Heatmap", 2022) compare, on one
+hourglass, a baseline without sub-pixel recovery, WSM (second maximum), DARK, WOV (offset values), WOM
+(offset maps) and HIH (Table V on WFLW, Table VI on 300W). Ours, on hih_cpu_68's network (128 px,
+32 x 32 integer heatmaps, one 64-channel stack), from trained checkpoints:
+
+=================  ==================================================================================
+row                what decodes
+=================  ==================================================================================
+Baseline (argmax)  hih_cpu_68's integer maps alone, argmax (:func:`facealign.codecs.argmax_decode`)
+WSM (quarter)      the same maps, a quarter cell toward the higher neighbour (the paper's WSM practice)
+DARK               the same maps, DARK (:func:`facealign.codecs.dark_decode`)
+WOV                hih_wov_cpu_68 (:class:`facealign.outputs.OffsetValueAdapter`)
+WOM                hih_wom_cpu_68 (:class:`facealign.outputs.OffsetMapAdapter`)
+HIH                hih_cpu_68 (integer + decimal heatmaps)
+=================  ==================================================================================
+
+Each checkpoint is validated exactly as training validates it (:meth:`facealign.engine.trainer.Trainer.validate`,
+built from its config): NME / FR@0.1 / AUC@0.1 (%) on the teacher 68 points of ``faces/val68.txt`` and the
+NME on the human 5 points of ``val5``, with the config's flip test. A missing checkpoint is skipped with a note.
+
+Unlike the paper, which trains one baseline per decoder on sub-pixel Gaussian targets, the argmax /
+quarter / DARK rows read HIH's integer maps, trained on Gaussians centred on the cell (HIH Eq. 1): they
+show what each decoder recovers from those maps alone, with HIH's training.
+
+    .venv/bin/python benchmarks/hih_table5.py [--hih runs/hih_cpu_68/best.pt] [--wov ...] [--wom ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from facealign.codecs import HeatmapCodec
+from facealign.engine.checkpoint import load_checkpoint
+from facealign.engine.config import load_config
+from facealign.engine.trainer import Trainer
+from facealign.models import model_info
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    """The paper's numbers: Table V (WFLW full set, 1 HG: NME %, FR10 %, AUC10) and Table VI (300W "Val"
+    NME %, GFLOPs of HIH_T's network)."""
+
+    label: str
+    nme: float
+    fr: float
+    auc: float
+    nme_300w: float
+    gflops: float
+
+
+PAPER = {
+    "argmax": PaperRow("Baseline", 4.53, 4.00, 0.568, 3.581, 6.67),
+    "quarter": PaperRow("WSM", 4.35, 3.64, 0.586, 3.420, 6.67),
+    "dark": PaperRow("DARK", 4.33, 3.16, 0.587, 3.404, 6.87),
+    "wov": PaperRow("WOV", 4.34, 3.20, 0.585, 3.448, 6.91),
+    "wom": PaperRow("WOM", 4.44, 3.28, 0.579, 3.640, 6.85),
+    "hih": PaperRow("HIH", 4.27, 2.92, 0.593, 3.296, 6.93),
+}
+#: Which checkpoint each row reads and, for the integer-map rows, the heatmap decoder.
+ROWS = (("argmax", "hih", "argmax"), ("quarter", "hih", "quarter"), ("dark", "hih", "dark"),
+        ("wov", "wov", None), ("wom", "wom", None), ("hih", "hih", None))
+CONFIGS = {"hih": "configs/hih_cpu_68.toml", "wov": "configs/hih_wov_cpu_68.toml", "wom": "configs/hih_wom_cpu_68.toml"}
+
+
+@dataclass
+class IntegerMapsDecoded:
+    """An HIH adapter whose decoding reads the last stack's integer heatmaps alone with a heatmap decoder
+    (flip test unchanged). Enough of :class:`facealign.outputs.OutputAdapter` for ``Trainer.validate``."""
+
+    adapter: Any
+    codec: HeatmapCodec
+    method: str
+
+    def merge_flip(self, out: Any, mirrored: Any) -> Any:
+        return self.adapter.merge_flip(out, mirrored)
+
+    def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codec.decode(out.integer[:, -1], self.method)
+
+
+def load_trainer(config: str, checkpoint: Path) -> Trainer:
+    """The trainer of ``config`` with the checkpoint's weights loaded."""
+    trainer = Trainer(load_config(config), config_root=Path.cwd())
+    trainer.model.load_state_dict(load_checkpoint(checkpoint)["model"])
+    return trainer
+
+
+def evaluate(checkpoints: dict[str, Path]) -> list[dict[str, Any]]:
+    """Validate every row whose checkpoint exists; print a note for the others."""
+    trainers: dict[str, Trainer] = {}
+    for key, path in checkpoints.items():
+        if path.is_file():
+            trainers[key] = load_trainer(CONFIGS[key], path)
+        else:
+            print(f"note: no checkpoint {path}: the {key} rows are skipped (train with configs/{Path(CONFIGS[key]).name})")
+    results = []
+    for row, key, method in ROWS:
+        if key not in trainers:
+            continue
+        trainer = trainers[key]
+        own = trainer.adapter
+        if method is not None:
+            card = trainer.card
+            codec = HeatmapCodec(card.input_size, card.heatmap_size, card.sigma, decoder=method)
+            trainer.adapter = IntegerMapsDecoded(own, codec, method)
+        try:
+            metrics = trainer.validate()
+        finally:
+            trainer.adapter = own
+        info = model_info(trainer.model, trainer.card.input_size)
+        results.append({"row": row, "model": trainer.cfg.model, "metrics": metrics, "info": info})
+    return results
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    head = (f"| {'row':<17} | {'model':<14} | {'params M':>8} | {'GMACs':>5} | {'NME68':>5} | {'FR68':>6} | {'AUC68':>5} | "
+            f"{'NME5':>5} | {'paper NME':>9} | {'FR10':>5} | {'AUC10':>5} | {'300W NME':>8} | {'GFLOPs':>6} |")
+    print(head)
+    print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
+    for r in results:
+        m, p, info = r["metrics"], PAPER[r["row"]], r["info"]
+        label = f"{p.label} ({r['row']})" if r["row"] in ("argmax", "quarter") else p.label
+        print(
+            f"| {label:<17} | {r['model']:<14} | {info.params / 1e6:8.3f} | {info.gmacs:5.3f} | {m.get('nme', float('nan')):5.2f} | "
+            f"{m.get('fr', float('nan')):6.2f} | {m.get('auc', float('nan')) / 100:5.3f} | {m['nme5']:5.2f} | {p.nme:9.2f} | "
+            f"{p.fr:5.2f} | {p.auc:5.3f} | {p.nme_300w:8.3f} | {p.gflops:6.2f} |"
+        )
+    print("\nours: faces/val68.txt teacher 68 points (NME / FR@0.1 in %, AUC@0.1 as a fraction) and val5 human 5 points "
+          "(NME %), flip test as configured; paper: Table V (WFLW full set, 1 HG) and Table VI (300W, HIH_T's GFLOPs = multiply-adds).")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for key in CONFIGS:
+        parser.add_argument(f"--{key}", type=Path, default=Path(f"runs/{Path(CONFIGS[key]).stem}/best.pt"),
+                            help=f"checkpoint of {Path(CONFIGS[key]).stem} (default: %(default)s)")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    print_table(evaluate({key: getattr(args, key) for key in CONFIGS}))
+
+
+if __name__ == "__main__":
+    main()
