@@ -110,3 +110,19 @@ def test_latency_helpers():
     assert len(calls) == 5 and 0.0 <= ms < 50.0
     with pytest.raises(ValueError, match="repeats must be >= 1, got 0"):
         latency.median_ms(lambda: None, repeats=0)
+
+
+def test_occlusion_block_hides_the_lower_face_by_hand():
+    occlusion = _load("occlusion")
+    pts = np.zeros((68, 2))
+    pts[:, 0] = np.linspace(20, 80, 68)
+    pts[:, 1] = 50.0
+    pts[occlusion.CHIN, 1] = 90.0  # chin at y = 90
+    pts[list(occlusion.BROWS), 1] = 30.0  # brows at y = 30
+    img = np.zeros((120, 100, 3), np.uint8)
+    same, vis = occlusion.occlude_lower_face(img, pts, 0.0)
+    assert vis.all() and (same == 0).all()
+    # level 0.5: the block starts at 90 - 0.5 * (90 - 30) = 60, spans x 20 - 6 .. 80 + 6 (10% pad)
+    out, vis = occlusion.occlude_lower_face(img, pts, 0.5)
+    assert (out[60:, 14:87] == occlusion.OCCLUDER_GREY).all() and (out[:60] == 0).all() and (out[:, :14] == 0).all()
+    assert not vis[occlusion.CHIN] and vis[list(occlusion.BROWS)].all() and vis.sum() == 67  # the y = 50 row stays
