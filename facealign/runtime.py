@@ -67,6 +67,8 @@ def export_onnx_bytes(
     buf = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter is deprecated but needs no onnxscript
         warnings.simplefilter("ignore", DeprecationWarning)
+        # input checks on shapes are constants for the fixed input size the graph is exported at
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         _export(model, x, buf, list(names), opset)
     return buf.getvalue()
 
