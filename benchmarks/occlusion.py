@@ -61,22 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from facealign.api import Aligner
-    from facealign.data.readers import read_annotations
+    from facealign.data.readers import read_annotations, read_excluded_paths
     from facealign.imageio import read_image
     from facealign.landmarks import get_scheme
     from facealign.metrics import nme
 
     scheme = get_scheme("68")
     root = Path(args.data).resolve().parent
-    excluded_file = REPO / "configs/excluded_faces.txt"
-    excluded = {ln.split()[0] for ln in excluded_file.read_text().splitlines() if ln.strip() and not ln.startswith("#")}
-    samples = [s for s in read_annotations(args.data) if Path(s.image_path).resolve().relative_to(root.resolve()).as_posix() not in excluded]
+    excluded = read_excluded_paths(REPO / "configs/excluded_faces.txt")
+    keyed = [(Path(s.image_path).resolve().relative_to(root).as_posix(), s) for s in read_annotations(args.data)]
+    keyed = [(k, s) for k, s in keyed if k not in excluded]
     if args.limit > 0:
-        samples = samples[: args.limit]
+        keyed = keyed[: args.limit]
+    samples = [s for _, s in keyed]
     table = json.loads(Path(args.align_points).read_text()) if Path(args.align_points).is_file() else {}
     fives, source = [], "detector"
-    for s in samples:
-        key = Path(s.image_path).resolve().relative_to(root.resolve()).as_posix()
+    for key, s in keyed:
         if key in table:
             fives.append(np.asarray(table[key], np.float64).reshape(5, 2))
         else:

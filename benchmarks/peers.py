@@ -42,7 +42,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facealign.data.readers import read_points_list
+from facealign.data.readers import read_excluded_paths, read_points_list
 from facealign.detector import Detection, RetinaFaceDetector
 from facealign.engine.checkpoint import load_checkpoint
 from facealign.imageio import read_image
@@ -172,11 +172,7 @@ def load_faces(data: Path, exclude: Path | None) -> tuple[list[Sample], int]:
     """The rows of the points list ``data`` whose path (relative to its folder) is not listed in
     ``exclude`` (first field of each non-comment line). Returns the kept samples and how many were left out."""
     samples = read_points_list(data)
-    excluded: set[str] = set()
-    if exclude is not None:
-        for line in exclude.read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                excluded.add(line.split()[0])
+    excluded = read_excluded_paths(exclude) if exclude is not None else set()
     kept = [s for s in samples if Path(s.image_path).relative_to(data.parent).as_posix() not in excluded]
     return kept, len(samples) - len(kept)
 

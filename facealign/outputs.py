@@ -262,9 +262,8 @@ class RegressionAdapter:
         self.scheme, self.input_size, self.loss_fn = scheme, int(input_size), COORD_LOSSES[loss]
 
     def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
-        finite = np.isfinite(points).all(axis=1)
-        keep = finite & np.asarray(visible, dtype=bool)
-        coords = np.where(keep[:, None], points, 0.0).astype(np.float32)
+        pts, keep = _finite_points(points, visible)
+        coords = np.where(keep[:, None], pts, 0.0).astype(np.float32)
         return {"coords": coords, "weights": keep.astype(np.float32)}
 
     def loss(self, out: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facealign import Aligner
-from facealign.data.readers import read_annotations, read_points_list
+from facealign.data.readers import read_annotations, read_excluded_paths, read_points_list
 from facealign.engine.evaluate_model import predict_samples
 from facealign.evaluate import evaluate
 
@@ -29,8 +29,7 @@ def aligner():
 
 
 def _valid_val5(n: int):
-    excluded = {ln.split()[0] for ln in (REPO / "configs/excluded_faces.txt").read_text().splitlines()
-                if ln.strip() and not ln.startswith("#")}
+    excluded = read_excluded_paths(REPO / "configs/excluded_faces.txt")
     rows = [s for s in read_points_list(FACES / "val5.txt")
             if Path(s.image_path).resolve().relative_to(FACES.resolve()).as_posix() not in excluded]
     return rows[:n]

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..atomic import atomic_write_bytes
-from ..data.readers import read_annotations
+from ..data.readers import read_annotations, read_excluded_paths
 from ..types import Sample
 from .checkpoint import atomic_torch_save, capture_rng, load_checkpoint, restore_rng
 from .config import OptimConfig, TrainConfig
@@ -65,10 +65,7 @@ class FaceLists:
             return Path(image_path).as_posix()
 
     def excluded(self) -> set[str]:
-        if not self.exclude:
-            return set()
-        lines = Path(self.exclude).read_text().splitlines()
-        return {ln.split()[0] for ln in lines if ln.strip() and not ln.startswith("#")}
+        return read_excluded_paths(self.exclude) if self.exclude else set()
 
     def read(self, rel: str, limit: int) -> list[Sample]:
         """The samples of list ``rel`` (any :func:`~facealign.data.readers.read_annotations` format) less

@@ -33,7 +33,7 @@ import numpy as np
 from ...types import Box, Sample
 from .cofw import read_cofw_mat
 from .errors import AnnotationError, read_text_lines, scheme_for_count, where
-from .faces_list import is_points_list_row, read_points_list, write_points_list
+from .faces_list import is_points_list_row, read_excluded_paths, read_points_list, write_points_list
 from .imglab import read_imglab_xml
 from .jd106 import JD_LAYOUTS, is_jd106_folder, read_jd106_file, read_jd106_folder
 from .pts import read_pts, read_pts_folder
@@ -41,6 +41,7 @@ from .vw300 import is_300vw_clip, is_300vw_root, read_300vw, read_300vw_frame
 from .wflw import is_wflw_row, read_wflw_list
 
 __all__ = [
+    "read_excluded_paths",
     "AnnotationError",
     "read_300vw",
     "read_annotations",

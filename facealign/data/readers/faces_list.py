@@ -21,7 +21,14 @@ from ...atomic import atomic_write_text
 from ...types import Sample
 from .errors import AnnotationError, parse_number, read_text_lines, scheme_for_count, where
 
-__all__ = ["read_points_list", "write_points_list", "is_points_list_row"]
+__all__ = ["read_excluded_paths", "read_points_list", "write_points_list", "is_points_list_row"]
+
+
+def read_excluded_paths(path: str | Path) -> set[str]:
+    """The first field of every line of a list of faces to leave out (``configs/excluded_faces.txt``:
+    ``PATH ...`` lines, PATH relative to the face lists' folder; blank lines and ``#`` comments skipped)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return {ln.split()[0] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")}
 
 
 def is_points_list_row(line: str) -> bool:
