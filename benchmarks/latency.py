@@ -2,12 +2,15 @@
 
 Prints a markdown table of median milliseconds:
 
-* the landmark stage per face (one 128 px crop through the network, ``facealign.bench``) for each
-  model with ONNX Runtime and with PyTorch, at 1 and 2 threads;
+* per face, for each model with ONNX Runtime and with PyTorch at 1 and 2 threads (``facealign.bench``):
+  the network alone (one float crop in, raw outputs out) and the landmark-stage graph the ``Aligner``
+  runs (one uint8 crop in: normalisation, network, decode);
+* the whole landmark stage of one face as the user calls it: ``Aligner`` given the detector's 5 points
+  (similarity crop from the photo, stage graph, mapping back), with and without flip test;
 * RetinaFace detection on a 640 px photo (``assets/group.jpg`` brought to 640 px);
 * the whole ``Aligner`` call (detect, align, landmarks, decode, map back) on ``assets/group.jpg``
   (6 faces) and on a 1-face photo (``samples/300w/image_0010.png``, 1280 x 1024), with OpenCV's and
-  PyTorch's pools (the heatmap decode runs on PyTorch) set to the same thread count;
+  PyTorch's pools set to the same thread count;
 * dlib's 68-point predictor and MediaPipe Face Mesh per face, on that photo's RetinaFace box, when
   they import (run with ``.venv-peers/bin/python`` after ``bash benchmarks/setup_peers.sh``);
 
@@ -61,8 +64,8 @@ def median_ms(fn: Callable[[], object], *, repeats: int, warmup: int = 2) -> flo
 
 
 def set_threads(threads: int) -> None:
-    """OpenCV's and PyTorch's own thread pools to ``threads``. ``Aligner(threads=n)`` sets the
-    network's threads only; its heatmap decode runs on PyTorch's global pool."""
+    """OpenCV's and PyTorch's own thread pools to ``threads`` (``Aligner(threads=n)`` sets the threads
+    of its landmark graph and detector only; the crops are cut by OpenCV)."""
     cv2.setNumThreads(threads)
     torch.set_num_threads(threads)
 
@@ -104,11 +107,21 @@ def latency_table(models: Sequence[str], repeats: int) -> str:
     for model in models:
         for backend in ("onnx", "torch"):
             for threads in THREADS:
-                ms = landmark_latency_ms(model, backend=backend, threads=threads, repeats=repeats)
-                rows.append((f"{model}: landmark stage, per face", backend, str(threads), ms))
+                for part, what in (("network", "network alone"), ("stage", "network + decode graph")):
+                    ms = landmark_latency_ms(model, backend=backend, threads=threads, repeats=repeats, part=part)
+                    rows.append((f"{model}: {what}, per face", backend, str(threads), ms))
     group = read_image(GROUP_PHOTO)
     photo640 = resize_longer_side(group, DETECTOR_SIDE)
     one_face = read_image(ONE_FACE_PHOTO)
+    set_threads(1)
+    five = RetinaFaceDetector(threads=1).detect(one_face)[0].points
+    for model in models:
+        if get_model_card(model).weights is None:
+            continue
+        for flip in (False, True):
+            stage = Aligner(model, detector=None, backend="onnx", threads=1, flip_test=flip)
+            label = f"{model}: landmark stage from the 5 points (crop, graph, map back){' + flip test' if flip else ''}, per face"
+            rows.append((label, "onnx", "1", median_ms(lambda: stage(one_face, points5=[five]), repeats=repeats)))
     for threads in THREADS:
         set_threads(threads)
         det = RetinaFaceDetector(threads=threads)

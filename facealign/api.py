@@ -21,7 +21,7 @@ from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import get_scheme
 from .models.zoo import DEFAULT_MODEL, ModelCard, create_model, get_model_card
 from .outputs import OutputAdapter, make_adapter
-from .runtime import LandmarkRunner, make_runner, torch_threads
+from .runtime import LandmarkRunner, make_stage_runner
 from .types import Box, FaceLandmarks
 
 __all__ = ["Aligner", "FIVE_IN_BOX", "load_predictor"]
@@ -83,8 +83,11 @@ class Aligner:
         self.adapter: OutputAdapter = make_adapter(self.card, net, self.scheme)
         if backend == "onnx" and device != "cpu":
             raise ValueError(f"the onnx backend runs on the CPU; got device={device!r} (use backend='torch')")
-        self.runner: LandmarkRunner = make_runner(net, self.card, backend=backend, device=device, threads=threads)
         self.flip_test = bool(flip_test)
+        # crops (uint8) -> coords + scores in crop pixels: network, flip merge and decode in one graph
+        self.runner: LandmarkRunner = make_stage_runner(
+            net, self.card, self.adapter, backend=backend, device=device, threads=threads, flip_test=self.flip_test
+        )
         self.threads = int(threads)
         self.refine_boxes = int(refine_boxes)
         if detector == "retinaface":
@@ -153,10 +156,6 @@ class Aligner:
         res = self._run([rgb], [[_Face(Box.from_points(f), 1.0, f) for f in fives]])[0]
         return [r.points.astype(np.float64) for r in res], [r.scores for r in res]
 
-    def _forward(self, x: np.ndarray) -> Any:
-        """The network's output (its own type, from the runner's arrays) for a normalised batch."""
-        return self.adapter.from_arrays([torch.from_numpy(a) for a in self.runner(x)])
-
     def _run(self, rgbs: list[np.ndarray], faces: list[list[_Face]]) -> list[list[FaceLandmarks]]:
         size = self.card.input_size
         crops, mats = [], []
@@ -168,14 +167,7 @@ class Aligner:
         results: list[list[FaceLandmarks]] = [[] for _ in rgbs]
         if not crops:
             return results
-        x = (np.stack(crops).astype(np.float32) - np.asarray(self.card.mean, np.float32)) / np.asarray(self.card.std, np.float32)
-        x = np.ascontiguousarray(x.transpose(0, 3, 1, 2))
-        out = self._forward(x)
-        if self.flip_test:
-            out = self.adapter.merge_flip(out, self._forward(np.ascontiguousarray(x[..., ::-1])))
-        with torch_threads(self.threads):  # the decoder's smoothing runs in torch: same thread budget
-            coords, scores = self.adapter.decode(out)
-        coords, scores = coords.numpy(), scores.numpy()
+        coords, scores = self.runner(np.stack(crops))
         i = 0
         for k, fs in enumerate(faces):
             for f in fs:

@@ -6,20 +6,44 @@ import time
 
 import numpy as np
 
+from .landmarks import get_scheme
 from .models.zoo import create_model, get_model_card
-from .runtime import make_runner
+from .outputs import make_adapter
+from .runtime import make_runner, make_stage_runner
 
-__all__ = ["landmark_latency_ms"]
+__all__ = ["PARTS", "landmark_latency_ms"]
+
+#: What :func:`landmark_latency_ms` can time: the network alone (a float32 crop in, its raw outputs
+#: out) or the landmark-stage graph the Aligner runs (a uint8 crop in: normalisation, network, decode;
+#: :class:`facealign.runtime.LandmarkStage`).
+PARTS = ("network", "stage")
 
 
 def landmark_latency_ms(
-    model: str, *, backend: str = "onnx", threads: int = 1, batch: int = 1, repeats: int = 50, warmup: int = 5
+    model: str,
+    *,
+    backend: str = "onnx",
+    threads: int = 1,
+    batch: int = 1,
+    repeats: int = 50,
+    warmup: int = 5,
+    part: str = "network",
+    flip_test: bool = False,
 ) -> float:
-    """Median wall time (ms) of one forward pass over ``batch`` crops, divided by ``batch``."""
+    """Median wall time (ms) of one pass over ``batch`` crops, divided by ``batch``. ``part``: one of
+    :data:`PARTS`; ``flip_test`` (stage only) adds the mirrored crops and the merge."""
+    if part not in PARTS:
+        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     card = get_model_card(model)
     net = create_model(model, pretrained=card.weights is not None)
-    runner = make_runner(net, card, backend=backend, threads=threads)
-    x = np.random.default_rng(0).standard_normal((batch, 3, card.input_size, card.input_size)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    if part == "network":
+        runner = make_runner(net, card, backend=backend, threads=threads)
+        x = rng.standard_normal((batch, 3, card.input_size, card.input_size)).astype(np.float32)
+    else:
+        adapter = make_adapter(card, net, get_scheme(card.scheme))
+        runner = make_stage_runner(net, card, adapter, backend=backend, threads=threads, flip_test=flip_test)
+        x = rng.integers(0, 256, (batch, card.input_size, card.input_size, 3), dtype=np.uint8)
     for _ in range(warmup):
         runner(x)
     times = []

@@ -102,11 +102,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     model = args.model or DEFAULT_MODEL
     print(f"model {model}")
-    print(f"{'backend':<8} {'threads':>7} {'ms/face':>8}")
+    print(f"{'backend':<8} {'threads':>7} {'network':>8} {'+decode':>8}  (ms per face)")
     for backend in args.backends:
         for th in args.threads:
-            ms = landmark_latency_ms(model, backend=backend, threads=th, repeats=args.repeats)
-            print(f"{backend:<8} {th:>7} {ms:>8.2f}")
+            ms = [landmark_latency_ms(model, backend=backend, threads=th, repeats=args.repeats, part=p) for p in ("network", "stage")]
+            print(f"{backend:<8} {th:>7} {ms[0]:>8.2f} {ms[1]:>8.2f}")
     return 0
 
 

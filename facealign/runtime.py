@@ -1,10 +1,18 @@
 """Inference backends for the landmark network: PyTorch, or ONNX Runtime (the CPU default).
 
-A runner maps a float32 batch ``(N, 3, S, S)`` to the network's outputs as a list of numpy arrays
-(one per output: heatmaps ``(N, K, h, w)`` for heatmap models; HIH's integer and decimal maps; ...;
-:mod:`facealign.outputs` turns them back into the network's output type).
-The ONNX graph is exported in memory from the PyTorch model the first time it is needed, so the
-package ships one set of weights.
+Two kinds of graph run on either backend:
+
+* the network alone (:func:`make_runner`): a float32 batch ``(N, 3, S, S)`` -> the network's outputs
+  as a list of numpy arrays (heatmaps ``(N, K, h, w)`` for heatmap models; HIH's integer and decimal
+  maps; ...; :mod:`facealign.outputs` turns them back into the network's output type);
+* the whole landmark stage after the crop (:class:`LandmarkStage`, :func:`make_stage_runner`, what
+  :class:`facealign.Aligner` runs): uint8 RGB crops ``(N, S, S, 3)`` -> normalisation -> network
+  [-> mirrored crops and merge] -> decode -> ``[coords (N, K, 2) crop px, scores (N, K)]``. On ONNX
+  Runtime the decoder runs inside the graph too, which saves the per-operator overhead of eager
+  PyTorch on a handful of tiny tensors (most of the decode's cost on one face).
+
+The ONNX graphs are exported in memory from the PyTorch model the first time they are needed, so
+the package ships one set of weights.
 """
 
 from __future__ import annotations
@@ -12,14 +20,27 @@ from __future__ import annotations
 import io
 import warnings
 from contextlib import contextmanager
-from typing import Iterator, Protocol, Sequence
+from typing import Any, Iterator, Protocol, Sequence
 
 import numpy as np
 import torch
 
 from .models.zoo import ModelCard
 
-__all__ = ["LandmarkRunner", "OnnxRunner", "TorchRunner", "export_onnx_bytes", "make_runner", "torch_threads"]
+__all__ = [
+    "LandmarkRunner",
+    "LandmarkStage",
+    "OnnxRunner",
+    "STAGE_NAMES",
+    "TorchRunner",
+    "export_onnx_bytes",
+    "make_runner",
+    "make_stage_runner",
+    "torch_threads",
+]
+
+#: Output names of the landmark-stage graph.
+STAGE_NAMES = ("coords", "scores")
 
 
 @contextmanager
@@ -57,13 +78,42 @@ class TorchRunner:
         return [t.float().cpu().numpy() for t in _flat(out)]
 
 
+class LandmarkStage(torch.nn.Module):
+    """The landmark stage between an aligned crop and its points, as one module (and one ONNX graph).
+
+    ``forward(crops)``: uint8 RGB crops ``(B, S, S, 3)`` -> ``x = (rgb - mean) / std`` as ``(B, 3, S, S)``
+    -> the network (and its mirrored crops, merged, when ``flip_test``:
+    :func:`facealign.outputs.predict_crops`) -> the adapter's decoder -> ``coords (B, K, 2)`` in crop
+    pixels and ``scores (B, K)``.
+    """
+
+    def __init__(self, net: torch.nn.Module, adapter: Any, *, mean: Sequence[float], std: Sequence[float], flip_test: bool = False) -> None:
+        super().__init__()
+        self.net, self.adapter, self.flip_test = net.eval(), adapter, bool(flip_test)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+
+    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        from .outputs import predict_crops
+
+        x = (crops.permute(0, 3, 1, 2).float() - self.mean) / self.std
+        coords, scores = self.adapter.decode(predict_crops(self.net, x, adapter=self.adapter, flip_test=self.flip_test))
+        return coords.float(), scores.float()
+
+
 def export_onnx_bytes(
-    model: torch.nn.Module, input_size: int, *, names: Sequence[str] = ("heatmaps",), opset: int = 17
+    model: torch.nn.Module,
+    input_size: int,
+    *,
+    names: Sequence[str] = ("heatmaps",),
+    opset: int = 17,
+    example: torch.Tensor | None = None,
 ) -> bytes:
     """Export ``model`` to an ONNX graph with a dynamic batch axis: input ``input``, outputs ``names``
-    (the flattened network output, :attr:`facealign.outputs.OutputAdapter.names`)."""
+    (the flattened network output, :attr:`facealign.outputs.OutputAdapter.names`). ``example``: the
+    input to trace with (default: a float32 zero batch ``(1, 3, input_size, input_size)``)."""
     model = model.eval()
-    x = torch.zeros(1, 3, input_size, input_size)
+    x = torch.zeros(1, 3, input_size, input_size) if example is None else example
     buf = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter is deprecated but needs no onnxscript
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -97,10 +147,12 @@ class OnnxRunner:
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(onnx_model, sess_options=opts, providers=["CPUExecutionProvider"])
-        self.input_name = self.session.get_inputs()[0].name
+        graph_input = self.session.get_inputs()[0]
+        self.input_name = graph_input.name
+        self.input_dtype = np.uint8 if graph_input.type == "tensor(uint8)" else np.float32
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
-        return list(self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)}))
+        return list(self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=self.input_dtype)}))
 
 
 def make_runner(
@@ -119,4 +171,25 @@ def make_runner(
         return TorchRunner(model, device=device, threads=threads)
     if backend == "onnx":
         return OnnxRunner(export_onnx_bytes(model, card.input_size, names=names), threads=threads)
+    raise ValueError(f"unknown backend {backend!r}; expected 'onnx' or 'torch'")
+
+
+def make_stage_runner(
+    net: torch.nn.Module,
+    card: ModelCard,
+    adapter: Any,
+    *,
+    backend: str,
+    device: str = "cpu",
+    threads: int = 1,
+    flip_test: bool = False,
+) -> LandmarkRunner:
+    """The runner of the whole landmark stage (:class:`LandmarkStage`) on ``backend``: uint8 RGB crops
+    ``(N, S, S, 3)`` -> ``[coords (N, K, 2) crop px, scores (N, K)]``."""
+    stage = LandmarkStage(net, adapter, mean=card.mean, std=card.std, flip_test=flip_test)
+    if backend == "torch":
+        return TorchRunner(stage, device=device, threads=threads)
+    if backend == "onnx":
+        example = torch.zeros(1, card.input_size, card.input_size, 3, dtype=torch.uint8)
+        return OnnxRunner(export_onnx_bytes(stage, card.input_size, names=STAGE_NAMES, example=example), threads=threads)
     raise ValueError(f"unknown backend {backend!r}; expected 'onnx' or 'torch'")

@@ -117,8 +117,10 @@ def test_hih_and_regression_models_run_through_the_aligner(tmp_path, photo, name
     a = Aligner(path, detector=None)(photo, points5=five)[0]
     b = Aligner(path, detector=None, backend="torch")(photo, points5=five)[0]
     f = Aligner(path, detector=None, flip_test=True)(photo, points5=five)[0]
+    g = Aligner(path, detector=None, flip_test=True, backend="torch")(photo, points5=five)[0]
     assert a.points.shape == b.points.shape == f.points.shape == (68, 2) and np.isfinite(f.points).all()
     np.testing.assert_allclose(a.points, b.points, atol=0.05)
+    np.testing.assert_allclose(f.points, g.points, atol=0.05)  # flip merge + decode inside the ONNX graph
 
 
 def test_bottom_up_models_get_their_own_predictor(tmp_path, photo):

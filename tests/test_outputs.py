@@ -148,3 +148,27 @@ def test_propagation_targets_hold_the_schemes_boundaries_and_flip_with_them():
     np.testing.assert_allclose(back, t["boundaries"], atol=1e-5)
     nolpm = make_adapter(get_model_card("propnet_cpu_68_nolpm"), create_model("propnet_cpu_68_nolpm"), SCHEME)
     assert nolpm.targets(pts, np.ones(68, bool))["boundaries"].shape == (0, card.heatmap_size, card.heatmap_size)
+
+
+def test_hih_loss_args_reach_the_csc_term_by_hand():
+    """A one-hot 4 x 4 decimal target against flat predicted logits: KL(softmax(t / T) || uniform) / 16.
+    T = 1 (Eq. 5): p_peak = e / (e + 15) = 0.153418, the rest 1 / (e + 15) = 0.056439, so
+    KL = 0.153417 ln(16 * 0.153417) + 15 * 0.056439 ln(16 * 0.056439) = 0.0514085.
+    T = 0.1: p_peak = e^10 / (e^10 + 15) = 0.999319, the rest 4.537e-5, KL = 2.765103."""
+    from facealign.models.hih import HIHOutput
+
+    card, net = get_model_card("hih_cpu_68"), create_model("hih_cpu_68")
+    target = torch.zeros(1, 1, 4, 4)
+    target[0, 0, 1, 2] = 1.0
+    h = card.heatmap_size
+    batch = {"weights": torch.ones(1, 1), "integer": torch.zeros(1, 1, h, h), "decimal": target}
+    out = HIHOutput(integer=torch.zeros(1, 1, 1, h, h), decimal=torch.zeros(1, 1, 4, 4))
+    for args, kl in (({}, 0.0514085), ({"temperature": 0.1}, 2.765103), ({"temperature": 0.1, "alpha": 0.5}, 2.765103)):
+        adapter = make_adapter(card, net, SCHEME, loss_args=args)
+        loss, parts = adapter.loss(out, batch)
+        assert float(parts["csc"]) == pytest.approx(kl / 16, rel=1e-4)
+        assert float(loss) == pytest.approx(args.get("alpha", 0.1) * kl / 16, rel=1e-4)
+    with pytest.raises(ValueError, match="temperature must be positive, got 0.0"):
+        make_adapter(card, net, SCHEME, loss_args={"temperature": 0.0})
+    with pytest.raises(ValueError, match=r"loss_args \['temperature'\] do not apply to output kind 'heatmap'; it takes none"):
+        make_adapter(get_model_card("facealign_mnv2_050_68"), None, SCHEME, loss_args={"temperature": 0.5})

@@ -130,6 +130,8 @@ class BottomUpTrainer:
             raise ValueError(f"{cfg.name}: BottomUpTrainer trains bottom-up models; {cfg.model} returns {self.card.output!r} outputs")
         if cfg.loss != "fox":
             raise ValueError(f'{cfg.name}: bottom-up models train with loss = "fox" (FoxNetLoss); got loss = {cfg.loss!r}')
+        if cfg.loss_args:
+            raise ValueError(f"{cfg.name}: the Fox loss takes the paper's settings (Eq. 5); loss_args {sorted(cfg.loss_args)} do not apply")
         if cfg.five_loss_weight > 0:
             raise ValueError(f"{cfg.name}: five_loss_weight > 0 needs a heatmap model; {cfg.model} is bottom-up")
         if not cfg.data.dense_train or not cfg.data.dense_val:

@@ -77,7 +77,8 @@ class TrainConfig:
 
     ``loss`` names the training loss where the model's output kind has a choice (heatmap: "awing",
     "mse", "l1"; HIH: "hih"; regression (SCC): "softwing", "l1"; PropagationNet: "focalwing";
-    bottom-up FoxNet: "fox"). ``flip_test`` applies to top-down validation only; bottom-up models take
+    bottom-up FoxNet: "fox"); ``loss_args`` its settings where the kind takes any
+    (:data:`facealign.outputs.LOSS_ARGS`; HIH: ``alpha``, ``temperature``). ``flip_test`` applies to top-down validation only; bottom-up models take
     ``augment``'s photometric fields and ``flip_prob`` (per pasted face), their canvases being the
     geometric augmentation.
     """
@@ -91,6 +92,7 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 16
     loss: str = "awing"
+    loss_args: dict[str, float] = field(default_factory=dict)
     five_loss_weight: float = 0.0
     softargmax_beta: float = 0.0
     seed: int = 0

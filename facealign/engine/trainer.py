@@ -28,21 +28,11 @@ from ..types import input_to_heatmap
 from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
 from .config import TrainConfig
-from ..outputs import OutputAdapter, make_adapter
+from ..outputs import make_adapter, predict_crops
 from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, restore_checkpoint, run_epochs, train_steps
 from .losses import five_point_loss
 
-__all__ = ["Trainer", "predict_crops"]
-
-
-@torch.no_grad()
-def predict_crops(model: nn.Module, images: torch.Tensor, *, adapter: OutputAdapter, flip_test: bool) -> Any:
-    """The network's output for a batch of aligned crops ``(B, 3, S, S)``, merged with the output of
-    the mirrored crops when ``flip_test`` (Earp et al. Sec. 5.1: +0.6 AUC)."""
-    out = model(images)
-    if flip_test:
-        out = adapter.merge_flip(out, model(images.flip(-1)))
-    return out
+__all__ = ["Trainer"]
 
 
 def _is_dist() -> bool:
@@ -73,7 +63,7 @@ class Trainer:
         self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
         self.model = create_model(cfg.model, **cfg.model_kwargs)
         self.scheme = get_scheme(self.card.scheme)
-        self.adapter = make_adapter(self.card, self.model, self.scheme, loss=cfg.loss)
+        self.adapter = make_adapter(self.card, self.model, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)
         if cfg.five_loss_weight > 0 and self.card.output != "heatmap":
             raise ValueError(
                 f"five_loss_weight > 0 needs a heatmap model (soft-argmax 5-point loss); {cfg.model} "
