@@ -18,6 +18,10 @@ from ..data.transforms import AugmentConfig
 __all__ = ["DataConfig", "OptimConfig", "TrainConfig", "load_config"]
 
 
+#: What training crops can be aligned on (``DataConfig.train_align``).
+TRAIN_ALIGN = ("detector", "labels")
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the faces come from. Lists are in the ``faces/`` list format (``PATH x1 y1 ...``).
@@ -25,6 +29,9 @@ class DataConfig:
     ``dense_train`` / ``dense_val``: lists in the model's scheme (e.g. 68-point teacher labels);
     ``five_train`` / ``five_val``: human 5-point lists (ground truth for the 5-point loss and metric);
     ``align_points``: optional JSON of detector 5 points per image, to align crops as at inference;
+    ``train_align``: what the training crops are aligned on, ``"detector"`` (the ``align_points``, as at
+    inference; the labels' 5 points where a photo has none) or ``"labels"`` (the labels' 5 points, with
+    ``augment.align_jitter`` standing in for detector noise); validation crops always take ``align_points``;
     ``exclude``: faces to leave out (e.g. ``configs/excluded_faces.txt``, labels in another frame);
     ``pose_balance_bins``: oversample the training faces by pose bin (:mod:`facealign.data.balance`).
 
@@ -45,6 +52,7 @@ class DataConfig:
     dense_val: str = ""
     five_val: str = ""
     align_points: str = ""
+    train_align: str = "detector"
     exclude: str = ""  # a file of `PATH ...` lines (PATH relative to data_root) to leave out; '#' comments
     pose_balance_bins: int = 0  # pose-based data balancing (PDB) with this many bins; 0 = off (SCC uses 9)
     limit_train: int = 0  # use only the first N training faces (0 = all); for tests and smoke runs
@@ -52,6 +60,10 @@ class DataConfig:
     faces_per_canvas: tuple[int, int] = (1, 6)  # bottom-up: (fewest, most) faces per composed canvas
     canvases_per_epoch: int = 0  # bottom-up: training canvases per epoch; 0 = training faces / mean faces per canvas
     multiface_val: str = ""  # bottom-up: real multi-face photos to validate on too (any read_annotations format)
+
+    def __post_init__(self) -> None:
+        if self.train_align not in TRAIN_ALIGN:
+            raise ValueError(f"data.train_align must be one of {TRAIN_ALIGN}, got {self.train_align!r}")
 
 
 @dataclass(frozen=True)

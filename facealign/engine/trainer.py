@@ -99,7 +99,7 @@ class Trainer:
         if self.scheme.num_points == 5:  # a 5-point model: the human points are the dense points
             dense, five = dense + five, []
         records = merge_records(self.scheme, dense=dense, five=five)
-        if d.align_points:
+        if d.align_points and not (train and d.train_align == "labels"):
             self._attach_align_points(records, Path(d.align_points))
         return LandmarkDataset(
             records,

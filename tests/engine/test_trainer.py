@@ -154,3 +154,27 @@ def test_pose_balancing_oversamples_the_training_faces(tmp_path):
     per_bin = np.bincount(bins[np.searchsorted(index, balanced)], minlength=3)
     assert len(set(per_bin[per_bin > 0].tolist())) == 1 and len(pdb.train_indices) >= len(pdb.train_set)
     assert pdb.iters_per_epoch == len(pdb.train_indices) // 8
+
+
+def test_train_align_on_labels_leaves_validation_on_the_detector_points(tmp_path):
+    """``align_points`` (detector 5 points per photo) align both sets by default; with
+    ``train_align = "labels"`` the training crops take the labels' 5 points and validation keeps the
+    detector's."""
+    train_rows = (FACES / "train68.txt").read_text().split("\n")[:24]
+    val_rows = (FACES / "val68.txt").read_text().split("\n")[:8]
+    fake = {row.split()[0]: [[10.0 + i, 20.0], [30.0, 20.0], [20.0, 30.0], [12.0, 40.0], [28.0, 40.0]]
+            for i, row in enumerate(train_rows + val_rows)}
+    table = tmp_path / "five.json"
+    table.write_text(json.dumps(fake))
+    text = TINY.replace("limit_val = 8", f'limit_val = 8\nalign_points = "{table}"')
+    for align, expect_train_detector in (("detector", True), ("labels", False)):
+        (tmp_path / f"{align}.toml").write_text(text.replace("[data]", f'[data]\ntrain_align = "{align}"'))
+        tr = Trainer(load_config(tmp_path / f"{align}.toml", out_dir=str(tmp_path / "runs")))
+        rec = tr.train_set.records[0]
+        np.testing.assert_array_equal(tr.val_set.records[0].align, fake[tr.faces.key(tr.val_set.records[0].image_path)])
+        assert (rec.align is not None) == expect_train_detector
+        if not expect_train_detector:  # the labels' five points (human five where the face has them)
+            assert np.isfinite(tr.train_set.align_points(rec)).all()
+    with pytest.raises(ValueError, match=r"data.train_align must be one of \('detector', 'labels'\), got 'crops'"):
+        (tmp_path / "bad.toml").write_text(text.replace("[data]", '[data]\ntrain_align = "crops"'))
+        load_config(tmp_path / "bad.toml")
