@@ -44,6 +44,11 @@ def main() -> None:
     hist = ck["history"]
     best = min(hist, key=lambda r: r["nme5"])
     info = model_info(net.eval(), card.input_size)
+    module = type(net).__module__.replace(".", "/") + ".py"
+    if card.output in ("heatmap", "propagation"):
+        output = f"{card.num_points} points, scheme {card.scheme}; {card.heatmap_size} x {card.heatmap_size} heatmaps, sigma {card.sigma}"
+    else:
+        output = f"{card.num_points} points, scheme {card.scheme}"
     rows = "\n".join(
         f"| {r['epoch']} | {r['lr']:.2e} | {r['loss']:.4f} | {r['nme5']:.2f} | {r['fr5']:.2f} | {r['auc5']:.2f} | "
         + (f"{r['nme']:.2f} | {r['fr']:.2f} | {r['auc']:.2f} |" if "nme" in r else "- | - | - |")
@@ -55,9 +60,9 @@ def main() -> None:
 
 | | |
 | --- | --- |
-| architecture | MobileNetV2 + pixel-shuffle / deconvolution upsampling head (`facealign/models/zoo.py`), heatmaps decoded with {card.decoder} |
+| architecture | {card.description} (`{module}`), output kind {card.output}, decoded with {card.decoder} |
 | input | {card.input_size} x {card.input_size} RGB crop aligned on the detector's 5 points (`facealign.geometry.align_matrix`) |
-| output | {card.num_points} points, scheme {card.scheme}; {card.heatmap_size} x {card.heatmap_size} heatmaps, sigma {card.sigma} |
+| output | {output} |
 | parameters | {info.params / 1e6:.3f} M ({info.size_mb:.2f} MiB fp32), {info.gmacs:.3f} GMACs |
 | training data | {card.training_data}; less the rows of `configs/excluded_faces.txt` |
 | licence / terms | {card.licence} |
