@@ -119,6 +119,8 @@ def export_onnx_bytes(
         warnings.simplefilter("ignore", DeprecationWarning)
         # input checks on shapes are constants for the fixed input size the graph is exported at
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # reversed slices (mirroring, anti-aliasing pads) are left unfolded: harmless, said once per export
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
         _export(model, x, buf, list(names), opset)
     return buf.getvalue()
 

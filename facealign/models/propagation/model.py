@@ -49,7 +49,7 @@ from torch import nn
 
 from ...landmarks import get_scheme
 from ..backbones.hourglass import ConvBNReLU
-from ..zoo import FACEALIGN_SIGMA, ModelCard, _load_pretrained, register_model
+from ..zoo import _DLIB_LABELS, _FACES_LICENCE, FACEALIGN_SIGMA, ModelCard, _load_pretrained, register_model
 from .blocks import CoordConv2d, MaxBlurPool2d, MultiViewBlock
 from .hourglass import MultiViewHourglass
 from .lpm import LPM_DEPTH, PropagationModule
@@ -229,7 +229,7 @@ CPU_CHANNELS = 64
 CPU_DEPTH = 3
 
 _NO_WEIGHTS = "no weights shipped (architecture only)"
-_CPU_LICENCE = "no weights shipped yet; once trained on ../shared/data/faces: research use only"
+_CPU_LICENCE = _FACES_LICENCE + _DLIB_LABELS
 
 
 def _build(name: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[str, Any]) -> PropagationNet:
@@ -285,7 +285,7 @@ def _cpu_card(name: str, *, use_lpm: bool) -> ModelCard:
         decoder="dark",
         output="propagation",
         weights=f"{name}.pt",
-        training_data="none shipped yet (to be trained on faces/train68.txt)",
+        training_data="faces/train68.txt (68-point dlib teacher labels)",
         licence=_CPU_LICENCE,
         description=(
             f"CPU-sized PropagationNet: {CPU_STACKS} multi-view hourglass stacks ({CPU_CHANNELS} ch, depth {CPU_DEPTH}, "
