@@ -83,10 +83,10 @@ class Aligner:
         self.adapter: OutputAdapter = make_adapter(self.card, net, self.scheme)
         if backend == "onnx" and device != "cpu":
             raise ValueError(f"the onnx backend runs on the CPU; got device={device!r} (use backend='torch')")
-        self.flip_test = bool(flip_test)
+        self._flip_test = bool(flip_test)
         # crops (uint8) -> coords + scores in crop pixels: network, flip merge and decode in one graph
         self.runner: LandmarkRunner = make_stage_runner(
-            net, self.card, self.adapter, backend=backend, device=device, threads=threads, flip_test=self.flip_test
+            net, self.card, self.adapter, backend=backend, device=device, threads=threads, flip_test=self._flip_test
         )
         self.threads = int(threads)
         self.refine_boxes = int(refine_boxes)
@@ -96,6 +96,11 @@ class Aligner:
             self.detector = detector
 
     # ------------------------------------------------------------------------------------- public
+    @property
+    def flip_test(self) -> bool:
+        """Whether the mirrored crop is averaged in; fixed at construction (it is part of the graph)."""
+        return self._flip_test
+
     def __call__(
         self,
         image: ImageInput,

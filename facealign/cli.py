@@ -97,7 +97,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import landmark_latency_ms
+    from .bench import PARTS, landmark_latency_ms
     from .models.zoo import DEFAULT_MODEL
 
     model = args.model or DEFAULT_MODEL
@@ -105,7 +105,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     print(f"{'backend':<8} {'threads':>7} {'network':>8} {'+decode':>8}  (ms per face)")
     for backend in args.backends:
         for th in args.threads:
-            ms = [landmark_latency_ms(model, backend=backend, threads=th, repeats=args.repeats, part=p) for p in ("network", "stage")]
+            ms = [landmark_latency_ms(model, backend=backend, threads=th, repeats=args.repeats, part=p) for p in PARTS]
             print(f"{backend:<8} {th:>7} {ms[0]:>8.2f} {ms[1]:>8.2f}")
     return 0
 

@@ -157,6 +157,24 @@ class OnnxRunner:
         return list(self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=self.input_dtype)}))
 
 
+def _backend_runner(
+    module: torch.nn.Module,
+    input_size: int,
+    *,
+    backend: str,
+    device: str,
+    threads: int,
+    names: Sequence[str],
+    example: torch.Tensor | None = None,
+) -> LandmarkRunner:
+    """``module`` on ``backend``: PyTorch as is, or ONNX Runtime on its graph exported in memory."""
+    if backend == "torch":
+        return TorchRunner(module, device=device, threads=threads)
+    if backend == "onnx":
+        return OnnxRunner(export_onnx_bytes(module, input_size, names=names, example=example), threads=threads)
+    raise ValueError(f"unknown backend {backend!r}; expected 'onnx' or 'torch'")
+
+
 def make_runner(
     model: torch.nn.Module,
     card: ModelCard,
@@ -168,12 +186,9 @@ def make_runner(
     """The runner for ``backend`` ("onnx" or "torch") of a model built as ``card`` describes."""
     from .outputs import OUTPUT_NAMES
 
-    names = OUTPUT_NAMES[card.output]
-    if backend == "torch":
-        return TorchRunner(model, device=device, threads=threads)
-    if backend == "onnx":
-        return OnnxRunner(export_onnx_bytes(model, card.input_size, names=names), threads=threads)
-    raise ValueError(f"unknown backend {backend!r}; expected 'onnx' or 'torch'")
+    return _backend_runner(
+        model, card.input_size, backend=backend, device=device, threads=threads, names=OUTPUT_NAMES[card.output]
+    )
 
 
 def make_stage_runner(
@@ -189,9 +204,7 @@ def make_stage_runner(
     """The runner of the whole landmark stage (:class:`LandmarkStage`) on ``backend``: uint8 RGB crops
     ``(N, S, S, 3)`` -> ``[coords (N, K, 2) crop px, scores (N, K)]``."""
     stage = LandmarkStage(net, adapter, mean=card.mean, std=card.std, flip_test=flip_test)
-    if backend == "torch":
-        return TorchRunner(stage, device=device, threads=threads)
-    if backend == "onnx":
-        example = torch.zeros(1, card.input_size, card.input_size, 3, dtype=torch.uint8)
-        return OnnxRunner(export_onnx_bytes(stage, card.input_size, names=STAGE_NAMES, example=example), threads=threads)
-    raise ValueError(f"unknown backend {backend!r}; expected 'onnx' or 'torch'")
+    example = torch.zeros(1, card.input_size, card.input_size, 3, dtype=torch.uint8)
+    return _backend_runner(
+        stage, card.input_size, backend=backend, device=device, threads=threads, names=STAGE_NAMES, example=example
+    )

@@ -142,3 +142,11 @@ def test_bottom_up_models_get_their_own_predictor(tmp_path, photo):
     faces = pred(photo)
     assert isinstance(faces, list) and all(isinstance(f, FaceLandmarks) and f.points.shape == (68, 2) for f in faces)
     assert isinstance(load_predictor("facealign_mnv2_050_68", detector=None), Aligner)
+
+
+def test_flip_test_is_fixed_at_construction(ckpt):
+    """The flag is part of the landmark graph, so it cannot be switched on a built Aligner."""
+    a = Aligner(ckpt, detector=None, backend="torch", flip_test=True)
+    assert a.flip_test is True
+    with pytest.raises(AttributeError):
+        a.flip_test = False

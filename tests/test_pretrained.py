@@ -37,20 +37,31 @@ def _valid_val5(n: int):
     return rows[:n]
 
 
-def test_default_model_on_human_five_points(aligner):
+def _on_val5(model):
+    """Scores of ``model`` on the first 40 valid val5 faces (human 5 points), every face answered."""
     gt = _valid_val5(40)
-    pred, skipped = predict_samples(aligner, gt, align="detector")
+    pred, skipped = predict_samples(model, gt, align="detector")
     res = evaluate(pred, gt, norm="interocular", threshold=0.1)
-    assert skipped == 0 and res.unmatched == 0
-    assert res.scheme == "5"
+    assert skipped == 0 and res.unmatched == 0 and res.scheme == "5"
+    return res
+
+
+def _on_300w(model):
+    """Scores of ``model`` on the six 300-W sample faces (human 68 points), every face matched."""
+    gt = read_annotations(SAMPLES / "300w")
+    pred, _ = predict_samples(model, gt, align="detector")
+    res = evaluate(pred, gt, norm="interocular", threshold=0.1)
+    assert res.unmatched == 0 and res.scheme == "68"
+    return res
+
+
+def test_default_model_on_human_five_points(aligner):
+    res = _on_val5(aligner)
     assert res.summary["nme"] < MAX_VAL5_NME, res.summary
 
 
 def test_default_model_on_300w_human_68_points(aligner):
-    gt = read_annotations(SAMPLES / "300w")
-    pred, _ = predict_samples(aligner, gt, align="detector")
-    res = evaluate(pred, gt, norm="interocular", threshold=0.1)
-    assert res.unmatched == 0 and res.scheme == "68"
+    res = _on_300w(aligner)
     assert res.summary["nme"] < MAX_300W_NME, res.summary
 
 
@@ -64,24 +75,14 @@ def test_flip_test_and_backends_agree(aligner):
 
 
 def test_five_point_model_on_human_five_points():
-    aligner5 = Aligner("facealign_mnv2_050_5")
-    gt = _valid_val5(40)
-    pred, skipped = predict_samples(aligner5, gt, align="detector")
-    res = evaluate(pred, gt, norm="interocular", threshold=0.1)
-    assert skipped == 0 and res.unmatched == 0 and res.scheme == "5"
+    res = _on_val5(Aligner("facealign_mnv2_050_5"))
     assert res.summary["nme"] < MAX_VAL5_NME_5PT, res.summary
 
 
 def test_propagationnet_on_human_points():
     """The shipped PropagationNet (no propagation module: the better of the Table 4 pair at our scale)."""
     propnet = Aligner("propnet_cpu_68_nolpm")
-    gt = _valid_val5(40)
-    pred, skipped = predict_samples(propnet, gt, align="detector")
-    res = evaluate(pred, gt, norm="interocular", threshold=0.1)
-    assert skipped == 0 and res.unmatched == 0 and res.scheme == "5"
+    res = _on_val5(propnet)
     assert res.summary["nme"] < MAX_VAL5_NME_PROPNET, res.summary
-    gt = read_annotations(SAMPLES / "300w")
-    pred, _ = predict_samples(propnet, gt, align="detector")
-    res = evaluate(pred, gt, norm="interocular", threshold=0.1)
-    assert res.unmatched == 0 and res.scheme == "68"
+    res = _on_300w(propnet)
     assert res.summary["nme"] < MAX_300W_NME_PROPNET, res.summary
