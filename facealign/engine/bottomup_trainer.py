@@ -46,7 +46,7 @@ from ..losses.fox_loss import FoxNetLoss
 from ..models.zoo import ModelCard, create_model, get_model_card
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
-from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, restore_checkpoint, run_epochs, train_steps
+from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
 
 __all__ = ["BottomUpTrainer", "VAL_NORM", "VAL_THRESHOLD"]
 
@@ -98,7 +98,8 @@ class BottomUpTrainer:
 
         self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
         self._check(cfg)
-        self.model = create_model(cfg.model, **cfg.model_kwargs)
+        self.memory_format = memory_format(cfg)
+        self.model = create_model(cfg.model, **cfg.model_kwargs).to(memory_format=self.memory_format)
         self.scheme = get_scheme(self.card.scheme)
         self.codec = BottomUpCodec(
             input_size=self.card.input_size, heatmap_size=self.card.heatmap_size,
@@ -185,7 +186,7 @@ class BottomUpTrainer:
         )
 
     def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        terms = self.loss(self.model(batch["image"]), batch)
+        terms = self.loss(self.model(batch["image"].contiguous(memory_format=self.memory_format)), batch)
         return terms.total, {"segmentation": terms.segmentation, "fox": terms.fox.total}
 
     @torch.no_grad()
@@ -199,7 +200,7 @@ class BottomUpTrainer:
         gt: list[list[np.ndarray]] = []
         visible: list[list[np.ndarray]] = []
         for batch in self._loader(self.val_set, train=False):
-            seg, emb = self.model(batch["image"])
+            seg, emb = self.model(batch["image"].contiguous(memory_format=self.memory_format))
             pred += [predictor.decode((s, e), _IDENTITY) for s, e in zip(seg, emb)]
             for points, vis, n in zip(batch["points"].numpy(), batch["visible"].numpy(), batch["num_faces"].tolist()):
                 found = [f for f in range(n) if vis[f].sum() >= self.codec.min_points]

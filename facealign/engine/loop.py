@@ -95,6 +95,11 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, iters_pe
     )
 
 
+def memory_format(cfg: TrainConfig) -> torch.memory_format:
+    """The layout a run keeps its weights and input batches in (``TrainConfig.channels_last``)."""
+    return torch.channels_last if cfg.channels_last else torch.contiguous_format
+
+
 def train_steps(
     loader: DataLoader,
     step_loss: StepLoss,

@@ -29,7 +29,7 @@ from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
 from .config import TrainConfig
 from ..outputs import make_adapter, predict_crops
-from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, restore_checkpoint, run_epochs, train_steps
+from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
 from .losses import five_point_loss
 
 __all__ = ["Trainer"]
@@ -61,7 +61,8 @@ class Trainer:
         np.random.seed(cfg.seed)
 
         self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
-        self.model = create_model(cfg.model, **cfg.model_kwargs)
+        self.memory_format = memory_format(cfg)
+        self.model = create_model(cfg.model, **cfg.model_kwargs).to(memory_format=self.memory_format)
         self.scheme = get_scheme(self.card.scheme)
         self.adapter = make_adapter(self.card, self.model, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)
         if cfg.five_loss_weight > 0 and self.card.output != "heatmap":
@@ -193,7 +194,7 @@ class Trainer:
         )
 
     def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        out = self.ddp(batch["image"])
+        out = self.ddp(batch["image"].contiguous(memory_format=self.memory_format))
         loss, parts = self.adapter.loss(out, batch)
         if self.cfg.five_loss_weight > 0:
             parts["five"] = five_point_loss(
@@ -215,7 +216,7 @@ class Trainer:
         preds = []
         loader = self._loader(self.val_set, train=False, epoch=0)
         for batch in loader:
-            out = predict_crops(self.model, batch["image"], adapter=self.adapter, flip_test=self.cfg.flip_test)
+            out = predict_crops(self.model, batch["image"].contiguous(memory_format=self.memory_format), adapter=self.adapter, flip_test=self.cfg.flip_test)
             coords, _ = self.adapter.decode(out)
             for c, m in zip(coords.numpy(), batch["matrix"].numpy()):
                 preds.append(apply_affine(invert_affine(m), c))

@@ -178,3 +178,28 @@ def test_train_align_on_labels_leaves_validation_on_the_detector_points(tmp_path
     with pytest.raises(ValueError, match=r"data.train_align must be one of \('detector', 'labels'\), got 'crops'"):
         (tmp_path / "bad.toml").write_text(text.replace("[data]", '[data]\ntrain_align = "crops"'))
         load_config(tmp_path / "bad.toml")
+
+
+def test_channels_last_is_the_same_training_step_in_another_layout(tmp_path):
+    """``channels_last`` (the default) only changes the memory layout: from the same seed, one batch gives
+    the same loss and gradients as the plain NCHW run. Checked in float64, where the two layouts' different
+    summation orders leave ~1e-15 (in float32 BatchNorm's backward amplifies that round-off to a few % of
+    small gradients, and Adam runs then drift apart as runs on different thread counts do)."""
+    nhwc = Trainer(_config(tmp_path, "nhwc"))
+    nchw = Trainer(_config(tmp_path, "nchw", channels_last=False))
+    conv = next(m for m in nhwc.model.modules() if isinstance(m, torch.nn.Conv2d) and m.kernel_size != (1, 1))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) and not conv.weight.is_contiguous()
+    assert all(p.is_contiguous() for p in nchw.model.parameters())
+    batch = next(iter(nhwc._loader(nhwc.val_set, train=False, epoch=0)))
+    batch = {k: v.double() if v.is_floating_point() else v for k, v in batch.items()}
+    losses = []
+    for t in (nhwc, nchw):
+        t.model.double().train()
+        loss, _ = t._step_loss(batch)
+        loss.backward()
+        losses.append(float(loss.detach()))
+    assert losses[0] == pytest.approx(losses[1], rel=1e-12)
+    grads = dict(nchw.model.named_parameters())
+    scale = max(float(p.grad.abs().max()) for p in nchw.model.parameters())
+    for name, p in nhwc.model.named_parameters():
+        torch.testing.assert_close(p.grad, grads[name].grad, rtol=1e-9, atol=1e-12 * scale, msg=name)
