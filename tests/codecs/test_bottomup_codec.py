@@ -98,6 +98,23 @@ def test_mean_shift_finds_two_blobs() -> None:
         mean_shift(pts, bandwidth=0.0)
 
 
+def test_mean_shift_seeds_a_bin_whose_centre_is_out_of_reach() -> None:
+    """In 8 dimensions the bin centre of (0.49, ..., 0.49) is the origin, 0.49 * sqrt(8) = 1.386 away:
+    more than the bandwidth 1, so no point is within reach of that seed (scikit-learn drops it; this
+    used to leave no mode at all and fail). The bin's own point seeds it instead."""
+    x = np.full((1, 8), 0.49)
+    labels, modes = mean_shift(x, bandwidth=1.0)
+    np.testing.assert_array_equal(labels, [0])
+    np.testing.assert_allclose(modes, x)
+    # two such lonely bins far apart stay two faces, each point with its own
+    two = np.concatenate([x, x + 5.0, x + 5.1])
+    labels, modes = mean_shift(two, bandwidth=1.0)
+    assert len(modes) == 2 and labels[1] == labels[2] != labels[0]
+    np.testing.assert_allclose(modes[0], x[0] + 5.05)  # the denser mode first, at its points' mean
+    with pytest.raises(ValueError, match="finite"):
+        mean_shift(np.array([[0.0, np.nan]]), bandwidth=1.0)
+
+
 def test_assemble_keeps_the_best_candidate_per_landmark_and_drops_small_groups() -> None:
     codec = _codec(min_points=2)
     labels = np.array([0, 0, 0, 1])
