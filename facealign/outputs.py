@@ -152,6 +152,11 @@ class HeatmapAdapter:
     def decode(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.codec.decode(out)
 
+    def point_heatmaps(self, out: torch.Tensor) -> torch.Tensor:
+        """The ``(B, K, h, w)`` maps centred on the sub-pixel points, for the 5-point soft-argmax loss
+        (:func:`facealign.engine.losses.five_point_loss`)."""
+        return out
+
 
 class HIHAdapter:
     """HIH's integer heatmaps of every stack ``(B, S, K, h, w)`` + decimal heatmaps ``(B, K, h_d, w_d)``.
@@ -263,6 +268,10 @@ class PropagationAdapter:
 
     def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
         return self.codec.decode(out.heatmaps[:, -1])
+
+    def point_heatmaps(self, out: Any) -> torch.Tensor:
+        """The last stack's landmark maps (the decoded ones), for the 5-point soft-argmax loss."""
+        return out.heatmaps[:, -1]
 
 
 class RegressionAdapter:

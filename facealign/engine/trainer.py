@@ -65,10 +65,10 @@ class Trainer:
         self.model = create_model(cfg.model, **cfg.model_kwargs).to(memory_format=self.memory_format)
         self.scheme = get_scheme(self.card.scheme)
         self.adapter = make_adapter(self.card, self.model, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)
-        if cfg.five_loss_weight > 0 and self.card.output != "heatmap":
+        if cfg.five_loss_weight > 0 and not hasattr(self.adapter, "point_heatmaps"):
             raise ValueError(
-                f"five_loss_weight > 0 needs a heatmap model (soft-argmax 5-point loss); {cfg.model} "
-                f"returns {self.card.output!r} outputs"
+                f"five_loss_weight > 0 needs maps centred on the points (soft-argmax 5-point loss: heatmap and "
+                f"propagation models); {cfg.model} returns {self.card.output!r} outputs"
             )
         self.train_set = self._dataset(train=True)
         self.val_set = self._dataset(train=False)
@@ -198,7 +198,7 @@ class Trainer:
         loss, parts = self.adapter.loss(out, batch)
         if self.cfg.five_loss_weight > 0:
             parts["five"] = five_point_loss(
-                out,
+                self.adapter.point_heatmaps(out),
                 input_to_heatmap(batch["five"], self.card.stride),
                 scheme=self.scheme,
                 sigma=self.card.sigma,

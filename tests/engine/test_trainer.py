@@ -105,21 +105,22 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("model", "kwargs", "loss", "parts"),
+    ("model", "kwargs", "loss", "parts", "five"),
     [
-        ("hih_cpu_68", "{ channels = 16, depth = 2, branch_channels = 16, input_size = 64, decimal_size = 4 }", "hih", {"integer", "csc"}),
-        ("scc_cpu_68", "{ width = 8, branch_channels = [8, 16], hidden = 16, input_size = 64 }", "softwing", {"coords"}),
-        ("propnet_cpu_68", "{ channels = 16, depth = 2, input_size = 64 }", "focalwing", {"landmark", "boundary"}),
+        ("hih_cpu_68", "{ channels = 16, depth = 2, branch_channels = 16, input_size = 64, decimal_size = 4 }", "hih", {"integer", "csc"}, 0.0),
+        ("scc_cpu_68", "{ width = 8, branch_channels = [8, 16], hidden = 16, input_size = 64 }", "softwing", {"coords"}, 0.0),
+        ("propnet_cpu_68", "{ channels = 16, depth = 2, input_size = 64 }", "focalwing", {"landmark", "boundary", "five"}, 0.02),
     ],
 )
-def test_hih_scc_and_propagation_train_and_resume_through_the_same_engine(tmp_path, model, kwargs, loss, parts):
+def test_hih_scc_and_propagation_train_and_resume_through_the_same_engine(tmp_path, model, kwargs, loss, parts, five):
     """Each output kind trains with its own targets and loss, validates with its own decoder and
-    flip merge, and resumes exactly; SCC gets its data-driven graph from the training shapes."""
+    flip merge, and resumes exactly; SCC gets its data-driven graph from the training shapes;
+    PropagationNet takes the 5-point loss on its last stack's maps like the heatmap models."""
     text = (
         TINY.replace('model = "facealign_mnv2_050_68"', f'model = "{model}"')
         .replace("model_kwargs = { width = 0.25, input_size = 64, filters = 16 }", f"model_kwargs = {kwargs}")
         .replace('loss = "awing"', f'loss = "{loss}"')
-        .replace("five_loss_weight = 0.02", "five_loss_weight = 0.0")
+        .replace("five_loss_weight = 0.02", f"five_loss_weight = {five}")
         .replace("limit_train = 24", "limit_train = 16")
     )
     runs = {}
@@ -138,6 +139,14 @@ def test_hih_scc_and_propagation_train_and_resume_through_the_same_engine(tmp_pa
     if model.startswith("scc"):
         adj = runs["straight"].model.adjacency
         assert runs["straight"].model.adjacency_fitted and (adj.sum(axis=1) == 4).all()  # k + 1 = 4 per row
+
+
+@pytest.mark.parametrize(("model", "loss"), [("hih_cpu_68", "hih"), ("scc_cpu_68", "softwing")])
+def test_five_point_loss_is_refused_where_no_map_is_centred_on_the_points(tmp_path, model, loss):
+    """HIH's integer maps sit on the floor cell (Eq. 1) and SCC has no maps: no soft-argmax 5-point loss."""
+    cfg = _config(tmp_path, model=model, model_kwargs={}, loss=loss)
+    with pytest.raises(ValueError, match="five_loss_weight > 0 needs maps centred on the points"):
+        Trainer(cfg)
 
 
 def test_pose_balancing_oversamples_the_training_faces(tmp_path):
