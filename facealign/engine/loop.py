@@ -209,7 +209,8 @@ def run_epochs(
 
     ``resume``: first continue ``out/last.pt`` when it exists. Each epoch: train, and on the main process
     validate, append a JSON line to ``metrics.jsonl``, write ``last.pt`` (and ``best.pt`` when the score
-    improves) atomically; then ``barrier`` (distributed runs). Returns the history of all epochs.
+    improves) atomically; then ``barrier`` (distributed runs). When validation raises, ``last.pt`` still
+    gets the epoch's training before the error propagates. Returns the history of all epochs.
     """
     last = trainer.out / "last.pt"
     if resume and last.is_file():
@@ -222,7 +223,18 @@ def run_epochs(
         train_stats = trainer.train_epoch(epoch)
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": trainer.optimizer.param_groups[0]["lr"], **train_stats}
         if main_process:
-            row.update(trainer.validate())
+            try:
+                row.update(trainer.validate())
+            except Exception:
+                # the epoch's training is not lost with its validation: --resume goes on with the next epoch
+                atomic_torch_save(trainer.state(epoch), last)
+                print(
+                    f"validation failed after epoch {epoch + 1}; the epoch's training is saved in {last} "
+                    "(no metrics row for it; --resume continues with the next epoch)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                raise
             row["seconds"] = round(time.time() - t0, 1)
             trainer.history.append(row)
             improved = trainer.score(row) < trainer.best

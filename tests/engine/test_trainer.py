@@ -80,6 +80,26 @@ def test_checkpoint_holds_everything_for_resume(tmp_path):
     assert not list((tmp_path / "runs/ck").glob("*.tmp"))  # atomic writes leave no temporaries
 
 
+def test_a_failing_validation_keeps_the_epochs_training(tmp_path, monkeypatch, capsys):
+    t = Trainer(_config(tmp_path, "fails"))
+
+    def broken() -> dict:
+        raise RuntimeError("validation broke")
+
+    monkeypatch.setattr(t, "validate", broken)
+    with pytest.raises(RuntimeError, match="validation broke"):
+        t.fit()
+    assert "validation failed after epoch 1" in capsys.readouterr().err
+    ck = load_checkpoint(tmp_path / "runs/fails/last.pt")
+    assert ck["epoch"] == 0 and ck["history"] == []
+    trained = t.model.state_dict()
+    for k, v in ck["model"].items():
+        assert torch.equal(v, trained[k]), k
+    resumed = Trainer(_config(tmp_path, "fails"))
+    resumed.fit(resume=True)
+    assert [r["epoch"] for r in resumed.history] == [2]
+
+
 def test_flip_heatmaps_is_an_involution_and_reindexes():
     hm = torch.arange(2 * 5 * 3 * 4, dtype=torch.float32).view(2, 5, 3, 4)
     flip = (1, 0, 2, 4, 3)
