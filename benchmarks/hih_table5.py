@@ -24,6 +24,9 @@ Unlike the paper, which trains one baseline per decoder on sub-pixel Gaussian ta
 quarter / DARK rows read HIH's integer maps, trained on Gaussians centred on the cell (HIH Eq. 1): they
 show what each decoder recovers from those maps alone, with HIH's training.
 
+Last, for the HIH checkpoint, whether its decimal branch learnt anything from the image
+(:func:`decimal_diagnostic`: argmax-cell accuracy against chance, CSC against the input-blind floor).
+
     .venv/bin/python benchmarks/hih_table5.py [--hih runs/hih_cpu_68/best.pt] [--wov ...] [--wom ...]
 """
 
@@ -120,6 +123,39 @@ def evaluate(checkpoints: dict[str, Path]) -> list[dict[str, Any]]:
     return results
 
 
+def decimal_scores(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> dict[str, float]:
+    """Decimal logits ``pred`` against target maps, both ``(N, K, cells)``, over the points with ``weights (N, K)
+    > 0``: how often the argmax cell is the target's (``cell_right`` %, ``chance`` = 100 / cells), and the CSC
+    (Eq. 5's KL over ``cells``, at T = 1 and T = 0.1) of ``pred`` (``csc_T*``) and of the best *input-blind*
+    prediction, each landmark's marginal of the target softmaxes (``blind_T*``): a branch that ignores the image
+    cannot go below that floor."""
+    w = weights > 0
+    cells = pred.shape[-1]
+    hit = (pred.argmax(-1) == target.argmax(-1)) & w
+    row = {"cell_right": 100 * float(hit.sum()) / max(float(w.sum()), 1.0), "chance": 100 / cells}
+    for temp in (1.0, 0.1):
+        log_p = torch.log_softmax(target / temp, -1)
+        p = log_p.exp()
+        marginal = (p * w[..., None]).sum(0) / w.sum(0).clamp(min=1)[:, None]  # (K, cells)
+        kl_model = (p * (log_p - torch.log_softmax(pred / temp, -1))).sum(-1)
+        kl_blind = (p * (log_p - marginal.clamp(min=1e-12).log())).sum(-1)
+        row[f"csc_T{temp:g}"] = float(kl_model[w].mean()) / cells  # Eq. 5's 1 / (h_d w_d)
+        row[f"blind_T{temp:g}"] = float(kl_blind[w].mean()) / cells
+    return row
+
+
+@torch.no_grad()
+def decimal_diagnostic(trainer: Trainer) -> dict[str, float]:
+    """:func:`decimal_scores` of an HIH trainer's model on its validation crops (no flip)."""
+    trainer.model.eval()
+    preds, targets, weights = [], [], []
+    for batch in trainer._loader(trainer.val_set, train=False, epoch=0):
+        preds.append(trainer.model(batch["image"]).decimal.flatten(2))
+        targets.append(batch["decimal"].flatten(2))
+        weights.append(batch["weights"])
+    return decimal_scores(torch.cat(preds), torch.cat(targets), torch.cat(weights))
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
     head = (f"| {'row':<17} | {'model':<14} | {'params M':>8} | {'GMACs':>5} | {'NME68':>5} | {'FR68':>6} | {'AUC68':>5} | "
             f"{'NME5':>5} | {'paper NME':>9} | {'FR10':>5} | {'AUC10':>5} | {'300W NME':>8} | {'GFLOPs':>6} |")
@@ -144,7 +180,15 @@ def main() -> None:
                             help=f"checkpoint of {Path(CONFIGS[key]).stem} (default: %(default)s)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    print_table(evaluate({key: getattr(args, key) for key in CONFIGS}))
+    checkpoints = {key: getattr(args, key) for key in CONFIGS}
+    print_table(evaluate(checkpoints))
+    if checkpoints["hih"].is_file():
+        d = decimal_diagnostic(load_trainer(CONFIGS["hih"], checkpoints["hih"]))
+        print(
+            f"\nHIH decimal branch on the validation crops: argmax cell right {d['cell_right']:.1f} % (chance {d['chance']:.2f} %); "
+            f"CSC at T = 1: {d['csc_T1']:.5f} (input-blind floor {d['blind_T1']:.5f}), at T = 0.1: {d['csc_T0.1']:.4f} "
+            f"(floor {d['blind_T0.1']:.4f})"
+        )
 
 
 if __name__ == "__main__":

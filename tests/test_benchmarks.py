@@ -1,4 +1,4 @@
-"""The pure helpers of benchmarks/peers.py and benchmarks/latency.py (no dlib / MediaPipe needed)."""
+"""The pure helpers of benchmarks/peers.py, latency.py and hih_table5.py (no dlib / MediaPipe needed)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def _load(name: str):
 
 peers = _load("peers")
 latency = _load("latency")
+hih_table5 = _load("hih_table5")
 
 
 def test_face_centre_is_mean_of_eyes_and_mouth_corners():
@@ -126,3 +127,23 @@ def test_occlusion_block_hides_the_lower_face_by_hand():
     out, vis = occlusion.occlude_lower_face(img, pts, 0.5)
     assert (out[60:, 14:87] == occlusion.OCCLUDER_GREY).all() and (out[:60] == 0).all() and (out[:, :14] == 0).all()
     assert not vis[occlusion.CHIN] and vis[list(occlusion.BROWS)].all() and vis.sum() == 67  # the y = 50 row stays
+
+
+def test_hih_decimal_scores_hand_worked():
+    """Two faces, one point, 2 cells: targets [1, 0] and [0, 1] (a third face has weight 0 and is ignored).
+    T = 1: p = softmax = [0.7311, 0.2689] and mirrored, the marginal is [0.5, 0.5], so the input-blind CSC
+    is (ln 2 - H(p)) / 2 = (0.693147 - 0.582203) / 2 = 0.055472; predicting the targets themselves scores 0."""
+    import torch
+
+    target = torch.tensor([[[1.0, 0.0]], [[0.0, 1.0]], [[5.0, -5.0]]])
+    weights = torch.tensor([[1.0], [1.0], [0.0]])
+    exact = hih_table5.decimal_scores(target.clone(), target, weights)
+    assert exact["cell_right"] == 100.0 and exact["chance"] == 50.0
+    assert exact["csc_T1"] == pytest.approx(0.0, abs=1e-7) and exact["csc_T0.1"] == pytest.approx(0.0, abs=1e-6)
+    assert exact["blind_T1"] == pytest.approx(0.055472, abs=1e-5)
+    blind = torch.zeros_like(target)  # flat logits = the marginal [0.5, 0.5] at any temperature
+    flat = hih_table5.decimal_scores(blind, target, weights)
+    assert flat["csc_T1"] == pytest.approx(flat["blind_T1"], abs=1e-7)
+    assert flat["csc_T0.1"] == pytest.approx(flat["blind_T0.1"], abs=1e-7)
+    swapped = hih_table5.decimal_scores(target.flip(-1), target, weights)
+    assert swapped["cell_right"] == 0.0 and swapped["csc_T1"] > flat["csc_T1"]
