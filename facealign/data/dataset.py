@@ -81,6 +81,12 @@ def merge_records(
     return out
 
 
+def _target_tensor(value: np.ndarray) -> torch.Tensor:
+    """A target array as a tensor: integer ones (cell indices, e.g. WOM's ``cells``) as int64, the rest float32."""
+    arr = np.asarray(value)
+    return torch.from_numpy(arr.astype(np.int64 if np.issubdtype(arr.dtype, np.integer) else np.float32))
+
+
 class LandmarkDataset(Dataset):
     """Aligned face crops with heatmap targets.
 
@@ -156,7 +162,7 @@ class LandmarkDataset(Dataset):
         img = (crop.astype(np.float32) - self.mean) / self.std
         return {
             "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
-            **{k: torch.from_numpy(np.asarray(v, dtype=np.float32)) for k, v in targets.items()},
+            **{k: _target_tensor(v) for k, v in targets.items()},
             "points": torch.from_numpy(points.astype(np.float32)),
             "five": torch.from_numpy(five.astype(np.float32)),
             "matrix": torch.from_numpy(m.astype(np.float64)),

@@ -130,9 +130,11 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
         ("hih_cpu_68", "{ channels = 16, depth = 2, branch_channels = 16, input_size = 64, decimal_size = 4 }", "hih", {"integer", "csc"}, 0.0),
         ("scc_cpu_68", "{ width = 8, branch_channels = [8, 16], hidden = 16, input_size = 64 }", "softwing", {"coords"}, 0.0),
         ("propnet_cpu_68", "{ channels = 16, depth = 2, input_size = 64 }", "focalwing", {"landmark", "boundary", "five"}, 0.02),
+        ("hih_wov_cpu_68", "{ channels = 16, depth = 2, branch_channels = 16, input_size = 64, decimal_size = 4 }", "wov", {"integer", "offset"}, 0.0),
+        ("hih_wom_cpu_68", "{ channels = 16, depth = 2, input_size = 64 }", "wom", {"integer", "offset"}, 0.0),
     ],
 )
-def test_hih_scc_and_propagation_train_and_resume_through_the_same_engine(tmp_path, model, kwargs, loss, parts, five):
+def test_every_top_down_kind_trains_and_resumes_through_the_same_engine(tmp_path, model, kwargs, loss, parts, five):
     """Each output kind trains with its own targets and loss, validates with its own decoder and
     flip merge, and resumes exactly; SCC gets its data-driven graph from the training shapes;
     PropagationNet takes the 5-point loss on its last stack's maps like the heatmap models."""
