@@ -24,8 +24,9 @@ Unlike the paper, which trains one baseline per decoder on sub-pixel Gaussian ta
 quarter / DARK rows read HIH's integer maps, trained on Gaussians centred on the cell (HIH Eq. 1): they
 show what each decoder recovers from those maps alone, with HIH's training.
 
-Last, for the HIH checkpoint, whether its decimal branch learnt anything from the image
-(:func:`decimal_diagnostic`: argmax-cell accuracy against chance, CSC against the input-blind floor).
+Last, whether the sub-pixel parts learnt anything from the image: HIH's decimal branch
+(:func:`decimal_diagnostic`: argmax-cell accuracy against chance, CSC against the input-blind floor) and
+WOV's / WOM's offsets (:func:`offset_diagnostic`: mean error against the best constant answer).
 
     .venv/bin/python benchmarks/hih_table5.py [--hih runs/hih_cpu_68/best.pt] [--wov ...] [--wom ...]
 """
@@ -156,6 +157,33 @@ def decimal_diagnostic(trainer: Trainer) -> dict[str, float]:
     return decimal_scores(torch.cat(preds), torch.cat(targets), torch.cat(weights))
 
 
+def offset_scores(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> dict[str, float]:
+    """Offsets (fractions of a cell) against the true ones, both ``(N, K, 2)``, over the points with ``weights
+    (N, K) > 0``: the mean absolute error of ``pred`` (``l1``) and of the best *input-blind* answer, each
+    landmark's median true offset (``blind_l1``; 0.25 for offsets uniform in [0, 1))."""
+    w = weights > 0
+    blind = torch.stack([target[w[:, k], k].median(dim=0).values if w[:, k].any() else target.new_zeros(2)
+                         for k in range(target.shape[1])])  # (K, 2)
+    err = (pred - target).abs().mean(-1)
+    err_blind = (target - blind).abs().mean(-1)
+    return {"l1": float(err[w].mean()), "blind_l1": float(err_blind[w].mean())}
+
+
+@torch.no_grad()
+def offset_diagnostic(trainer: Trainer) -> dict[str, float]:
+    """:func:`offset_scores` of a WOV or WOM trainer's model on its validation crops (no flip); WOM's maps are
+    read at each point's true cell, as its loss reads them."""
+    trainer.model.eval()
+    preds, targets, weights = [], [], []
+    for batch in trainer._loader(trainer.val_set, train=False, epoch=0):
+        out = trainer.model(batch["image"])
+        pred = out.offsets if hasattr(out, "offsets") else trainer.adapter.codec.read_maps(out.offset_maps, batch["cells"])
+        preds.append(pred)
+        targets.append(batch["offsets"])
+        weights.append(batch["weights"])
+    return offset_scores(torch.cat(preds), torch.cat(targets), torch.cat(weights))
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
     head = (f"| {'row':<17} | {'model':<14} | {'params M':>8} | {'GMACs':>5} | {'NME68':>5} | {'FR68':>6} | {'AUC68':>5} | "
             f"{'NME5':>5} | {'paper NME':>9} | {'FR10':>5} | {'AUC10':>5} | {'300W NME':>8} | {'GFLOPs':>6} |")
@@ -189,6 +217,10 @@ def main() -> None:
             f"CSC at T = 1: {d['csc_T1']:.5f} (input-blind floor {d['blind_T1']:.5f}), at T = 0.1: {d['csc_T0.1']:.4f} "
             f"(floor {d['blind_T0.1']:.4f})"
         )
+    for key in ("wov", "wom"):
+        if checkpoints[key].is_file():
+            o = offset_diagnostic(load_trainer(CONFIGS[key], checkpoints[key]))
+            print(f"{key.upper()} offsets on the validation crops: mean |error| {o['l1']:.4f} of a cell (input-blind floor {o['blind_l1']:.4f})")
 
 
 if __name__ == "__main__":

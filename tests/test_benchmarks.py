@@ -147,3 +147,16 @@ def test_hih_decimal_scores_hand_worked():
     assert flat["csc_T0.1"] == pytest.approx(flat["blind_T0.1"], abs=1e-7)
     swapped = hih_table5.decimal_scores(target.flip(-1), target, weights)
     assert swapped["cell_right"] == 0.0 and swapped["csc_T1"] > flat["csc_T1"]
+
+
+def test_hih_offset_scores_hand_worked():
+    """Offsets (0.1, 0.2), (0.3, 0.6), (0.9, 0.7) of one point (a fourth with weight 0 is ignored): the blind
+    answer is the median (0.3, 0.6), off by (0.2 + 0.4) / 2, 0, (0.6 + 0.1) / 2 -> mean 0.216667."""
+    import torch
+
+    target = torch.tensor([[[0.1, 0.2]], [[0.3, 0.6]], [[0.9, 0.7]], [[5.0, 5.0]]])
+    weights = torch.tensor([[1.0], [1.0], [1.0], [0.0]])
+    exact = hih_table5.offset_scores(target.clone(), target, weights)
+    assert exact["l1"] == pytest.approx(0.0) and exact["blind_l1"] == pytest.approx(0.216667, abs=1e-6)
+    half = hih_table5.offset_scores(torch.full_like(target, 0.5), target, weights)
+    assert half["l1"] == pytest.approx((0.4 + 0.3 + 0.2 + 0.1 + 0.4 + 0.2) / 6, abs=1e-6)
