@@ -97,14 +97,19 @@ def load_trainer(config: str, checkpoint: Path) -> Trainer:
     return trainer
 
 
-def evaluate(checkpoints: dict[str, Path]) -> list[dict[str, Any]]:
-    """Validate every row whose checkpoint exists; print a note for the others."""
+def load_trainers(checkpoints: dict[str, Path]) -> dict[str, Trainer]:
+    """The trainer of every checkpoint that exists; a note for the others."""
     trainers: dict[str, Trainer] = {}
     for key, path in checkpoints.items():
         if path.is_file():
             trainers[key] = load_trainer(CONFIGS[key], path)
         else:
             print(f"note: no checkpoint {path}: the {key} rows are skipped (train with configs/{Path(CONFIGS[key]).name})")
+    return trainers
+
+
+def evaluate(trainers: dict[str, Trainer]) -> list[dict[str, Any]]:
+    """Validate every row whose trainer is there."""
     results = []
     for row, key, method in ROWS:
         if key not in trainers:
@@ -146,15 +151,22 @@ def decimal_scores(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tens
 
 
 @torch.no_grad()
-def decimal_diagnostic(trainer: Trainer) -> dict[str, float]:
-    """:func:`decimal_scores` of an HIH trainer's model on its validation crops (no flip)."""
+def _validation_outputs(trainer: Trainer, read: Any, target_key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``read(model output, batch)``, the batches' ``target_key`` targets and point weights over a trainer's
+    validation crops (no flip), each concatenated over the batches."""
     trainer.model.eval()
     preds, targets, weights = [], [], []
     for batch in trainer._loader(trainer.val_set, train=False, epoch=0):
-        preds.append(trainer.model(batch["image"]).decimal.flatten(2))
-        targets.append(batch["decimal"].flatten(2))
+        preds.append(read(trainer.model(batch["image"]), batch))
+        targets.append(batch[target_key])
         weights.append(batch["weights"])
-    return decimal_scores(torch.cat(preds), torch.cat(targets), torch.cat(weights))
+    return torch.cat(preds), torch.cat(targets), torch.cat(weights)
+
+
+def decimal_diagnostic(trainer: Trainer) -> dict[str, float]:
+    """:func:`decimal_scores` of an HIH trainer's model on its validation crops."""
+    pred, target, weights = _validation_outputs(trainer, lambda out, batch: out.decimal, "decimal")
+    return decimal_scores(pred.flatten(2), target.flatten(2), weights)
 
 
 def offset_scores(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> dict[str, float]:
@@ -169,19 +181,14 @@ def offset_scores(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tenso
     return {"l1": float(err[w].mean()), "blind_l1": float(err_blind[w].mean())}
 
 
-@torch.no_grad()
 def offset_diagnostic(trainer: Trainer) -> dict[str, float]:
-    """:func:`offset_scores` of a WOV or WOM trainer's model on its validation crops (no flip); WOM's maps are
-    read at each point's true cell, as its loss reads them."""
-    trainer.model.eval()
-    preds, targets, weights = [], [], []
-    for batch in trainer._loader(trainer.val_set, train=False, epoch=0):
-        out = trainer.model(batch["image"])
-        pred = out.offsets if hasattr(out, "offsets") else trainer.adapter.codec.read_maps(out.offset_maps, batch["cells"])
-        preds.append(pred)
-        targets.append(batch["offsets"])
-        weights.append(batch["weights"])
-    return offset_scores(torch.cat(preds), torch.cat(targets), torch.cat(weights))
+    """:func:`offset_scores` of a WOV or WOM trainer's model on its validation crops; WOM's maps are read at
+    each point's true cell, as its loss reads them."""
+
+    def read(out: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return out.offsets if hasattr(out, "offsets") else trainer.adapter.codec.read_maps(out.offset_maps, batch["cells"])
+
+    return offset_scores(*_validation_outputs(trainer, read, "offsets"))
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
@@ -208,18 +215,18 @@ def main() -> None:
                             help=f"checkpoint of {Path(CONFIGS[key]).stem} (default: %(default)s)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    checkpoints = {key: getattr(args, key) for key in CONFIGS}
-    print_table(evaluate(checkpoints))
-    if checkpoints["hih"].is_file():
-        d = decimal_diagnostic(load_trainer(CONFIGS["hih"], checkpoints["hih"]))
+    trainers = load_trainers({key: getattr(args, key) for key in CONFIGS})
+    print_table(evaluate(trainers))
+    if "hih" in trainers:
+        d = decimal_diagnostic(trainers["hih"])
         print(
             f"\nHIH decimal branch on the validation crops: argmax cell right {d['cell_right']:.1f} % (chance {d['chance']:.2f} %); "
             f"CSC at T = 1: {d['csc_T1']:.5f} (input-blind floor {d['blind_T1']:.5f}), at T = 0.1: {d['csc_T0.1']:.4f} "
             f"(floor {d['blind_T0.1']:.4f})"
         )
     for key in ("wov", "wom"):
-        if checkpoints[key].is_file():
-            o = offset_diagnostic(load_trainer(CONFIGS[key], checkpoints[key]))
+        if key in trainers:
+            o = offset_diagnostic(trainers[key])
             print(f"{key.upper()} offsets on the validation crops: mean |error| {o['l1']:.4f} of a cell (input-blind floor {o['blind_l1']:.4f})")
 
 
