@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +49,26 @@ from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
 from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
 
-__all__ = ["BottomUpTrainer", "VAL_NORM", "VAL_THRESHOLD"]
+__all__ = ["BottomUpTrainer", "VAL_NORM", "VAL_THRESHOLD", "ValidationOutputs"]
 
 #: NME normaliser and failure / AUC threshold of the validation (the top-down trainer's).
 VAL_NORM = "interocular"
 VAL_THRESHOLD = 0.1
 #: Canvas pixels are the network's input pixels: the identity input -> canvas map.
 _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+@dataclass
+class ValidationOutputs:
+    """Network outputs of one validation pass (:meth:`BottomUpTrainer.validation_outputs`)."""
+
+    #: ``(segmentation, embedding)`` of each validation canvas.
+    canvases: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+    #: per canvas, the points ``(K, 2)`` and visibility ``(K,)`` of the faces that can be found.
+    gt: list[list[np.ndarray]] = field(default_factory=list)
+    visible: list[list[np.ndarray]] = field(default_factory=list)
+    #: ``((segmentation, embedding), photo -> input matrix)`` of each validation photo.
+    photos: list[tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray]] = field(default_factory=list)
 
 
 def _scores(res: MultiFaceResult, prefix: str = "") -> dict[str, float]:
@@ -189,27 +203,40 @@ class BottomUpTrainer:
         terms = self.loss(self.model(batch["image"].contiguous(memory_format=self.memory_format)), batch)
         return terms.total, {"segmentation": terms.segmentation, "fox": terms.fox.total}
 
-    @torch.no_grad()
-    def validate(self) -> dict[str, float]:
-        """P / R / F1 and NME / FR / AUC (module docstring) on the validation canvases and, with
-        ``data.multiface_val``, on its photos (keys prefixed ``photo_``)."""
-        predictor = FoxNetPredictor(
+    def _predictor(self) -> FoxNetPredictor:
+        """The inference path of the validation, decoding with ``self.codec`` as it is now."""
+        return FoxNetPredictor(
             self.model, codec=self.codec, scheme=self.scheme.name, mean=self.card.mean, std=self.card.std, threads=self.cfg.threads
         )
-        pred: list[list[FaceLandmarks]] = []
-        gt: list[list[np.ndarray]] = []
-        visible: list[list[np.ndarray]] = []
+
+    @torch.no_grad()
+    def validation_outputs(self) -> ValidationOutputs:
+        """The network's outputs on the validation canvases and photos, with the canvases' ground truth."""
+        self.model.eval()
+        predictor = self._predictor()
+        out = ValidationOutputs()
         for batch in self._loader(self.val_set, train=False):
             seg, emb = self.model(batch["image"].contiguous(memory_format=self.memory_format))
-            pred += [predictor.decode((s, e), _IDENTITY) for s, e in zip(seg, emb)]
+            out.canvases += list(zip(seg, emb))
             for points, vis, n in zip(batch["points"].numpy(), batch["visible"].numpy(), batch["num_faces"].tolist()):
                 found = [f for f in range(n) if vis[f].sum() >= self.codec.min_points]
-                gt.append([points[f] for f in found])
-                visible.append([vis[f] for f in found])
+                out.gt.append([points[f] for f in found])
+                out.visible.append([vis[f] for f in found])
+        out.photos = [predictor.forward(self._photo(path)) for path, _ in self.photos]
+        return out
+
+    def validate(self, outputs: ValidationOutputs | None = None) -> dict[str, float]:
+        """P / R / F1 and NME / FR / AUC (module docstring) on the validation canvases and, with
+        ``data.multiface_val``, on its photos (keys prefixed ``photo_``). ``outputs``
+        (:meth:`validation_outputs`) scores other decode settings of ``self.codec`` without running
+        the network again."""
+        out = self.validation_outputs() if outputs is None else outputs
+        predictor = self._predictor()
+        pred = [predictor.decode(o, _IDENTITY) for o in out.canvases]
         kw = dict(scheme=self.scheme.name, norm=VAL_NORM, threshold=VAL_THRESHOLD)
-        row = _scores(evaluate_multiface(pred, gt, gt_visible=visible, **kw))
+        row = _scores(evaluate_multiface(pred, out.gt, gt_visible=out.visible, **kw))
         if self.photos:
-            photo_pred = [predictor(self._photo(path)) for path, _ in self.photos]
+            photo_pred = [predictor.decode(o, matrix) for o, matrix in out.photos]
             photo_gt = [[s.points for s in faces] for _, faces in self.photos]
             row.update(_scores(evaluate_multiface(photo_pred, photo_gt, **kw), "photo_"))
         return row

@@ -1,6 +1,7 @@
 """FoxNet through the training engine on a few real faces composed into canvases: exact resume,
 checkpoint contents, multi-face metrics, and `facealign train` choosing the bottom-up trainer."""
 
+import importlib.util
 import json
 import math
 from pathlib import Path
@@ -115,3 +116,40 @@ def test_facealign_train_dispatches_bottom_up_models(tmp_path, capsys):
     assert " f1=" in out and "best epoch 1: f1=" in out and "photo_f1" not in out
     ck = load_checkpoint(tmp_path / "runs/cli/last.pt")
     assert ck["epoch"] == 0 and ck["config"]["epochs"] == 1 and ck["model_name"] == "foxnet_cpu_68"
+
+
+def _foxnet_threshold():
+    spec = importlib.util.spec_from_file_location("_bench_foxnet_threshold", REPO / "benchmarks/foxnet_threshold.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_validation_outputs_rescored_at_other_thresholds(tmp_path):
+    """Ideal network outputs for the validation canvases (the targets as probabilities capped at 0.99, one-hot
+    embeddings per face): every findable face is found at threshold 0.3 with the points in place, none at
+    0.995; the sweep restores the codec and picks the best F1."""
+    bench = _foxnet_threshold()
+    t = BottomUpTrainer(_config(tmp_path, "sweep", TINY.replace('multiface_val = "../samples/multiface/dlib_examples"\n', "")))
+    out = t.validation_outputs()
+    assert len(out.canvases) == len(out.gt) == len(t.val_set) == 4 and out.photos == []
+    assert t.validate(out) == pytest.approx(t.validate(), nan_ok=True)  # same outputs, same scores
+    ideal = []
+    for i in range(len(t.val_set)):
+        item = t.val_set[i]
+        logits = torch.logit(item["segmentation"].float().clamp(1e-6, 0.99))
+        inst = item["instance"]
+        ideal.append((logits, torch.stack([(inst == f).float() for f in range(int(item["num_faces"]) + 1)])))
+    out.canvases = ideal
+    assert sum(len(g) for g in out.gt) > 0
+    rows = bench.sweep(t, [0.3, 0.995], [t.codec.bandwidth], out)
+    assert (t.codec.threshold, len(rows)) == (0.3, 2)
+    found, none = rows
+    assert (found["precision"], found["recall"], found["f1"]) == (1.0, 1.0, 1.0)
+    assert found["nme"] < 1.0  # sub-pixel decode of the targets' own peaks
+    assert (none["recall"], none["f1"]) == (0.0, 0.0)
+    assert bench.best_row(rows) is found
+    assert "| 0.995 |" in bench.table(rows)
+    with pytest.raises(ValueError, match=r"threshold is in \(0, 1\)"):
+        bench.sweep(t, [1.5], [1.0], out)
+    assert t.codec.threshold == 0.3

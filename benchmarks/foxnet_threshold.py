@@ -1,0 +1,97 @@
+"""FoxNet's candidate threshold (and mean-shift bandwidth) chosen on the validation data.
+
+The FoxNet paper keeps the NMS peaks of the landmark segmentation maps as candidates but gives no
+probability threshold for them, and the Quality Focal Loss calibrates a peak to the soft target it
+expects, so the right cut depends on how well the network localises. This script runs the network
+once over the validation canvases and photos of a config (``BottomUpTrainer.validation_outputs``)
+and decodes them again at each candidate threshold (and each ``--bandwidth``), printing canvas and
+photo precision / recall / F1 and NME / FR / AUC of the matched faces, then the setting with the best
+canvas F1 (ties: lower NME), the rule ``best.pt`` is picked by.
+
+    .venv/bin/python benchmarks/foxnet_threshold.py [--config configs/foxnet_cpu_68.toml]
+        [--checkpoint runs/foxnet_cpu_68/best.pt] [--thresholds 0.1 0.15 ...] [--bandwidth ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from facealign.engine.bottomup_trainer import BottomUpTrainer, ValidationOutputs
+from facealign.engine.checkpoint import load_checkpoint
+from facealign.engine.config import load_config
+
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def sweep(
+    trainer: BottomUpTrainer, thresholds: Sequence[float], bandwidths: Sequence[float], outputs: ValidationOutputs | None = None
+) -> list[dict[str, Any]]:
+    """Validation rows of every (threshold, bandwidth) on ``outputs`` (default: the network run once);
+    the codec's settings are restored."""
+    if outputs is None:
+        outputs = trainer.validation_outputs()
+    codec = trainer.codec
+    kept = (codec.threshold, codec.bandwidth)
+    rows = []
+    try:
+        for bw in bandwidths:
+            for t in thresholds:
+                if not 0.0 < t < 1.0:
+                    raise ValueError(f"a candidate threshold is in (0, 1), got {t}")
+                if not bw > 0:
+                    raise ValueError(f"a mean-shift bandwidth is > 0, got {bw}")
+                codec.threshold, codec.bandwidth = float(t), float(bw)
+                rows.append({"threshold": float(t), "bandwidth": float(bw), **trainer.validate(outputs)})
+    finally:
+        codec.threshold, codec.bandwidth = kept
+    return rows
+
+
+def best_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The row ``best.pt``'s rule would pick: highest canvas F1, then lowest canvas NME (NaN = worst)."""
+    if not rows:
+        raise ValueError("no rows to choose from")
+    return min(rows, key=lambda r: (-r["f1"], r["nme"] if math.isfinite(r["nme"]) else math.inf))
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    head = "| threshold | bandwidth | P | R | F1 | NME % | FR % | AUC | missing % | photo P | photo R | photo F1 | photo NME % |"
+    lines = [head, "| " + " | ".join(["---:"] * (head.count("|") - 1)) + " |"]
+    for r in rows:
+        lines.append(
+            f"| {r['threshold']:g} | {r['bandwidth']:.3g} | {r['precision']:.3f} | {r['recall']:.3f} | {r['f1']:.3f} | "
+            f"{r['nme']:.2f} | {r['fr']:.1f} | {r['auc'] / 100:.3f} | {r['missing']:.1f} | "
+            f"{r.get('photo_precision', math.nan):.3f} | {r.get('photo_recall', math.nan):.3f} | "
+            f"{r.get('photo_f1', math.nan):.3f} | {r.get('photo_nme', math.nan):.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="configs/foxnet_cpu_68.toml")
+    ap.add_argument("--checkpoint", type=Path, default=None, help="default: runs/<config name>/best.pt")
+    ap.add_argument("--thresholds", type=float, nargs="+", default=list(THRESHOLDS))
+    ap.add_argument("--bandwidth", type=float, nargs="+", default=None, help="mean-shift bandwidths (default: the codec's)")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+
+    cfg = load_config(args.config, threads=args.threads)
+    trainer = BottomUpTrainer(cfg, config_root=Path.cwd())
+    ckpt_path = args.checkpoint or Path(cfg.out_dir) / cfg.name / "best.pt"
+    ckpt = load_checkpoint(ckpt_path)
+    trainer.model.load_state_dict(ckpt["model"])
+    rows = sweep(trainer, args.thresholds, args.bandwidth or [trainer.codec.bandwidth])
+    print(f"{cfg.name}: {ckpt_path} (epoch {int(ckpt['epoch']) + 1}), {len(trainer.val_set)} validation canvases, "
+          f"{len(trainer.photos)} photos; codec default threshold {trainer.codec.threshold:g}, bandwidth {trainer.codec.bandwidth:.3g}\n")
+    print(table(rows))
+    b = best_row(rows)
+    print(f"\nbest canvas F1: threshold {b['threshold']:g}, bandwidth {b['bandwidth']:.3g} (F1 {b['f1']:.3f}, NME {b['nme']:.2f} %)")
+
+
+if __name__ == "__main__":
+    main()
