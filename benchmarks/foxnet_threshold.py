@@ -30,24 +30,19 @@ THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
 def sweep(
     trainer: BottomUpTrainer, thresholds: Sequence[float], bandwidths: Sequence[float], outputs: ValidationOutputs | None = None
 ) -> list[dict[str, Any]]:
-    """Validation rows of every (threshold, bandwidth) on ``outputs`` (default: the network run once);
-    the codec's settings are restored."""
+    """Validation rows of every (threshold, bandwidth) on ``outputs`` (default: the network run once),
+    each decoded by a copy of the trainer's codec with those settings (checked before any work)."""
+    codecs = [(t, bw, trainer.codec.replace(threshold=t, bandwidth=bw)) for bw in bandwidths for t in thresholds]
     if outputs is None:
         outputs = trainer.validation_outputs()
-    codec = trainer.codec
-    kept = (codec.threshold, codec.bandwidth)
+    kept = trainer.codec
     rows = []
     try:
-        for bw in bandwidths:
-            for t in thresholds:
-                if not 0.0 < t < 1.0:
-                    raise ValueError(f"a candidate threshold is in (0, 1), got {t}")
-                if not bw > 0:
-                    raise ValueError(f"a mean-shift bandwidth is > 0, got {bw}")
-                codec.threshold, codec.bandwidth = float(t), float(bw)
-                rows.append({"threshold": float(t), "bandwidth": float(bw), **trainer.validate(outputs)})
+        for t, bw, codec in codecs:
+            trainer.codec = codec
+            rows.append({"threshold": float(t), "bandwidth": float(bw), **trainer.validate(outputs)})
     finally:
-        codec.threshold, codec.bandwidth = kept
+        trainer.codec = kept
     return rows
 
 

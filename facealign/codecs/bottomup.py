@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -170,6 +170,19 @@ class BottomUpCodec:
         self.max_per_channel = int(max_per_channel)
         self.bandwidth = float(bandwidth)
         self.min_points = max(2, math.ceil(num_points / 4)) if min_points is None else int(min_points)
+
+    def replace(self, **changes: Any) -> BottomUpCodec:
+        """A new codec with ``changes`` (constructor arguments) and every other setting as here, checked
+        like any new codec."""
+        settings = dict(
+            input_size=self.input_size, heatmap_size=self.heatmap_size, num_points=self.num_points, sigma=self.sigma,
+            threshold=self.threshold, nms_kernel=self.nms_kernel, max_per_channel=self.max_per_channel,
+            bandwidth=self.bandwidth, min_points=self.min_points,
+        )
+        unknown = sorted(set(changes) - set(settings))
+        if unknown:
+            raise TypeError(f"BottomUpCodec.replace: unknown settings {unknown}; expected some of {sorted(settings)}")
+        return BottomUpCodec(**{**settings, **changes})
 
     def __repr__(self) -> str:
         return (

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from facealign.codecs import BottomUpCodec, mean_shift, nms_peaks, refine_peaks
+from facealign.codecs.bottomup import BANDWIDTH
 from facealign.codecs.heatmap import gaussian_heatmaps
 
 #: A 5-point face (eyes, nose, mouth corners) in input pixels, 20 px wide.
@@ -137,3 +138,15 @@ def test_decode_checks_shapes_and_handles_no_candidates() -> None:
         codec.decode(torch.zeros(5, 32, 32), torch.zeros(8, 16, 32))
     with pytest.raises(ValueError, match="multiple of heatmap_size"):
         BottomUpCodec(input_size=100, heatmap_size=32, num_points=5)
+
+
+def test_replace_changes_only_what_it_is_given_and_checks_it():
+    codec = BottomUpCodec(input_size=64, heatmap_size=16, num_points=68, sigma=1.5, min_points=5)
+    other = codec.replace(threshold=0.25, bandwidth=1.0)
+    assert (other.threshold, other.bandwidth) == (0.25, 1.0) and (codec.threshold, codec.bandwidth) == (0.3, BANDWIDTH)
+    assert (other.input_size, other.heatmap_size, other.num_points, other.sigma, other.min_points) == (64, 16, 68, 1.5, 5)
+    assert (other.nms_kernel, other.max_per_channel) == (codec.nms_kernel, codec.max_per_channel)
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\)"):
+        codec.replace(threshold=1.5)
+    with pytest.raises(TypeError, match=r"unknown settings \['radius'\]"):
+        codec.replace(radius=2)

@@ -150,6 +150,6 @@ def test_validation_outputs_rescored_at_other_thresholds(tmp_path):
     assert (none["recall"], none["f1"]) == (0.0, 0.0)
     assert bench.best_row(rows) is found
     assert "| 0.995 |" in bench.table(rows)
-    with pytest.raises(ValueError, match=r"threshold is in \(0, 1\)"):
+    with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\)"):
         bench.sweep(t, [1.5], [1.0], out)
     assert t.codec.threshold == 0.3
