@@ -107,6 +107,9 @@ class TrainConfig:
     loss_args: dict[str, float] = field(default_factory=dict)
     five_loss_weight: float = 0.0
     softargmax_beta: float = 0.0
+    # start from another model's weights: a registered name (its shipped weights) or a checkpoint .pt;
+    # tensors that match by name and shape are copied, the rest keep their initialisation
+    init_from: str = ""
     seed: int = 0
     workers: int = 1
     threads: int = 0  # torch intra-op threads per process; 0 = leave torch's default

@@ -27,6 +27,7 @@ from ..metrics import auc, failure_rate, nme
 from ..types import input_to_heatmap
 from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
+from .checkpoint import init_weights
 from .config import TrainConfig
 from ..outputs import make_adapter, predict_crops
 from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
@@ -63,6 +64,11 @@ class Trainer:
         self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
         self.memory_format = memory_format(cfg)
         self.model = create_model(cfg.model, **cfg.model_kwargs).to(memory_format=self.memory_format)
+        if cfg.init_from:
+            copied, kept = init_weights(self.model, cfg.init_from)
+            if _rank() == 0:
+                print(f"init_from {cfg.init_from}: {len(copied)} tensors copied, {len(kept)} kept as initialised"
+                      + (f" ({', '.join(kept[:4])}{', ...' if len(kept) > 4 else ''})" if kept else ""))
         self.scheme = get_scheme(self.card.scheme)
         self.adapter = make_adapter(self.card, self.model, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)
         if cfg.five_loss_weight > 0 and not hasattr(self.adapter, "point_heatmaps"):

@@ -234,3 +234,53 @@ def test_channels_last_is_the_same_training_step_in_another_layout(tmp_path):
     scale = max(float(p.grad.abs().max()) for p in nchw.model.parameters())
     for name, p in nhwc.model.named_parameters():
         torch.testing.assert_close(p.grad, grads[name].grad, rtol=1e-9, atol=1e-12 * scale, msg=name)
+
+
+def test_init_from_copies_every_matching_tensor_and_keeps_the_new_output_layer(tmp_path):
+    """A 68-point model started from a 5-point checkpoint of the same backbone and head: all but the
+    final convolution (5 vs 68 channels) come from the source; the final one keeps its initialisation."""
+    from facealign.engine.checkpoint import init_weights
+    from facealign.models.zoo import create_model
+
+    kw = dict(width=0.25, input_size=64, filters=16)
+    torch.manual_seed(1)
+    five = create_model("facealign_mnv2_050_5", **kw)
+    src = tmp_path / "five.pt"
+    torch.save({"model": five.state_dict(), "epoch": 3}, src)  # a trainer checkpoint's layout
+    torch.manual_seed(2)
+    dense = create_model("facealign_mnv2_050_68", **kw)
+    fresh = {k: v.clone() for k, v in dense.state_dict().items()}
+    copied, kept = init_weights(dense, src)
+    assert kept == ["head.final_conv.weight", "head.final_conv.bias"]
+    assert len(copied) == len(fresh) - 2
+    after, source = dense.state_dict(), five.state_dict()
+    for k in copied:
+        assert torch.equal(after[k], source[k]), k
+    for k in kept:
+        assert torch.equal(after[k], fresh[k]), k
+    # a bare state_dict works the same; a source with nothing in common is refused, naming itself
+    torch.save(five.state_dict(), tmp_path / "bare.pt")
+    assert init_weights(create_model("facealign_mnv2_050_68", **kw), tmp_path / "bare.pt")[0] == copied
+    torch.save({"other.weight": torch.zeros(3)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt: none of its 1 tensors matches"):
+        init_weights(dense, tmp_path / "other.pt")
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        init_weights(dense, tmp_path / "missing.pt")
+
+
+def test_trainer_starts_from_init_from_and_resume_still_wins(tmp_path):
+    from facealign.models.zoo import create_model
+
+    five = create_model("facealign_mnv2_050_5", width=0.25, input_size=64, filters=16)
+    torch.save(five.state_dict(), tmp_path / "five.pt")
+    cfg = _config(tmp_path, "ft", init_from=str(tmp_path / "five.pt"))
+    t = Trainer(cfg)
+    w = next(iter(five.state_dict()))  # the stem convolution
+    assert torch.equal(t.model.state_dict()[w], five.state_dict()[w])
+    t.fit(stop_after=1)
+    trained = {k: v.clone() for k, v in t.model.state_dict().items()}
+    resumed = Trainer(cfg)
+    resumed.resume(tmp_path / "runs/ft/last.pt")  # the checkpoint, not init_from, is where a resumed run stands
+    for k, v in resumed.model.state_dict().items():
+        assert torch.equal(v, trained[k]), k
+    assert not torch.equal(trained[w], five.state_dict()[w])
