@@ -76,6 +76,7 @@ class Trainer:
                 f"five_loss_weight > 0 needs maps centred on the points (soft-argmax 5-point loss: heatmap and "
                 f"propagation models); {cfg.model} returns {self.card.output!r} outputs"
             )
+        self._align_tables: dict[Path, dict[str, Any]] = {}
         self.train_set = self._dataset(train=True)
         self.val_set = self._dataset(train=False)
         if hasattr(self.model, "set_adjacency"):  # SCC: the data-driven graph of the training shapes
@@ -120,7 +121,9 @@ class Trainer:
         )
 
     def _attach_align_points(self, records: list[FaceRecord], path: Path) -> None:
-        table = json.loads(path.read_text())
+        if path not in self._align_tables:  # read once for the training and validation sets
+            self._align_tables[path] = json.loads(path.read_text())
+        table = self._align_tables[path]
         for rec in records:
             pts = table.get(self.faces.key(rec.image_path))
             if pts is not None:
