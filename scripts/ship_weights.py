@@ -54,6 +54,7 @@ def main() -> None:
         + (f"{r['nme']:.2f} | {r['fr']:.2f} | {r['auc']:.2f} |" if "nme" in r else "- | - | - |")
         for r in hist
     )
+    started = f", started from {cfg['init_from']}'s weights" if cfg.get("init_from") else ""
     text = f"""# {name}
 
 {card.description}
@@ -66,7 +67,7 @@ def main() -> None:
 | parameters | {info.params / 1e6:.3f} M ({info.size_mb:.2f} MiB fp32), {info.gmacs:.3f} GMACs |
 | training data | {card.training_data}; less the rows of `configs/excluded_faces.txt` |
 | licence / terms | {card.licence} |
-| trained with | `facealign train configs/{cfg['name']}.toml` ({cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['loss']} loss, five-point loss weight {cfg['five_loss_weight']}, {cfg['optim']['optimizer']} lr {cfg['optim']['lr']} {cfg['optim']['schedule']}) on 2 CPU cores |
+| trained with | `facealign train configs/{cfg['name']}.toml` ({cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['loss']} loss, five-point loss weight {cfg['five_loss_weight']}, {cfg['optim']['optimizer']} lr {cfg['optim']['lr']} {cfg['optim']['schedule']}{started}) on 2 CPU cores |
 | shipped epoch | {best['epoch']} (lowest validation NME on the human 5 points) |
 
 ## Validation (from the training log)
