@@ -47,7 +47,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .engine.trainer import Trainer
     from .models.zoo import get_model_card
 
-    overrides = {"epochs": args.epochs, "out_dir": args.out_dir, "workers": args.workers, "threads": args.threads}
+    overrides = {
+        "epochs": args.epochs, "out_dir": args.out_dir, "workers": args.workers, "threads": args.threads,
+        "device": args.device, "data_root": args.data_root,
+    }
     cfg = load_config(args.config, **overrides)
     bottom_up = get_model_card(cfg.model).output == "bottomup"  # FoxNet: multi-face canvases, its own trainer
     trainer = (BottomUpTrainer if bottom_up else Trainer)(cfg, config_root=Path.cwd())
@@ -157,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out-dir", default=None)
     t.add_argument("--workers", type=int, default=None)
     t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (the config's device by default)")
+    t.add_argument("--data-root", default=None, help="the folder the config's face lists are in (its data_root by default)")
     t.set_defaults(func=_cmd_train)
 
     e = sub.add_parser("eval", help="NME / FR / AUC of predictions or of a model")

@@ -28,6 +28,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("checkpoint")
     ap.add_argument("--notes", default="", help="extra markdown (e.g. benchmark tables) for the card")
+    ap.add_argument("--trained-on", default="2 CPU cores", help="the hardware the run trained on, for the card")
     args = ap.parse_args()
     ck = load_checkpoint(args.checkpoint)
     name = ck["model_name"]
@@ -43,6 +44,7 @@ def main() -> None:
     cfg = ck["config"]
     hist = ck["history"]
     best = min(hist, key=lambda r: r["nme5"])
+    shipped = int(ck["epoch"]) + 1  # the epoch of the checkpoint given (best.pt: the best; last.pt: the last)
     info = model_info(net.eval(), card.input_size)
     module = type(net).__module__.replace(".", "/") + ".py"
     if card.output in ("heatmap", "propagation"):
@@ -67,8 +69,8 @@ def main() -> None:
 | parameters | {info.params / 1e6:.3f} M ({info.size_mb:.2f} MiB fp32), {info.gmacs:.3f} GMACs |
 | training data | {card.training_data}; less the rows of `configs/excluded_faces.txt` |
 | licence / terms | {card.licence} |
-| trained with | `facealign train configs/{cfg['name']}.toml` ({cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['loss']} loss, five-point loss weight {cfg['five_loss_weight']}, {cfg['optim']['optimizer']} lr {cfg['optim']['lr']} {cfg['optim']['schedule']}{started}) on 2 CPU cores |
-| shipped epoch | {best['epoch']} (lowest validation NME on the human 5 points) |
+| trained with | `facealign train configs/{cfg['name']}.toml` ({cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['loss']} loss, five-point loss weight {cfg['five_loss_weight']}, {cfg['optim']['optimizer']} lr {cfg['optim']['lr']} {cfg['optim']['schedule']}{started}) on {args.trained_on} |
+| shipped epoch | {shipped} of {len(hist)}{" (lowest validation NME on the human 5 points)" if shipped == best["epoch"] else f" (the lowest validation NME on the human 5 points was epoch {best['epoch']}'s)"} |
 
 ## Validation (from the training log)
 
@@ -85,7 +87,7 @@ FR at 0.1, AUC at 0.1 (%).
 {args.notes}
 """
     atomic_write_bytes(WEIGHTS / f"{name}.md", text.encode())
-    print(json.dumps({"weights": str(WEIGHTS / f'{name}.pt'), "card": str(WEIGHTS / f'{name}.md'), "best": best}))
+    print(json.dumps({"weights": str(WEIGHTS / f'{name}.pt'), "card": str(WEIGHTS / f'{name}.md'), "shipped_epoch": shipped, "best": best}))
 
 
 if __name__ == "__main__":

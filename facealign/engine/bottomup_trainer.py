@@ -149,6 +149,8 @@ class BottomUpTrainer:
             raise ValueError(f"{cfg.name}: the Fox loss takes the paper's settings (Eq. 5); loss_args {sorted(cfg.loss_args)} do not apply")
         if cfg.five_loss_weight > 0:
             raise ValueError(f"{cfg.name}: five_loss_weight > 0 needs a heatmap model; {cfg.model} is bottom-up")
+        if cfg.device != "cpu":
+            raise ValueError(f"{cfg.name}: bottom-up models train on the CPU (device = 'cpu'); got device = {cfg.device!r}")
         if not cfg.data.dense_train or not cfg.data.dense_val:
             raise ValueError(f"{cfg.name}: bottom-up training needs data.dense_train and data.dense_val (faces to compose canvases from)")
 

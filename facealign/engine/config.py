@@ -113,6 +113,9 @@ class TrainConfig:
     seed: int = 0
     workers: int = 1
     threads: int = 0  # torch intra-op threads per process; 0 = leave torch's default
+    # where the network trains: "cpu", "cuda" (under torchrun each process takes its LOCAL_RANK GPU),
+    # "cuda:N" or "auto" (a GPU when there is one); data loading and augmentation stay on the CPU workers
+    device: str = "cpu"
     # NHWC weights and inputs while training: the same arithmetic, and oneDNN's convolutions run 1.2-1.5x
     # faster on CPU in that layout (fwd + bwd of a batch, measured on every model kind)
     channels_last: bool = True

@@ -8,6 +8,7 @@ epoch with progress logging, checkpoint contents, and the epoch loop with its JS
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -36,6 +37,8 @@ __all__ = [
     "format_row",
     "restore_checkpoint",
     "run_epochs",
+    "to_device",
+    "train_device",
     "train_steps",
 ]
 
@@ -93,6 +96,36 @@ def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, iters_pe
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda it: lr_factor(it / iters_per_epoch, cfg=cfg.optim, total_epochs=cfg.epochs)
     )
+
+
+def train_device(name: str) -> torch.device:
+    """The device of ``TrainConfig.device``: ``"cpu"``, ``"cuda"`` (under ``torchrun`` the GPU of this
+    process's ``LOCAL_RANK``), ``"cuda:N"`` or ``"auto"`` (``"cuda"`` when a GPU is visible, else ``"cpu"``)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {name!r}") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {name!r}")
+    if not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: this torch ({torch.__version__}) sees no CUDA GPU; use device = 'cpu' or 'auto'")
+    if dev.index is None:
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    if dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {name!r}: only {torch.cuda.device_count()} CUDA GPU(s) visible")
+    torch.cuda.set_device(dev)
+    return dev
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """The batch with every tensor on ``device`` (other values as they are)."""
+    if device.type == "cpu":
+        return batch
+    return {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
 
 
 def memory_format(cfg: TrainConfig) -> torch.memory_format:

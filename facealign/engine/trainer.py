@@ -30,7 +30,10 @@ from ..models.zoo import ModelCard, create_model, get_model_card
 from .checkpoint import init_weights
 from .config import TrainConfig
 from ..outputs import make_adapter, predict_crops
-from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
+from .loop import (
+    FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
+    train_device, train_steps,
+)
 from .losses import five_point_loss
 
 __all__ = ["Trainer"]
@@ -57,6 +60,7 @@ class Trainer:
         self.out = Path(cfg.out_dir) / cfg.name
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
+        self.device = train_device(cfg.device)
         self._init_distributed()
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
@@ -82,6 +86,7 @@ class Trainer:
         if hasattr(self.model, "set_adjacency"):  # SCC: the data-driven graph of the training shapes
             self.model.set_adjacency(build_adjacency(self.train_shapes()[1], k=self.model.k))
         self.train_indices = self._train_indices()
+        self.model.to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
         self.iters_per_epoch = max(1, len(self._loader(self.train_set, train=True, epoch=0)))
         self.scheduler = build_scheduler(self.optimizer, cfg, self.iters_per_epoch)
@@ -89,7 +94,8 @@ class Trainer:
         self.best = float("inf")
         self.history: list[dict[str, Any]] = []
         if _is_dist():
-            self.ddp = nn.parallel.DistributedDataParallel(self.model)
+            gpu = [self.device.index] if self.device.type == "cuda" else None
+            self.ddp = nn.parallel.DistributedDataParallel(self.model, device_ids=gpu)
         else:
             self.ddp = self.model
 
@@ -174,6 +180,7 @@ class Trainer:
             drop_last=train,
             num_workers=self.cfg.workers,
             persistent_workers=False,
+            pin_memory=self.device.type == "cuda",
         )
 
     # ------------------------------------------------------------------------------------ checkpoints
@@ -203,6 +210,7 @@ class Trainer:
         )
 
     def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        batch = to_device(batch, self.device)
         out = self.ddp(batch["image"].contiguous(memory_format=self.memory_format))
         loss, parts = self.adapter.loss(out, batch)
         if self.cfg.five_loss_weight > 0:
@@ -225,9 +233,10 @@ class Trainer:
         preds = []
         loader = self._loader(self.val_set, train=False, epoch=0)
         for batch in loader:
-            out = predict_crops(self.model, batch["image"].contiguous(memory_format=self.memory_format), adapter=self.adapter, flip_test=self.cfg.flip_test)
+            images = batch["image"].to(self.device).contiguous(memory_format=self.memory_format)
+            out = predict_crops(self.model, images, adapter=self.adapter, flip_test=self.cfg.flip_test)
             coords, _ = self.adapter.decode(out)
-            for c, m in zip(coords.numpy(), batch["matrix"].numpy()):
+            for c, m in zip(coords.cpu().numpy(), batch["matrix"].numpy()):
                 preds.append(apply_affine(invert_affine(m), c))
         recs = self.val_set.records
         pred = np.stack(preds)

@@ -132,7 +132,7 @@ def focal_wing_loss(
         use_weight_map=use_weight_map,
         reduction="none",
     )
-    sample = focal_sample_weights(attributes, batch_size=pred.shape[0], per_sample=per_sample)
+    sample = focal_sample_weights(attributes, batch_size=pred.shape[0], per_sample=per_sample).to(loss.device)
     return weighted_reduce(loss, sample, reduction, name="focal_wing_loss")
 
 

@@ -284,3 +284,33 @@ def test_trainer_starts_from_init_from_and_resume_still_wins(tmp_path):
     for k, v in resumed.model.state_dict().items():
         assert torch.equal(v, trained[k]), k
     assert not torch.equal(trained[w], five.state_dict()[w])
+
+
+def test_device_names_resolve_and_a_missing_gpu_is_a_clear_error(tmp_path, monkeypatch):
+    from facealign.engine.loop import to_device, train_device
+
+    assert train_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert train_device("auto") == torch.device("cpu")  # auto without a GPU: the CPU
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        train_device("cuda")
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        _train_tiny_on(tmp_path, "cuda:0")
+    for bad in ("tpu", "gpu", ""):
+        with pytest.raises(ValueError, match="'cpu', 'cuda', 'cuda:N' or 'auto'"):
+            train_device(bad)
+    batch = {"image": torch.ones(2, 3), "name": "x"}
+    assert to_device(batch, torch.device("cpu")) is batch
+
+
+def _train_tiny_on(tmp_path, device):
+    return Trainer(_config(tmp_path, device=device))
+
+
+def test_auto_device_on_a_cpu_machine_trains_as_cpu(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    a = Trainer(_config(tmp_path, name="a", device="auto"))
+    b = Trainer(_config(tmp_path, name="b", device="cpu"))
+    assert a.device == b.device == torch.device("cpu")
+    ra, rb = a.fit(stop_after=1), b.fit(stop_after=1)
+    assert ra[0]["loss"] == rb[0]["loss"] and ra[0]["nme5"] == rb[0]["nme5"]
