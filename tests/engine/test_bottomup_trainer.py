@@ -106,6 +106,8 @@ def test_canvases_per_epoch_and_config_errors(tmp_path):
     with pytest.raises(ValueError, match="trains bottom-up models"):
         top_down = TINY.replace('"foxnet_cpu_68"', '"hih_cpu_68"').replace("model_kwargs", "# model_kwargs")
         BottomUpTrainer(_config(tmp_path, "td", top_down))
+    with pytest.raises(ValueError, match="bottom-up models train on the CPU"):
+        BottomUpTrainer(_config(tmp_path, "gpu", TINY.replace("threads = 1", 'threads = 1\ndevice = "cuda"')))
 
 
 def test_facealign_train_dispatches_bottom_up_models(tmp_path, capsys):

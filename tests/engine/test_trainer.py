@@ -314,3 +314,18 @@ def test_auto_device_on_a_cpu_machine_trains_as_cpu(tmp_path, monkeypatch):
     assert a.device == b.device == torch.device("cpu")
     ra, rb = a.fit(stop_after=1), b.fit(stop_after=1)
     assert ra[0]["loss"] == rb[0]["loss"] and ra[0]["nme5"] == rb[0]["nme5"]
+
+
+def test_train_command_takes_device_and_data_root(tmp_path, monkeypatch, capsys):
+    from facealign.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY.replace(f'data_root = "{FACES}"', 'data_root = "nowhere"'))
+    args = ["train", str(cfg), "--out-dir", str(tmp_path / "runs"), "--epochs", "1"]
+    assert main(args + ["--device", "cuda"]) == 2
+    assert "sees no CUDA GPU" in capsys.readouterr().err
+    assert main(args) == 2  # the config's data_root does not exist
+    assert "nowhere" in capsys.readouterr().err
+    assert main(args + ["--data-root", str(FACES), "--device", "auto"]) == 0
+    assert json.loads((tmp_path / "runs/tiny/metrics.jsonl").read_text().splitlines()[0])["epoch"] == 1
