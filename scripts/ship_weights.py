@@ -70,7 +70,7 @@ def main() -> None:
 | training data | {card.training_data}; less the rows of `configs/excluded_faces.txt` |
 | licence / terms | {card.licence} |
 | trained with | `facealign train configs/{cfg['name']}.toml` ({cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['loss']} loss, five-point loss weight {cfg['five_loss_weight']}, {cfg['optim']['optimizer']} lr {cfg['optim']['lr']} {cfg['optim']['schedule']}{started}) on {args.trained_on} |
-| shipped epoch | {shipped} of {len(hist)}{" (lowest validation NME on the human 5 points)" if shipped == best["epoch"] else f" (the lowest validation NME on the human 5 points was epoch {best['epoch']}'s)"} |
+| shipped epoch | {shipped} of {cfg['epochs']}{" (lowest validation NME on the human 5 points)" if shipped == best["epoch"] else f" (the lowest validation NME on the human 5 points was epoch {best['epoch']}'s)"} |
 
 ## Validation (from the training log)
 

@@ -519,8 +519,11 @@ def facealign_mnv2_050_68(
         "facealign_mnv2_050_5",
         scheme="5",
         num_points=5,
-        training_data="faces/train5.txt (human 5-point labels)",
-        licence=_FACES_LICENCE,
+        training_data=(
+            "faces/train5.txt (human 5-point labels), starting from the weights of facealign_mnv2_050_68 "
+            "(faces/train68.txt dlib teacher labels + faces/train5.txt)"
+        ),
+        licence=_FACES_LICENCE + _DLIB_LABELS,
     )
 )
 def facealign_mnv2_050_5(
