@@ -27,14 +27,11 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+from facealign.data.readers import read_excluded_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ROOT / "../shared/data/faces"
 LISTS = ("train5.txt", "train68.txt", "val5.txt", "val68.txt")
-
-
-def _excluded(path: Path) -> set[str]:
-    rows = (line.split() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#"))
-    return {row[0] for row in rows}
 
 
 def _photo_bytes(path: Path) -> bytes:
@@ -52,7 +49,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "gpu_data/data.zip"))
     args = ap.parse_args()
 
-    excluded = _excluded(Path(args.exclude))
+    excluded = read_excluded_paths(args.exclude)
     rows = {name: [r for r in (FACES / name).read_text().splitlines() if r.strip() and r.split()[0] not in excluded] for name in LISTS}
     if args.val > 0:
         rows["val68.txt"] = rows["val68.txt"][: args.val]

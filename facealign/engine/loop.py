@@ -106,11 +106,11 @@ def train_device(name: str) -> torch.device:
     try:
         dev = torch.device(name)
     except RuntimeError:
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {name!r}") from None
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {name!r}")
     if dev.type == "cpu":
         return dev
-    if dev.type != "cuda":
-        raise ValueError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {name!r}")
     if not torch.cuda.is_available():
         raise ValueError(f"device {name!r}: this torch ({torch.__version__}) sees no CUDA GPU; use device = 'cpu' or 'auto'")
     if dev.index is None:

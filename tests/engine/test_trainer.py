@@ -295,16 +295,12 @@ def test_device_names_resolve_and_a_missing_gpu_is_a_clear_error(tmp_path, monke
     with pytest.raises(ValueError, match="sees no CUDA GPU"):
         train_device("cuda")
     with pytest.raises(ValueError, match="sees no CUDA GPU"):
-        _train_tiny_on(tmp_path, "cuda:0")
+        Trainer(_config(tmp_path, device="cuda:0"))
     for bad in ("tpu", "gpu", ""):
         with pytest.raises(ValueError, match="'cpu', 'cuda', 'cuda:N' or 'auto'"):
             train_device(bad)
     batch = {"image": torch.ones(2, 3), "name": "x"}
     assert to_device(batch, torch.device("cpu")) is batch
-
-
-def _train_tiny_on(tmp_path, device):
-    return Trainer(_config(tmp_path, device=device))
 
 
 def test_auto_device_on_a_cpu_machine_trains_as_cpu(tmp_path, monkeypatch):
