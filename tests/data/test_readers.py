@@ -490,7 +490,7 @@ def test_faces_lists_real_files():
     assert train5[0].points[:2].tolist() == [[33.52, 37.04], [47.28, 35.28]]
     assert train5[11].source.endswith("train5.txt:12")
     val68 = read_annotations(FACES / "val68.txt")
-    assert len(val68) == 347 and all(s.scheme == "68" and s.points.shape == (68, 2) for s in val68)
+    assert len(val68) == 552 and all(s.scheme == "68" and s.points.shape == (68, 2) for s in val68)
     first = FACES.joinpath("val68.txt").read_text().split("\n", 1)[0].split()
     assert val68[0].points[0].tolist() == [float(first[1]), float(first[2])]
     assert_inside_image(train5[:300:10] + read_points_list(FACES / "val5.txt")[:600:40])
