@@ -52,7 +52,7 @@ def main() -> None:
         pts = []
         tracker = FaceTracker(aligner, smooth=smooth, redetect_every=0)
         for i, f in enumerate(frames):
-            faces = tracker(f, i / 30.0) if track else aligner(f)
+            faces = tracker(f, i / 30.0) if track else aligner(f, color="rgb")
             pts.append(faces[0].points)
         pts = np.array(pts)
         iod = float(np.linalg.norm(pts[:, 36:42].mean(1) - pts[:, 42:48].mean(1), axis=-1).mean()) if pts.shape[1] == 68 else float(np.linalg.norm(pts[:, 0] - pts[:, 1], axis=-1).mean())

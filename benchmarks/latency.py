@@ -136,9 +136,9 @@ def latency_table(models: Sequence[str], repeats: int) -> str:
             set_threads(threads)
             aligner = Aligner(model, backend="onnx", threads=threads)
             for rgb, name in ((group, GROUP_PHOTO.name), (one_face, ONE_FACE_PHOTO.name)):
-                n = len(aligner(rgb))
+                n = len(aligner(rgb, color="rgb"))
                 label = f"{model}: whole photo {name} ({rgb.shape[1]}x{rgb.shape[0]}, {n} face{'s' * (n != 1)})"
-                rows.append((label, "onnx", str(threads), median_ms(lambda: aligner(rgb), repeats=max(1, repeats // 5))))
+                rows.append((label, "onnx", str(threads), median_ms(lambda: aligner(rgb, color="rgb"), repeats=max(1, repeats // 5))))
     extra, peer_notes = peer_rows(one_face, repeats)
     rows += extra
     notes += peer_notes
@@ -168,7 +168,7 @@ def big_photo_memory(model: str) -> dict[str, float]:
     """
     aligner = Aligner(model, backend="onnx", threads=1)
     group = read_image(GROUP_PHOTO)
-    aligner(group)
+    aligner(group, color="rgb")
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
     big = cv2.resize(group, BIG_PHOTO, interpolation=cv2.INTER_LINEAR)
     rss_with_photo = _status_mib("VmRSS")
@@ -178,7 +178,7 @@ def big_photo_memory(model: str) -> dict[str, float]:
     except OSError:
         reset = False
     t = time.perf_counter()
-    faces = aligner(big)
+    faces = aligner(big, color="rgb")
     seconds = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return {"maxrss_before": before, "maxrss_after": after, "rss_with_photo": rss_with_photo,

@@ -92,13 +92,13 @@ def main(argv: list[str] | None = None) -> None:
         image, points = grid_canvas(faces[:n], args.canvas)
         _, matrix = letterbox(image, fox.input_size)
         logits, emb = ideal_outputs(fox, points, matrix)
-        found.append((len(fox.codec.decode(logits, emb)), len(detect(image)) if detect else -1))
-        rows["net"].append(median_ms(lambda: fox.forward(image), repeats=args.repeats))
+        found.append((len(fox.codec.decode(logits, emb)), len(detect(image, color="rgb")) if detect else -1))
+        rows["net"].append(median_ms(lambda: fox.forward(image, color="rgb"), repeats=args.repeats))
         rows["group"].append(median_ms(lambda: fox.codec.decode(logits, emb), repeats=args.repeats))
         rows["total"].append(rows["net"][-1] + rows["group"][-1])
         fives = [scheme.to_five(p) for p in points]
-        rows["td5"].append(median_ms(lambda: given(image, points5=fives), repeats=args.repeats))
-        rows["tdret"].append(median_ms(lambda: detect(image), repeats=args.repeats) if detect else float("nan"))
+        rows["td5"].append(median_ms(lambda: given(image, color="rgb", points5=fives), repeats=args.repeats))
+        rows["tdret"].append(median_ms(lambda: detect(image, color="rgb"), repeats=args.repeats) if detect else float("nan"))
 
     names = {
         "net": f"FoxNet net ({args.model}, {fox.input_size} px)",

@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             preds, vis = [], []
             for img, pts, five in zip(images, gt, fives):
                 occ, visible = occlude_lower_face(img, pts, level)
-                preds.append(aligner(occ, points5=[five])[0].points.astype(np.float64))
+                preds.append(aligner(occ, color="rgb", points5=[five])[0].points.astype(np.float64))
                 vis.append(visible)
             pred, vis = np.stack(preds), np.stack(vis)
             e_vis = nme(pred, gt, scheme=scheme, norm="interocular", visible=vis)

@@ -190,7 +190,7 @@ def facealign_method(model: str, *, flip_test: bool) -> Method:
     scheme = aligner.scheme
 
     def run(rgb: np.ndarray, det: Detection) -> np.ndarray | None:
-        faces = aligner(rgb, points5=[det.points])
+        faces = aligner(rgb, color="rgb", points5=[det.points])
         return scheme.to_five(faces[0].points.astype(np.float64)) if faces else None
 
     return run

@@ -3,6 +3,15 @@
 The crop of every face is the 5-point similarity alignment of Earp et al. (Sec. 3.1,
 :func:`facealign.geometry.align_matrix`) from the detector's sub-pixel 5 points, exactly as at
 training time; predictions are mapped back with the exact inverse affine.
+
+Where the landmark stage comes from (:func:`open_stage`): a shipped model's pre-exported graph
+(``facealign/weights/<name>.onnx``, ``<name>_flip.onnx`` with flip test) or a graph file written by
+``facealign export`` runs on ONNX Runtime alone, without torch. Other registered models and training
+checkpoints are built in PyTorch (the ``[train]`` extra) and run on it (``backend="torch"``) or on a
+graph exported in memory (``backend="onnx"``).
+
+Colour order: a numpy image must say its channel order, ``color="rgb"`` or ``color="bgr"`` (what
+``cv2.imread`` returns); a path or a PIL image needs nothing (:func:`facealign.imageio.to_rgb_uint8`).
 """
 
 from __future__ import annotations
@@ -12,19 +21,22 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 
+from .card import DEFAULT_MODEL, ModelCard, weights_path
 from .detector import Detection, RetinaFaceDetector
-from .engine.checkpoint import load_checkpoint
 from .geometry import align_matrix, apply_affine, invert_affine, warp
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import get_scheme
-from .models.zoo import DEFAULT_MODEL, ModelCard, create_model, get_model_card
-from .outputs import OutputAdapter, make_adapter
-from .runtime import LandmarkRunner, make_stage_runner
+from .runtime import LandmarkRunner, read_stage_graph
 from .types import Box, FaceLandmarks
 
-__all__ = ["Aligner", "FIVE_IN_BOX", "load_predictor"]
+__all__ = ["Aligner", "BACKENDS", "FIVE_IN_BOX", "load_predictor", "open_stage", "shipped_graph"]
+
+#: Where the landmark stage runs: ONNX Runtime (a shipped or given graph, else one exported in memory
+#: from PyTorch) or PyTorch itself.
+BACKENDS = ("onnx", "torch")
+#: What a user without torch has to install to run a model that has no shipped graph.
+TRAIN_EXTRA = "pip install 'facealign[train]'"
 
 #: Where RetinaFace's 5 points sit inside its own box, as fractions of the box width / height from
 #: its top-left corner (mean of the detector's own output on the 600 photos of ``faces/val5.txt``, by
@@ -51,14 +63,22 @@ class Aligner:
     """Facial landmarks for every face of an image.
 
     Args:
-        model: a registered model name (see ``facealign.list_models()``) or a training checkpoint.
+        model: a registered model name (see ``facealign.list_models()``), a landmark-stage graph written
+            by ``facealign export`` (``.onnx``) or a training checkpoint (``.pt``, needs torch).
         detector: ``"retinaface"`` (default), ``None`` (then every call must pass ``boxes`` or
             ``points5``) or any object with ``detect(rgb) -> list[Detection]``.
-        device: ``"cpu"`` or a torch device string (torch backend only).
-        backend: ``"onnx"`` (ONNX Runtime, default on CPU) or ``"torch"``.
+        device: ``"cpu"``, or ``"cuda"`` / ``"cuda:N"``: ONNX Runtime's CUDA provider (needs the
+            ``onnxruntime-gpu`` package) for the landmark graph and the detector, or the torch device
+            with ``backend="torch"``.
+        backend: ``"onnx"`` (ONNX Runtime, default) or ``"torch"`` (PyTorch; needs the ``[train]`` extra).
         flip_test: average with the mirrored crop (Earp et al. Sec. 5.1; twice the cost).
-        threads: intra-op threads of the landmark network.
+        threads: intra-op threads of the landmark network and the detector.
+        score_threshold: the detector's face-probability threshold.
         refine_boxes: passes of re-alignment on the predicted landmarks when only boxes are given.
+
+    Results (:class:`facealign.FaceLandmarks`): ``points`` in original-image pixels, ``scores`` per point
+    (see :class:`facealign.types.FaceLandmarks` for what they mean and do not mean), ``head_pose()``
+    and ``aligned_crop()``.
     """
 
     def __init__(
@@ -73,25 +93,14 @@ class Aligner:
         score_threshold: float = 0.6,
         refine_boxes: int = 1,
     ) -> None:
-        self.card, net = _load_model(model)
-        if self.card.output == "bottomup":
-            raise ValueError(
-                f"model {self.card.name} is a bottom-up multi-face model (whole photos, no detector): use "
-                "facealign.load_predictor(...) or facealign.bottomup.FoxNetPredictor"
-            )
-        self.scheme = get_scheme(self.card.scheme)
-        self.adapter: OutputAdapter = make_adapter(self.card, net, self.scheme)
-        if backend == "onnx" and device != "cpu":
-            raise ValueError(f"the onnx backend runs on the CPU; got device={device!r} (use backend='torch')")
         self._flip_test = bool(flip_test)
         # crops (uint8) -> coords + scores in crop pixels: network, flip merge and decode in one graph
-        self.runner: LandmarkRunner = make_stage_runner(
-            net, self.card, self.adapter, backend=backend, device=device, threads=threads, flip_test=self._flip_test
-        )
+        self.card, self.runner = open_stage(model, backend=backend, device=device, threads=threads, flip_test=self._flip_test)
+        self.scheme = get_scheme(self.card.scheme)
         self.threads = int(threads)
         self.refine_boxes = int(refine_boxes)
         if detector == "retinaface":
-            self.detector = RetinaFaceDetector(score_threshold=score_threshold, threads=threads)
+            self.detector = RetinaFaceDetector(score_threshold=score_threshold, threads=threads, device=device)
         else:
             self.detector = detector
 
@@ -105,24 +114,29 @@ class Aligner:
         self,
         image: ImageInput,
         *,
+        color: str | None = None,
         boxes: Sequence[Sequence[float]] | None = None,
         points5: Sequence[np.ndarray] | None = None,
-        bgr: bool = False,
+        bgr: Any = None,
     ) -> list[FaceLandmarks]:
         """Landmarks of every face in ``image`` (``[]`` when there is none).
 
+        ``image``: a path, a PIL image, or a numpy array with its channel order in ``color``: ``"rgb"``
+        or ``"bgr"`` (``cv2.imread``, ``cv2.VideoCapture``); gray arrays need no ``color``.
         ``boxes`` (``[x1, y1, x2, y2]`` each) or ``points5`` (``(5, 2)`` each) skip the detector.
         """
-        rgb = to_rgb_uint8(image, bgr=bgr)
+        rgb = to_rgb_uint8(image, color=color, bgr=bgr)
         return self._run([rgb], [self._faces(rgb, boxes, points5)])[0]
 
-    def batch(self, images: Sequence[ImageInput], *, bgr: bool = False) -> list[list[FaceLandmarks]]:
-        """All faces of many images through the landmark network in one forward pass."""
-        rgbs = [to_rgb_uint8(im, bgr=bgr) for im in images]
+    def batch(self, images: Sequence[ImageInput], *, color: str | None = None, bgr: Any = None) -> list[list[FaceLandmarks]]:
+        """All faces of many images through the landmark network in one forward pass; ``color`` as in
+        :meth:`__call__`, the same for every numpy image."""
+        rgbs = [to_rgb_uint8(im, color=color, bgr=bgr) for im in images]
         return self._run(rgbs, [self._faces(rgb, None, None) for rgb in rgbs])
 
     def landmarks_from_five(self, image: np.ndarray, five: Sequence[np.ndarray], *, scores=None, boxes=None) -> list[FaceLandmarks]:
-        """Landmarks for faces aligned on given 5 points (used by video tracking)."""
+        """Landmarks for faces aligned on given 5 points (used by video tracking); ``image`` is
+        ``(H, W, 3)`` uint8 RGB, as :func:`facealign.imageio.to_rgb_uint8` returns."""
         faces = [
             _Face(boxes[i] if boxes is not None else Box.from_points(f), 1.0 if scores is None else float(scores[i]), np.asarray(f, dtype=np.float64))
             for i, f in enumerate(five)
@@ -196,8 +210,10 @@ def load_predictor(
 ) -> Any:
     """The predictor a model needs: an :class:`Aligner` (detector + aligned crops) for top-down models,
     a :class:`facealign.bottomup.FoxNetPredictor` (one pass over the whole photo) for bottom-up ones.
-    Both are called as ``predictor(image) -> list[FaceLandmarks]``. ``model``: a registered name (its
-    shipped weights are required) or a training checkpoint."""
+    Both are called as ``predictor(image, color=...) -> list[FaceLandmarks]``. ``model``: a registered
+    name (its shipped weights are required), an exported ``.onnx`` graph or a training checkpoint."""
+    if backend == "onnx" and shipped_graph(model, flip_test=flip_test) is not None:
+        return Aligner(model, backend=backend, threads=threads, flip_test=flip_test, **aligner_kwargs)
     card, net = _load_model(model)
     if card.output != "bottomup":
         return Aligner(model, backend=backend, threads=threads, flip_test=flip_test, **aligner_kwargs)
@@ -206,8 +222,76 @@ def load_predictor(
     return FoxNetPredictor(net, scheme=card.scheme, threads=threads)
 
 
-def _load_model(model: str | Path) -> tuple[ModelCard, torch.nn.Module]:
-    """A registered name (with its shipped weights) or a trainer checkpoint path."""
+def shipped_graph(model: str | Path, *, flip_test: bool = False) -> Path | None:
+    """The landmark-stage graph file that ``model`` names: the ``.onnx`` path itself, or a registered
+    name's pre-exported graph in ``facealign/weights/`` (``<name>.onnx``, or ``<name>_flip.onnx`` with
+    flip test); ``None`` when there is none (a checkpoint, a model shipped without a graph)."""
+    if str(model).endswith(".onnx"):
+        return Path(model)
+    if isinstance(model, Path) or "/" in str(model) or "\\" in str(model):
+        return None
+    path = weights_path(f"{model}{'_flip' if flip_test else ''}.onnx")
+    return path if path.is_file() else None
+
+
+def open_stage(
+    model: str | Path, *, backend: str = "onnx", device: str = "cpu", threads: int = 1, flip_test: bool = False
+) -> tuple[ModelCard, LandmarkRunner]:
+    """The card of ``model`` and its landmark-stage runner: uint8 RGB crops ``(N, S, S, 3)`` ->
+    ``[coords (N, K, 2) crop px, scores (N, K)]``.
+
+    With ``backend="onnx"``, a graph file (:func:`shipped_graph`) is loaded with ONNX Runtime and torch
+    is never imported; any other model is built in PyTorch (an ``ImportError`` naming the ``[train]``
+    extra when torch is missing) and run there or exported in memory.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    graph = shipped_graph(model, flip_test=flip_test) if backend == "onnx" else None
+    if graph is not None:
+        stage = read_stage_graph(graph, threads=threads, device=device)
+        if stage.flip_test != bool(flip_test):
+            have, redo = ("with", "without") if stage.flip_test else ("without", "with")
+            raise ValueError(
+                f"{graph} was exported {have} flip test, but flip_test={bool(flip_test)} was asked for; "
+                f"export it again {redo} --flip-test (facealign export MODEL OUT.onnx [--flip-test])"
+            )
+        _check_top_down(stage.card)
+        return stage.card, stage.runner
+    card, net = _load_model(model)
+    _check_top_down(card)
+    from .torch_stage import build_stage, stage_runner
+
+    stage_module = build_stage(net, card, flip_test=flip_test)
+    runner = stage_runner(stage_module, card.input_size, backend=backend, device=device, threads=threads)
+    return card, runner
+
+
+def _check_top_down(card: ModelCard) -> None:
+    if card.output == "bottomup":
+        raise ValueError(
+            f"model {card.name} is a bottom-up multi-face model (whole photos, no detector): use "
+            "facealign.load_predictor(...) or facealign.bottomup.FoxNetPredictor"
+        )
+
+
+def _require_torch(model: str | Path) -> None:
+    """Raise a plain ``ImportError`` naming the ``[train]`` extra when torch is not installed."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        shipped = sorted(p.stem for p in weights_path("").glob("*.onnx") if p.stem != "retinaface_mnet025")
+        raise ImportError(
+            f"model {str(model)!r} runs through PyTorch (it has no landmark graph in this installation; the "
+            f"shipped graphs are {shipped}), and PyTorch is not installed: {TRAIN_EXTRA}"
+        ) from None
+
+
+def _load_model(model: str | Path) -> tuple[ModelCard, Any]:
+    """A registered name (with its shipped weights) or a trainer checkpoint path, built in PyTorch."""
+    _require_torch(model)
+    from .engine.checkpoint import load_checkpoint
+    from .models.zoo import create_model, get_model_card
+
     p = Path(str(model))
     if p.suffix == ".pt" and p.is_file():
         ckpt = load_checkpoint(p)

@@ -132,10 +132,10 @@ class FoxNetPredictor:
         self.mean = np.asarray(mean if mean is not None else (card.mean if card else IMAGENET_MEAN), dtype=np.float32)
         self.std = np.asarray(std if std is not None else (card.std if card else IMAGENET_STD), dtype=np.float32)
 
-    def forward(self, image: ImageInput, *, bgr: bool = False) -> tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray]:
+    def forward(self, image: ImageInput, *, color: str | None = None) -> tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray]:
         """Letterbox + network: the raw ``(segmentation (K, h, w), embedding (n, h, w))`` of ``image`` and
         the photo -> input matrix."""
-        rgb = to_rgb_uint8(image, bgr=bgr)
+        rgb = to_rgb_uint8(image, color=color)
         boxed, matrix = letterbox(rgb, self.input_size, fill=self.mean)
         x = (boxed.astype(np.float32) - self.mean) / self.std
         x = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None].to(self.device)
@@ -151,9 +151,9 @@ class FoxNetPredictor:
         back = invert_affine(matrix)
         return [self._landmarks(f, back) for f in faces]
 
-    def __call__(self, image: ImageInput, *, bgr: bool = False) -> list[FaceLandmarks]:
+    def __call__(self, image: ImageInput, *, color: str | None = None) -> list[FaceLandmarks]:
         """Landmarks of every face in ``image`` (``[]`` when there is none), best first."""
-        output, matrix = self.forward(image, bgr=bgr)
+        output, matrix = self.forward(image, color=color)
         return self.decode(output, matrix)
 
     def _landmarks(self, face: DecodedFace, back: np.ndarray) -> FaceLandmarks:

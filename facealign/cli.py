@@ -78,24 +78,33 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_detect(args: argparse.Namespace) -> int:
     from .api import load_predictor
+    from .card import DEFAULT_MODEL
     from .detect_run import run_detect
-    from .models.zoo import DEFAULT_MODEL
 
-    aligner = load_predictor(args.model or DEFAULT_MODEL, backend=args.backend, threads=args.threads,
-                             flip_test=args.flip_test, score_threshold=args.score_threshold)
+    model = args.model or DEFAULT_MODEL
+    aligner = load_predictor(model, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
+                             score_threshold=args.score_threshold, device=args.device)
+    name = getattr(getattr(aligner, "card", None), "name", None) or str(model)
     summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
-                         progress=not args.quiet)
+                         progress=not args.quiet, model=name)
     return 1 if summary.failures and not (summary.images or summary.frames) else 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .api import _load_model
-    from .export import export_onnx
+    from .export import export_onnx, export_stage
     from .outputs import OUTPUT_NAMES
 
     card, net = _load_model(args.model)
-    rep = export_onnx(net, card.input_size, args.output, names=OUTPUT_NAMES[card.output], tolerance=args.tolerance)
-    print(f"wrote {rep.path} ({rep.size_bytes / 1e6:.2f} MB); ONNX Runtime vs PyTorch max |diff| = {rep.max_abs_diff:.2e}")
+    if args.network_only:
+        rep = export_onnx(net, card.input_size, args.output, names=OUTPUT_NAMES[card.output], tolerance=args.tolerance)
+        print(f"wrote {rep.path} ({rep.size_bytes / 1e6:.2f} MB); ONNX Runtime vs PyTorch max |diff| = {rep.max_abs_diff:.2e}")
+        return 0
+    stage = export_stage(net, card, args.output, flip_test=args.flip_test)
+    print(
+        f"wrote {stage.path} ({stage.size_bytes / 1e6:.2f} MB, {card.name}, flip test {'on' if args.flip_test else 'off'}); "
+        f"ONNX Runtime vs PyTorch max point difference {stage.max_point_diff:.2e} crop px"
+    )
     return 0
 
 
@@ -123,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--draw", default=None, help="write annotated images (and videos) into this folder")
     d.add_argument("--model", default=None, help="registered model name or checkpoint (default: facealign.DEFAULT_MODEL)")
     d.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
+    d.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (ONNX Runtime's CUDA provider: needs onnxruntime-gpu)")
     d.add_argument("--threads", type=int, default=1)
     d.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (2x cost)")
     d.add_argument("--score-threshold", type=float, default=0.6, help="face detector score threshold")
@@ -130,10 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_detect)
 
-    x = sub.add_parser("export", help="export a model to ONNX, checked against PyTorch")
-    x.add_argument("model")
-    x.add_argument("output")
-    x.add_argument("--tolerance", type=float, default=1e-4)
+    x = sub.add_parser("export", help="export a model's landmark stage (with its card) to ONNX, checked against PyTorch")
+    x.add_argument("model", help="registered model name or training checkpoint (.pt)")
+    x.add_argument("output", help="the .onnx file to write; load it with Aligner(PATH) or detect --model PATH")
+    x.add_argument("--flip-test", action="store_true", help="merge in the mirrored crop (2x cost)")
+    x.add_argument("--network-only", action="store_true", help="the network alone: float input, raw outputs, no card")
+    x.add_argument("--tolerance", type=float, default=1e-4, help="--network-only: largest output difference allowed")
     x.set_defaults(func=_cmd_export)
 
     b = sub.add_parser("bench", help="landmark-stage latency per face")
@@ -180,11 +192,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .runtime import MissingProviderError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, ValueError, KeyError, ImportError, MissingProviderError) as exc:
         print(f"facealign {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

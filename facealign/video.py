@@ -80,7 +80,7 @@ class FaceTracker:
 
     def _detect(self, rgb: np.ndarray) -> list[FaceLandmarks]:
         self.detector_calls += 1
-        return self.aligner(rgb)
+        return self.aligner(rgb, color="rgb")
 
     def __call__(self, rgb: np.ndarray, t: float) -> list[FaceLandmarks]:
         faces: list[FaceLandmarks] = []

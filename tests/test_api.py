@@ -21,7 +21,7 @@ def photo():
 
 
 def test_one_face_with_fixed_shapes(aligner, photo):
-    faces = aligner(photo)
+    faces = aligner(photo, color="rgb")
     assert len(faces) == 1
     f = faces[0]
     assert isinstance(f, FaceLandmarks)
@@ -37,23 +37,40 @@ def test_one_face_with_fixed_shapes(aligner, photo):
 
 
 def test_no_face_is_an_empty_list(aligner):
-    assert aligner(np.full((240, 320, 3), 127, np.uint8)) == []
+    assert aligner(np.full((240, 320, 3), 127, np.uint8), color="rgb") == []
 
 
 def test_input_kinds_agree(aligner, photo):
-    ref = aligner(photo)[0].points
+    ref = aligner(photo, color="rgb")[0].points
     bgr = np.ascontiguousarray(photo[..., ::-1])
-    np.testing.assert_allclose(aligner(bgr, bgr=True)[0].points, ref, atol=1e-4)
+    np.testing.assert_allclose(aligner(bgr, color="bgr")[0].points, ref, atol=1e-4)
     np.testing.assert_allclose(aligner(str(SAMPLES / "300w/takeo.ppm"))[0].points, ref, atol=1e-4)
     rgba = np.concatenate([photo, np.full(photo.shape[:2] + (1,), 255, np.uint8)], axis=2)
-    np.testing.assert_allclose(aligner(rgba)[0].points, ref, atol=1e-4)
+    np.testing.assert_allclose(aligner(rgba, color="rgb")[0].points, ref, atol=1e-4)
     u16 = photo.astype(np.uint16) * 257
-    np.testing.assert_allclose(aligner(u16)[0].points, ref, atol=1e-4)
+    np.testing.assert_allclose(aligner(u16, color="rgb")[0].points, ref, atol=1e-4)
     from PIL import Image
 
     np.testing.assert_allclose(aligner(Image.fromarray(photo))[0].points, ref, atol=1e-4)
     gray = aligner(photo.mean(axis=2).astype(np.uint8))
     assert len(gray) == 1 and gray[0].points.shape == (68, 2)
+
+
+def test_numpy_colour_images_must_state_their_channel_order(aligner, photo):
+    """A BGR array read as RGB would run and be wrong, so an array without ``color`` is refused, naming
+    both orders; the old ``bgr=`` flag is refused naming its replacement; gray arrays need nothing."""
+    with pytest.raises(ValueError, match=r"must state its channel order: color='rgb' .* or color='bgr'"):
+        aligner(photo)
+    with pytest.raises(ValueError, match=r"must state its channel order"):
+        aligner.batch([photo])
+    with pytest.raises(TypeError, match=r"bgr=True is no longer accepted: pass color='bgr'"):
+        aligner(photo, bgr=True)
+    with pytest.raises(ValueError, match=r"color must be 'rgb' or 'bgr', got 'RGB'"):
+        aligner(photo, color="RGB")
+    # on a colour photo the two orders give different answers (takeo.ppm is gray in three channels)
+    colour = read_image(SAMPLES / "multiface/dlib_examples/2008_002470.jpg")
+    swapped, straight = aligner(colour, color="bgr"), aligner(colour, color="rgb")
+    assert np.abs(swapped[0].points - straight[0].points).max() > 0.01
 
 
 def test_bad_inputs_say_what_was_expected(aligner):
@@ -64,13 +81,13 @@ def test_bad_inputs_say_what_was_expected(aligner):
     with pytest.raises(FileNotFoundError, match="image not found"):
         aligner("/no/such/photo.jpg")
     with pytest.raises(ValueError, match=r"points5 must be \(5, 2\)"):
-        aligner(np.zeros((64, 64, 3), np.uint8), points5=[np.zeros((4, 2))])
+        aligner(np.zeros((64, 64, 3), np.uint8), color="rgb", points5=[np.zeros((4, 2))])
 
 
 def test_batch_equals_single_calls(aligner, photo):
     other = read_image(SAMPLES / "multiface/dlib_examples/2008_002470.jpg")
-    singles = [aligner(photo), aligner(other)]
-    batched = aligner.batch([photo, other])
+    singles = [aligner(photo, color="rgb"), aligner(other, color="rgb")]
+    batched = aligner.batch([photo, other], color="rgb")
     assert [len(b) for b in batched] == [len(s) for s in singles]
     for b, s in zip(batched, singles):
         for fb, fs in zip(b, s):
@@ -80,24 +97,24 @@ def test_batch_equals_single_calls(aligner, photo):
 def test_user_points_and_boxes_skip_the_detector(ckpt, photo):
     a = Aligner(ckpt, detector=None, backend="torch")
     det = RetinaFaceDetector().detect(photo)[0]
-    via_points = a(photo, points5=[det.points])
+    via_points = a(photo, color="rgb", points5=[det.points])
     assert len(via_points) == 1 and via_points[0].detector_score == 1.0
-    via_box = a(photo, boxes=[det.box.as_array()])
+    via_box = a(photo, color="rgb", boxes=[det.box.as_array()])
     assert len(via_box) == 1 and via_box[0].box == det.box
     with pytest.raises(ValueError, match="no detector"):
-        a(photo)
+        a(photo, color="rgb")
 
 
 def test_onnx_backend_matches_torch(ckpt, aligner, photo):
     onnx = Aligner(ckpt, backend="onnx")
-    np.testing.assert_allclose(onnx(photo)[0].points, aligner(photo)[0].points, atol=1e-2)
+    np.testing.assert_allclose(onnx(photo, color="rgb")[0].points, aligner(photo, color="rgb")[0].points, atol=1e-2)
     with pytest.raises(ValueError, match="unknown backend"):
         Aligner(ckpt, backend="tvm")
 
 
 def test_flip_test_keeps_shapes(ckpt, photo):
     a = Aligner(ckpt, backend="torch", flip_test=True)
-    f = a(photo)[0]
+    f = a(photo, color="rgb")[0]
     assert f.points.shape == (68, 2) and np.isfinite(f.points).all()
 
 
@@ -114,10 +131,10 @@ def test_hih_and_regression_models_run_through_the_aligner(tmp_path, photo, name
     path = tmp_path / f"{name}.pt"
     torch.save({"model": net.state_dict(), "model_name": name}, path)
     five = [RetinaFaceDetector().detect(photo)[0].points]
-    a = Aligner(path, detector=None)(photo, points5=five)[0]
-    b = Aligner(path, detector=None, backend="torch")(photo, points5=five)[0]
-    f = Aligner(path, detector=None, flip_test=True)(photo, points5=five)[0]
-    g = Aligner(path, detector=None, flip_test=True, backend="torch")(photo, points5=five)[0]
+    a = Aligner(path, detector=None)(photo, color="rgb", points5=five)[0]
+    b = Aligner(path, detector=None, backend="torch")(photo, color="rgb", points5=five)[0]
+    f = Aligner(path, detector=None, flip_test=True)(photo, color="rgb", points5=five)[0]
+    g = Aligner(path, detector=None, flip_test=True, backend="torch")(photo, color="rgb", points5=five)[0]
     assert a.points.shape == b.points.shape == f.points.shape == (68, 2) and np.isfinite(f.points).all()
     np.testing.assert_allclose(a.points, b.points, atol=0.05)
     np.testing.assert_allclose(f.points, g.points, atol=0.05)  # flip merge + decode inside the ONNX graph
@@ -139,7 +156,7 @@ def test_bottom_up_models_get_their_own_predictor(tmp_path, photo):
         Aligner(path)
     pred = load_predictor(path)
     assert isinstance(pred, FoxNetPredictor)
-    faces = pred(photo)
+    faces = pred(photo, color="rgb")
     assert isinstance(faces, list) and all(isinstance(f, FaceLandmarks) and f.points.shape == (68, 2) for f in faces)
     assert isinstance(load_predictor("facealign_mnv2_050_68", detector=None), Aligner)
 

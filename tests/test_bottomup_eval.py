@@ -93,7 +93,7 @@ def test_predictor_maps_back_to_photo_pixels_exactly() -> None:
     codec = BottomUpCodec(input_size=128, heatmap_size=32, num_points=5, min_points=2)
     _, m = letterbox(photo, 128)
     net = _Oracle(codec, [apply_affine(m, f) for f in faces])
-    out = FoxNetPredictor(net, codec=codec, scheme="5")(photo)
+    out = FoxNetPredictor(net, codec=codec, scheme="5")(photo, color="rgb")
     assert len(out) == 2 and all(isinstance(f, FaceLandmarks) for f in out)
     got = sorted(out, key=lambda f: f.points[0, 0])
     for f, want in zip(got, faces):
@@ -110,7 +110,7 @@ def test_untrained_tiny_model_runs_on_a_real_photo() -> None:
     net = FoxNet(num_points=68, input_size=64, backbone="resnet18", backbone_blocks=0, channels=16, depth=2)
     pred = FoxNetPredictor(net)
     rgb = read_image(path)
-    faces = pred(rgb)
+    faces = pred(rgb, color="rgb")
     assert isinstance(faces, list)
     _, m = letterbox(rgb, 64)
     for f in faces:

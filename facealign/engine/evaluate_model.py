@@ -37,9 +37,9 @@ def predict_samples(aligner, gt: list[Sample], *, align: str = "detector") -> tu
             rgb = samples[0].image if samples[0].image is not None else read_image(key)
             if align == "labels":
                 fives = [get_scheme(s.scheme).to_five(s.points) for s in samples]
-                faces = aligner(rgb, points5=fives)
+                faces = aligner(rgb, color="rgb", points5=fives)
             else:
-                faces = aligner(rgb)
+                faces = aligner(rgb, color="rgb")
         except (OSError, ValueError) as exc:
             print(f"facealign eval: skipped {key}: {exc}", file=sys.stderr)
             skipped += 1

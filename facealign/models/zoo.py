@@ -27,13 +27,13 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
+from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, OUTPUT_KINDS, ModelCard, weights_path
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
@@ -51,9 +51,6 @@ __all__ = [
     "weights_path",
 ]
 
-#: ImageNet RGB mean / std on the 0-255 scale (the backbones' pretraining statistics).
-IMAGENET_MEAN = (123.675, 116.28, 103.53)
-IMAGENET_STD = (58.395, 57.12, 57.375)
 #: Output stride of every registered backbone's last feature map.
 BACKBONE_STRIDE = 32
 #: Input side of the paper's models (Earp et al. Sec. 4.1: 192 x 192 x 3).
@@ -82,64 +79,6 @@ _DLIB_LABELS = (
 )
 
 
-#: What a network returns: heatmaps ``(B, K, h, w)`` to decode; input-pixel coordinates ``(B, K, 2)``
-#: (regression models such as SCC; their heatmap_size is the input size and sigma is unused); HIH's
-#: integer + decimal heatmaps (:class:`facealign.models.hih.HIHOutput`); PropagationNet's landmark +
-#: boundary heatmaps of every stack (:class:`facealign.models.propagation.PropagationOutput`); HIH's
-#: comparison heads, integer heatmaps + sub-cell offset values or offset maps
-#: (:mod:`facealign.models.hih_variants`); or
-#: FoxNet's bottom-up segmentation + embeddings (whole photos, many faces: not an Aligner crop model).
-#: :mod:`facealign.outputs` holds what each top-down kind means for training and decoding.
-OUTPUT_KINDS = ("heatmap", "regression", "hih", "propagation", "bottomup", "offset_value", "offset_map")
-
-
-@dataclass(frozen=True)
-class ModelCard:
-    """Everything needed to use a registered model.
-
-    name: registry name; scheme: landmark scheme name (``"68"``, ``"5"``, ``"106"``); num_points: K;
-    input_size: square input side (px) of the aligned crop; mean / std: RGB normalisation on the 0-255
-    scale (``x = (rgb - mean) / std``); heatmap_size: square heatmap side (cells); sigma: Gaussian target
-    sigma in heatmap cells; decoder: default heatmap decoder (a name of
-    :data:`facealign.codecs.DECODER_NAMES`); output: what the network returns (``"heatmap"``:
-    ``(B, K, heatmap_size, heatmap_size)``); weights: file name in ``facealign/weights/`` when shipped
-    with the package, else ``None``; training_data, licence, description: free text.
-    """
-
-    name: str
-    scheme: str
-    num_points: int
-    input_size: int
-    heatmap_size: int
-    sigma: float
-    mean: tuple[float, float, float] = IMAGENET_MEAN
-    std: tuple[float, float, float] = IMAGENET_STD
-    decoder: str = "dark"
-    output: str = "heatmap"
-    weights: str | None = None
-    training_data: str = ""
-    licence: str = ""
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        if self.input_size < 1 or self.heatmap_size < 1 or self.input_size % self.heatmap_size:
-            raise ValueError(
-                f"{self.name}: input_size ({self.input_size}) must be a positive multiple of "
-                f"heatmap_size ({self.heatmap_size})"
-            )
-        if not self.sigma > 0:
-            raise ValueError(f"{self.name}: sigma must be positive, got {self.sigma}")
-        if self.output not in OUTPUT_KINDS:
-            raise ValueError(f"{self.name}: output must be one of {OUTPUT_KINDS}, got {self.output!r}")
-        if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
-            raise ValueError(f"{self.name}: mean / std must be 3 RGB values (std > 0), got {self.mean} / {self.std}")
-
-    @property
-    def stride(self) -> int:
-        """Input pixels per heatmap cell: ``input_size // heatmap_size``."""
-        return self.input_size // self.heatmap_size
-
-
 class MissingWeightsError(FileNotFoundError):
     """``pretrained=True`` for a model whose weights are not shipped in ``facealign/weights/``."""
 
@@ -148,10 +87,6 @@ Builder = Callable[..., nn.Module]
 _F = TypeVar("_F", bound=Builder)
 #: name -> (constructor, card as registered; its ``weights`` is the declared file name).
 _REGISTRY: dict[str, tuple[Builder, ModelCard]] = {}
-
-#: The model ``Aligner()`` and the CLI use when none is named.
-DEFAULT_MODEL = "facealign_mnv2_050_68"
-
 
 def register_model(card: ModelCard) -> Callable[[_F], _F]:
     """Decorator registering a constructor under ``card.name`` (which must equal the function's name).
@@ -186,11 +121,6 @@ def _lookup(name: str) -> tuple[Builder, ModelCard]:
         hint = f"; did you mean {close}?" if close else f"; registered: {list_models()}"
         raise ValueError(f"unknown model {name!r}{hint}")
     return _REGISTRY[name]
-
-
-def weights_path(filename: str) -> Path:
-    """Path of a weights file inside the installed package's ``facealign/weights/`` folder."""
-    return Path(str(resources.files("facealign").joinpath("weights", filename)))
 
 
 def get_model_card(name: str, **model_kwargs: object) -> ModelCard:

@@ -1,0 +1,56 @@
+"""Write the landmark-stage graph of every shipped top-down model into ``facealign/weights/``.
+
+For each registered model whose PyTorch weights are shipped (``facealign/weights/<name>.pt``) and that
+runs on aligned crops (not FoxNet's bottom-up models), two graphs with the model card in their ONNX
+metadata (:func:`facealign.export.export_stage`): ``<name>.onnx`` and ``<name>_flip.onnx`` (the
+mirrored crop merged in, Earp et al. Sec. 5.1). Each is checked against the same stage on PyTorch on
+the faces of the 300-W sample photos before it is written; the largest point difference is printed.
+Run it again whenever a ``.pt`` changes (``tests/test_shipped_graphs.py`` fails until then)::
+
+    PYTHONPATH=$PWD .venv/bin/python scripts/export_stages.py [--models NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from facealign.card import weights_path
+from facealign.export import aligned_crops, export_stage
+from facealign.imageio import read_image
+from facealign.models.zoo import create_model, get_model_card, list_models
+
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "samples" / "300w"
+
+
+def shipped_top_down() -> list[str]:
+    """Registered models with shipped weights that the Aligner runs (every output kind but bottom-up)."""
+    return [n for n in list_models() if get_model_card(n).weights is not None and get_model_card(n).output != "bottomup"]
+
+
+def graph_name(model: str, flip_test: bool) -> str:
+    return f"{model}{'_flip' if flip_test else ''}.onnx"
+
+
+def check_images() -> list:
+    return [read_image(p) for p in sorted(SAMPLES.iterdir()) if p.suffix in (".jpg", ".png", ".ppm")]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", nargs="+", default=None, help="default: every shipped top-down model")
+    args = ap.parse_args(argv)
+    images = check_images()
+    print("| graph | MB | faces checked | max point diff (crop px) | max score diff |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name in args.models or shipped_top_down():
+        card = get_model_card(name)
+        net = create_model(name, pretrained=True).eval()
+        crops = aligned_crops(images, card.input_size)
+        for flip in (False, True):
+            rep = export_stage(net, card, weights_path(graph_name(name, flip)), crops=crops, flip_test=flip)
+            print(f"| {rep.path.name} | {rep.size_bytes / 1e6:.2f} | {len(crops)} | {rep.max_point_diff:.2e} | {rep.max_score_diff:.2e} |")
+
+
+if __name__ == "__main__":
+    main()
