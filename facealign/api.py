@@ -199,6 +199,7 @@ class Aligner:
                         detector_score=f.score,
                         align_points=f.five.astype(np.float32),
                         scheme=self.scheme.name,
+                        image_size=(int(rgbs[k].shape[1]), int(rgbs[k].shape[0])),
                     )
                 )
                 i += 1

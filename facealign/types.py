@@ -141,9 +141,17 @@ class Sample:
 class FaceLandmarks:
     """One detected face. Shapes never change with options.
 
-    points: ``(K, 2)`` float32, original-image pixels; scores: ``(K,)`` float32 in [0, 1];
-    box: the face box used; detector_score: the detector's confidence (1.0 for user boxes);
-    align_points: ``(5, 2)`` float32, the 5 points the crop was aligned with; scheme: scheme name.
+    points: ``(K, 2)`` float32, original-image pixels; box: the face box used; detector_score: the
+    detector's face probability (1.0 for user boxes / points); align_points: ``(5, 2)`` float32, the 5
+    points the crop was aligned with (the detector's, else the model's own); scheme: scheme name;
+    image_size: ``(width, height)`` of the image the points are in (``None`` when not known).
+
+    scores: ``(K,)`` float32 in [0, 1], one per point: for heatmap models the height of the point's
+    heatmap peak (training targets peak at 1; clipped to [0, 1]); for regression models (SCC) always 1.
+    A score says how sharply the network placed the point on this crop; it is **not** a visibility or
+    occlusion flag: points under a hand or a mask keep high scores, because the network still finds a
+    plausible place for them. Use it to rank points or to drop a failed face (a whole face's mean
+    score falls on non-faces and far-off crops), not to find hidden points.
     """
 
     points: np.ndarray
@@ -152,6 +160,7 @@ class FaceLandmarks:
     detector_score: float
     align_points: np.ndarray
     scheme: str
+    image_size: tuple[int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: ``{"box": [x1, y1, x2, y2], "score": s, "points": [[x, y], ...], ...}``."""
@@ -162,3 +171,24 @@ class FaceLandmarks:
             "point_scores": [round(float(s), 4) for s in self.scores],
             "scheme": self.scheme,
         }
+
+    def head_pose(self, image_size: tuple[int, int] | None = None) -> Any:
+        """Yaw, pitch and roll in degrees (:class:`facealign.headpose.HeadPose`; axes and signs in
+        :mod:`facealign.headpose`) from the 68 points; ``image_size`` ``(width, height)`` defaults to
+        the image's. Needs a 68-point model."""
+        from .headpose import head_pose
+
+        size = image_size if image_size is not None else self.image_size
+        if size is None:
+            raise ValueError("head_pose needs the image size: pass image_size=(width, height)")
+        if self.scheme != "68":
+            raise ValueError(f"head pose needs the 68-point scheme; this face has scheme {self.scheme!r}")
+        return head_pose(self.points, size)
+
+    def aligned_crop(self, image: np.ndarray, size: int = 112, *, template: str = "arcface") -> np.ndarray:
+        """The face-recognition crop (``size x size``) of ``image``, the array the points refer to:
+        InsightFace's ``norm_crop`` on :attr:`align_points` (:func:`facealign.arcface.norm_crop`); the
+        crop keeps the channel order of ``image``."""
+        from .arcface import norm_crop
+
+        return norm_crop(image, self.align_points, size, template=template)
