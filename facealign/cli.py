@@ -86,7 +86,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
                              score_threshold=args.score_threshold, device=args.device)
     name = getattr(getattr(aligner, "card", None), "name", None) or str(model)
     summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
-                         progress=not args.quiet, model=name)
+                         progress=not args.quiet, model=name, csv_out=args.csv)
     return 1 if summary.failures and not (summary.images or summary.frames) else 0
 
 
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("detect", help="landmarks on photos, folders (recursive) and videos")
     d.add_argument("paths", nargs="+")
     d.add_argument("--json", default=None, help="write one JSON line per image / video frame here")
+    d.add_argument("--csv", default=None, help="write one CSV row per face here (image, frame, time_ms, size, model, box, score, x0, y0, ...)")
     d.add_argument("--draw", default=None, help="write annotated images (and videos) into this folder")
     d.add_argument("--model", default=None, help="registered model name or checkpoint (default: facealign.DEFAULT_MODEL)")
     d.add_argument("--backend", default="onnx", choices=["onnx", "torch"])

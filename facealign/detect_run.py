@@ -6,6 +6,8 @@ into place when complete, so an interrupted run never leaves a half-written resu
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sys
@@ -59,16 +61,69 @@ def expand_inputs(paths: list[str | Path]) -> list[Path]:
     return out
 
 
+#: Face size (square root of the box area, px) per pixel of dot radius in drawings.
+DOT_PER_FACE_PX = 100.0
+
+
 def draw_faces(rgb: np.ndarray, faces: list[FaceLandmarks]) -> np.ndarray:
-    """A BGR copy of the image with boxes and landmarks drawn (for ``cv2.imwrite``)."""
+    """A BGR copy of the image with boxes and landmarks drawn (for ``cv2.imwrite``): the contours of the
+    face's scheme (its boundaries: jaw, brows, nose, eyelids, lips) joined by lines, and a dot per point;
+    dots, lines and box sized to each face (``sqrt(box area) / 100``: 1 px on a 100 px face, 4 px on 400)."""
     img = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-    r = max(1, int(round(max(img.shape[:2]) / 400)))
     for f in faces:
         b = f.box
-        cv2.rectangle(img, (int(b.x1), int(b.y1)), (int(b.x2), int(b.y2)), (255, 160, 0), r)
-        for x, y in f.points:
-            cv2.circle(img, (int(round(x)), int(round(y))), r + 1, (0, 255, 0), -1, lineType=cv2.LINE_AA)
+        size = float(np.sqrt(max(b.width * b.height, 1.0)))
+        dot = max(1, int(round(size / DOT_PER_FACE_PX)))
+        line = max(1, dot // 2)
+        cv2.rectangle(img, (int(b.x1), int(b.y1)), (int(b.x2), int(b.y2)), (255, 160, 0), line)
+        pts = np.round(f.points).astype(np.int32)
+        ok = np.isfinite(f.points).all(axis=1)
+        for boundary in _boundaries(f.scheme, len(pts)):
+            idx = [i for i in boundary.indices if ok[i]]
+            if len(idx) > 1:
+                cv2.polylines(img, [pts[idx].reshape(-1, 1, 2)], boundary.closed, (0, 200, 255), line, lineType=cv2.LINE_AA)
+        for (x, y), good in zip(pts, ok):
+            if good:
+                cv2.circle(img, (int(x), int(y)), dot, (0, 255, 0), -1, lineType=cv2.LINE_AA)
     return img
+
+
+def _boundaries(scheme: str, num_points: int) -> tuple:
+    """The boundaries of a known scheme with ``num_points`` points, else none (dots only)."""
+    from .landmarks import SCHEMES
+
+    s = SCHEMES.get(scheme)
+    return s.boundaries if s is not None and s.num_points == num_points else ()
+
+
+class _CsvOut:
+    """``--csv``: one row per face (header written with the first face, whose point count it names)."""
+
+    FIELDS = ("image", "frame", "time_ms", "width", "height", "model", "face", "x1", "y1", "x2", "y2", "score")
+
+    def __init__(self, path: Path) -> None:
+        self.file = _AtomicText(path)
+        self.points: int | None = None
+
+    def write(self, image: str, frame: int | None, time_s: float | None, rgb: np.ndarray, model: str | None,
+              faces: list[FaceLandmarks]) -> None:
+        for n, f in enumerate(faces):
+            if self.points is None:
+                self.points = len(f.points)
+                cols = [c for i in range(self.points) for c in (f"x{i}", f"y{i}")]
+                self.file.write_line(",".join((*self.FIELDS, *cols)))
+            if len(f.points) != self.points:
+                raise ValueError(f"--csv: a face with {len(f.points)} points after faces with {self.points}")
+            head = [image, "" if frame is None else str(frame), "" if frame is None else f"{1000.0 * (time_s or 0.0):.3f}",
+                    str(rgb.shape[1]), str(rgb.shape[0]), model or "", str(n)]
+            nums = [f"{v:.2f}" for v in f.box.as_array()] + [f"{f.detector_score:.4f}"]
+            nums += [f"{v:.2f}" for v in np.asarray(f.points, dtype=np.float64).ravel()]
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="").writerow(head + nums)
+            self.file.write_line(buf.getvalue())
+
+    def commit(self) -> None:
+        self.file.commit()
 
 
 def _record(image: str, frame: int | None, faces: list[FaceLandmarks], *, rgb: np.ndarray, model: str | None,
@@ -120,13 +175,16 @@ def run_detect(
     progress: bool = True,
     log: TextIO | None = None,
     model: str | None = None,
+    csv_out: str | Path | None = None,
 ) -> DetectSummary:
-    """``model``: the name written in every JSON line (default: the predictor's card name, if it has one)."""
+    """``model``: the name written in every JSON line (default: the predictor's card name, if it has one);
+    ``csv_out``: also one CSV row per face there (``_CsvOut``)."""
     log = log if log is not None else sys.stderr
     model = model if model is not None else getattr(getattr(aligner, "card", None), "name", None)
     files = expand_inputs(paths)
     summary = DetectSummary()
     out = _AtomicText(Path(json_out)) if json_out else None
+    table = _CsvOut(Path(csv_out)) if csv_out else None
     draw = Path(draw_dir) if draw_dir else None
     t0 = time.perf_counter()
     bar = tqdm(files, desc="detect", unit="file", disable=not progress, file=log)
@@ -141,6 +199,8 @@ def run_detect(
                         summary.faces += len(faces)
                         if out:
                             out.write_line(_record(str(path), i, faces, rgb=rgb, model=model, time_s=t))
+                        if table:
+                            table.write(str(path), i, t, rgb, model, faces)
                         if draw:
                             if writer is None:
                                 draw.mkdir(parents=True, exist_ok=True)
@@ -161,6 +221,8 @@ def run_detect(
                 summary.faces += len(faces)
                 if out:
                     out.write_line(_record(str(path), None, faces, rgb=rgb, model=model))
+                if table:
+                    table.write(str(path), None, None, rgb, model, faces)
                 if draw:
                     ok, buf = cv2.imencode(".jpg", draw_faces(rgb, faces))
                     if ok:
@@ -170,6 +232,8 @@ def run_detect(
             print(f"facealign detect: skipped {path}: {exc}", file=log)
     if out:
         out.commit()
+    if table:
+        table.commit()
     summary.seconds = time.perf_counter() - t0
     print(summary.line(), file=log)
     return summary

@@ -99,3 +99,44 @@ def test_tracker_carries_the_alignment_without_redetecting(aligner):
     # identical frames: the motion between them is the identity, so the crop never drifts
     np.testing.assert_allclose(tracker.tracks[0].align5, first[0].align_points, atol=1e-3)
     np.testing.assert_allclose(faces[0].points, first[0].points, atol=1e-3)
+
+
+def test_json_lines_csv_and_drawings_follow_the_readme_schema(aligner, tmp_path):
+    """Every JSON line names the image, its size and the model (video frames add frame and time_ms); the
+    CSV has one row per face with the same numbers; drawings join the scheme's contours."""
+    video = tmp_path / "still.avi"
+    _still_video(video, frames=3)
+    photo = SAMPLES / "300w/takeo.ppm"
+    out, table = tmp_path / "o.jsonl", tmp_path / "o.csv"
+    run_detect(aligner, [photo, video], json_out=out, csv_out=table, progress=False, model="tiny")
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert list(rows[0]) == ["image", "width", "height", "model", "faces"]
+    assert (rows[0]["width"], rows[0]["height"], rows[0]["model"]) == (150, 225, "tiny")
+    assert list(rows[1]) == ["image", "width", "height", "model", "frame", "time_ms", "faces"]
+    assert [(r["frame"], r["time_ms"]) for r in rows[1:]] == [(0, 0.0), (1, 33.333), (2, 66.667)]
+    lines = table.read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:12] == ["image", "frame", "time_ms", "width", "height", "model", "face", "x1", "y1", "x2", "y2", "score"]
+    assert header[12:14] == ["x0", "y0"] and header[-1] == "y67" and len(lines) == 1 + 4
+    first = lines[1].split(",")
+    assert first[1:7] == ["", "", "150", "225", "tiny", "0"]
+    np.testing.assert_allclose(np.array(first[12:], float).reshape(68, 2), rows[0]["faces"][0]["points"], atol=0.006)
+    assert lines[3].split(",")[1:3] == ["1", "33.333"]
+
+
+def test_drawing_joins_the_contours_and_scales_dots_to_the_face():
+    from facealign.detect_run import draw_faces
+    from facealign.landmarks import IBUG68
+    from facealign.types import Box, FaceLandmarks
+
+    canvas = np.zeros((500, 500, 3), np.uint8)
+    angle = np.linspace(0, 2 * np.pi, 68, endpoint=False)  # points 18.5 px apart on a circle
+    pts = np.stack([250 + 200 * np.cos(angle), 250 + 200 * np.sin(angle)], axis=1).astype(np.float32)
+    face = FaceLandmarks(pts, np.ones(68, np.float32), Box(40, 40, 460, 460), 1.0, pts[:5], "68")
+    img = draw_faces(canvas, [face])
+    lit = lambda p: bool((img[int(round(p[1])), int(round(p[0]))] != 0).any())  # noqa: E731
+    # a 420 px face: dots of radius round(420 / 100) = 4 px
+    assert lit(pts[30] + [0, 4]) and not lit(pts[30] + [0, 7]) and not lit(pts[30] - [0, 7])
+    # the jaw (points 0-16) is one joined contour; the jaw's end and the first brow point are not joined
+    assert IBUG68.boundaries[0].indices == tuple(range(17))
+    assert lit((pts[3] + pts[4]) / 2) and not lit((pts[16] + pts[17]) / 2)
