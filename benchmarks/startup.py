@@ -11,6 +11,9 @@ cache; the first process of each row is a discarded warm-up):
   by the parent), which bounds the time to its first landmarks from above;
 * whether ``torch`` was imported by ``import facealign; Aligner()(photo, ...)``.
 
+The processes run in a temporary folder, so the ``facealign`` they import is the one ``PYTHONPATH`` (or
+the environment) gives, not the current directory's: ``PYTHONPATH=/path/to/other/checkout`` measures that.
+
     PYTHONPATH=$PWD .venv/bin/python benchmarks/startup.py [--repeats 5] [--photo PATH]
 """
 
@@ -44,7 +47,8 @@ print(json.dumps({"import": t1 - t0, "aligner": t2 - t1, "first": t3 - t0, "face
 
 
 def probe(photo: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PROBE, str(photo)], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", _PROBE, str(photo)], capture_output=True, text=True, check=True,
+                         cwd=tempfile.gettempdir())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -52,7 +56,7 @@ def detect_cli_s(photo: Path) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "facealign.cli", "detect", str(photo), "--quiet", "--json", f"{tmp}/out.jsonl"]
         t = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, check=True)
+        subprocess.run(cmd, capture_output=True, check=True, cwd=tmp)
         return time.perf_counter() - t
 
 
