@@ -224,7 +224,7 @@ class BottomUpTrainer:
                 found = [f for f in range(n) if vis[f].sum() >= self.codec.min_points]
                 out.gt.append([points[f] for f in found])
                 out.visible.append([vis[f] for f in found])
-        out.photos = [predictor.forward(self._photo(path)) for path, _ in self.photos]
+        out.photos = [predictor.forward(self._photo(path), color="rgb") for path, _ in self.photos]
         return out
 
     def validate(self, outputs: ValidationOutputs | None = None) -> dict[str, float]:

@@ -142,7 +142,7 @@ def read_cofw_mat(path: str | os.PathLike[str], *, split: str | None = None) -> 
                 f"{at}: expected {images_name}{{{i + 1}}} to be an H x W (x 3) image, got shape {pixels.shape}"
             )
         try:
-            rgb = to_rgb_uint8(pixels)
+            rgb = to_rgb_uint8(pixels, color="rgb")  # MATLAB stores RGB
         except (TypeError, ValueError) as e:
             raise AnnotationError(f"{at}: expected {images_name}{{{i + 1}}} to be an image, got {e}") from None
         out.append(
