@@ -280,7 +280,7 @@ def _require_torch(model: str | Path) -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
-        shipped = sorted(p.stem for p in weights_path("").glob("*.onnx") if p.stem != "retinaface_mnet025")
+        shipped = sorted({p.stem.removesuffix("_flip") for p in weights_path("").glob("*.onnx")} - {"retinaface_mnet025"})
         raise ImportError(
             f"model {str(model)!r} runs through PyTorch (it has no landmark graph in this installation; the "
             f"shipped graphs are {shipped}), and PyTorch is not installed: {TRAIN_EXTRA}"

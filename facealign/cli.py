@@ -200,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (FileNotFoundError, ValueError, KeyError, ImportError, MissingProviderError) as exc:
-        print(f"facealign {args.command}: error: {exc}", file=sys.stderr)
+        hint = ""
+        if isinstance(exc, ImportError) and exc.name == "torch":  # a bare 'import torch' in a torch-free install
+            hint = f"; 'facealign {args.command}' needs PyTorch: pip install 'facealign[train]'"
+        print(f"facealign {args.command}: error: {exc}{hint}", file=sys.stderr)
         return 2
 
 

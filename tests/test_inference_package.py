@@ -74,12 +74,16 @@ try:
     facealign.Aligner("hih_cpu_68")
 except ImportError as err:
     print("ERROR", err)
+from facealign.cli import main
+print("models", main(["models"]))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] == "1 1 (68, 2) 5"
     assert lines[1].startswith("ERROR model 'hih_cpu_68' runs through PyTorch") and "pip install 'facealign[train]'" in lines[1]
+    assert "the shipped graphs are ['facealign_mnv2_050_5', 'facealign_mnv2_050_68', 'propnet_cpu_68_nolpm']" in lines[1]
+    assert lines[2] == "models 2" and "'facealign models' needs PyTorch: pip install 'facealign[train]'" in out.stderr
     # and without blocking: importing the package and building the Aligner leave torch out of sys.modules
     plain = subprocess.run(
         [sys.executable, "-c", "import sys, facealign; facealign.Aligner(); print('torch' in sys.modules)"],
