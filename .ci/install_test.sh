@@ -6,7 +6,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 python="${PYTHON:-python3}"
 tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# pip builds the wheel in the source tree's build/: remove it afterwards unless it was there before
+[ -e "$repo/build" ] && keep_build=1 || keep_build=0
+trap 'rm -rf "$tmp"; [ "$keep_build" = 1 ] || rm -rf "$repo/build"' EXIT
 
 "$python" -m pip wheel -q --no-deps -w "$tmp/dist" "$repo"
 "$python" -m venv "$tmp/env"

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import torch
 from torch import nn
 
-from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, OUTPUT_KINDS, ModelCard, weights_path
+from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, OUTPUT_KINDS, ModelCard, weights_path  # noqa: F401  (re-exported)
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
