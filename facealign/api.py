@@ -247,6 +247,8 @@ def open_stage(
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    if backend == "torch" and str(model).endswith(".onnx"):
+        raise ValueError(f"{model} is an ONNX graph: it runs with backend='onnx', not {backend!r}")
     graph = shipped_graph(model, flip_test=flip_test) if backend == "onnx" else None
     if graph is not None:
         stage = read_stage_graph(graph, threads=threads, device=device)

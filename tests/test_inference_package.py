@@ -121,6 +121,8 @@ def test_onnx_files_that_are_not_stage_graphs_are_refused(tmp_path):
         Aligner(tmp_path / "junk.onnx")
     with pytest.raises(FileNotFoundError, match="ONNX graph not found"):
         Aligner(tmp_path / "missing.onnx")
+    with pytest.raises(ValueError, match=r"net.onnx is an ONNX graph: it runs with backend='onnx', not 'torch'"):
+        Aligner(tmp_path / "net.onnx", backend="torch")
 
 
 def test_cuda_without_onnxruntime_gpu_says_what_is_missing(monkeypatch):
