@@ -4,7 +4,8 @@
 
 Writes facealign/weights/<model>.pt (the state_dict alone, fp32) and facealign/weights/<model>.md
 (the card: architecture, training data and terms, training settings, validation numbers from the
-checkpoint's own log, measured with detector-aligned crops). Both atomically.
+checkpoint's own log, measured with detector-aligned crops). Both atomically. Then, for top-down models,
+the landmark-stage graphs facealign/weights/<model>.onnx and <model>_flip.onnx (scripts/export_stages.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -88,6 +91,8 @@ FR at 0.1, AUC at 0.1 (%).
 """
     atomic_write_bytes(WEIGHTS / f"{name}.md", text.encode())
     print(json.dumps({"weights": str(WEIGHTS / f'{name}.pt'), "card": str(WEIGHTS / f'{name}.md'), "shipped_epoch": shipped, "best": best}))
+    if card.output != "bottomup":  # the torch-free landmark-stage graphs inference loads (issue 18)
+        subprocess.run([sys.executable, str(Path(__file__).with_name("export_stages.py")), "--models", name], check=True)
 
 
 if __name__ == "__main__":
