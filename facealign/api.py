@@ -95,7 +95,9 @@ class Aligner:
     ) -> None:
         self._flip_test = bool(flip_test)
         # crops (uint8) -> coords + scores in crop pixels: network, flip merge and decode in one graph
-        self.card, self.runner = open_stage(model, backend=backend, device=device, threads=threads, flip_test=self._flip_test)
+        self.card, self.runner = open_stage(
+            model, backend=backend, device=device, threads=threads, flip_test=self._flip_test
+        )
         self.scheme = get_scheme(self.card.scheme)
         self.threads = int(threads)
         self.refine_boxes = int(refine_boxes)

@@ -14,7 +14,16 @@ from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["DEFAULT_MODEL", "IMAGENET_MEAN", "IMAGENET_STD", "OUTPUT_KINDS", "ModelCard", "card_from_json", "card_to_json", "weights_path"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "OUTPUT_KINDS",
+    "ModelCard",
+    "card_from_json",
+    "card_to_json",
+    "weights_path",
+]
 
 #: ImageNet RGB mean / std on the 0-255 scale (the backbones' pretraining statistics).
 IMAGENET_MEAN = (123.675, 116.28, 103.53)

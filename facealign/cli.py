@@ -129,7 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("detect", help="landmarks on photos, folders (recursive) and videos")
     d.add_argument("paths", nargs="+")
     d.add_argument("--json", default=None, help="write one JSON line per image / video frame here")
-    d.add_argument("--csv", default=None, help="write one CSV row per face here (image, frame, time_ms, size, model, box, score, x0, y0, ...)")
+    d.add_argument("--csv", default=None,
+                   help="write one CSV row per face here (image, frame, time_ms, size, model, box, score, x0, y0, ...)")
     d.add_argument("--draw", default=None, help="write annotated images (and videos) into this folder")
     d.add_argument("--model", default=None, help="registered model name or checkpoint (default: facealign.DEFAULT_MODEL)")
     d.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
