@@ -152,7 +152,8 @@ class FoxNetPredictor:
         return [self._landmarks(f, back) for f in faces]
 
     def __call__(self, image: ImageInput, *, color: str | None = None) -> list[FaceLandmarks]:
-        """Landmarks of every face in ``image`` (``[]`` when there is none), best first."""
+        """Landmarks of every face in ``image`` (``[]`` when there is none), best first. ``image``: a path,
+        a PIL image, or a numpy array with its channel order in ``color`` (``"rgb"`` or ``"bgr"``)."""
         output, matrix = self.forward(image, color=color)
         return self.decode(output, matrix)
 
