@@ -31,6 +31,7 @@ import os
 import shutil
 import sys
 import time
+import contextlib
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,9 +42,8 @@ import numpy as np
 
 from .atomic import atomic_write_bytes, atomic_write_text
 from .detect_run import IMAGE_EXTS, VIDEO_EXTS, _AtomicText, _record, _video_frames
-from .imageio import read_image
 
-__all__ = ["RaySummary", "detect_on_ray", "iter_input_paths", "parquet_schema", "ray_session"]
+__all__ = ["RaySummary", "detect_on_ray", "iter_input_paths", "loopback", "parquet_schema", "ray_session"]
 
 #: Shard files are numbered with this many digits (a million shards; the name still sorts beyond).
 _DIGITS = 6
@@ -202,7 +202,7 @@ def run_shard(predictor, layout: _Layout, shard: int, *, cwd: str, smooth: bool 
                     rows.append({"image": name, "frame": i, "faces": [f.to_dict() for f in faces], "error": None})
                     lines.append(_record(name, i, faces))
             else:
-                faces = predictor(read_image(full))
+                faces = predictor(str(full))  # a path: the predictor reads it (read_image)
                 counts["images"] += 1
                 counts["faces"] += len(faces)
                 rows.append({"image": name, "frame": None, "faces": [f.to_dict() for f in faces], "error": None})
@@ -238,11 +238,34 @@ class ShardWorker:
 
 
 @contextmanager
+def loopback():
+    """Keep every Ray process and connection of this process (and of the Ray processes it starts) on
+    127.0.0.1, usage reporting off. On Linux Ray replaces a loopback node or cluster address by the
+    machine's network address and listens on all interfaces; with its multi-machine switch off
+    (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, read when ray is imported, hence also set on the loaded
+    module) 127.0.0.1 stays 127.0.0.1. Both are restored on exit."""
+    saved = {k: os.environ.get(k) for k in ("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "RAY_USAGE_STATS_ENABLED")}
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    from ray._private import ray_constants
+
+    was, ray_constants.ENABLE_RAY_CLUSTER = ray_constants.ENABLE_RAY_CLUSTER, False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = was
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@contextmanager
 def ray_session(address: str | None = None, *, num_cpus: int | None = None, object_store_memory: int | None = None):
     """Ray for one job. ``address`` None: an embedded instance on 127.0.0.1 (stopped afterwards);
     otherwise that cluster (``HOST:PORT``, ``ray://HOST:PORT`` or ``auto``), the driver on 127.0.0.1
     when the cluster is. Dashboard and usage reporting off. An already initialised Ray is used as is."""
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     import ray
 
     if ray.is_initialized():
@@ -250,18 +273,21 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None, obje
         return
     kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
     if address is None:
-        kwargs.update(address="local", include_dashboard=False, _node_ip_address="127.0.0.1", num_cpus=num_cpus,
+        kwargs.update(address="local", include_dashboard=False, num_cpus=num_cpus,
                       object_store_memory=object_store_memory or EMBEDDED_OBJECT_STORE_BYTES)
     else:
         kwargs["address"] = address
-        host = urlsplit(address if "://" in address else f"//{address}").hostname
+    host = urlsplit(address if "://" in address else f"//{address}").hostname if address else "127.0.0.1"
+    with loopback() if host in _LOOPBACK else contextlib.nullcontext():
         if host in _LOOPBACK:
             kwargs["_node_ip_address"] = "127.0.0.1"
-    ray.init(**kwargs)
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
+        else:
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(**kwargs)
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
 
 
 def _job_spec(inputs: list[str], shard_size: int, settings: dict[str, Any]) -> dict[str, Any]:
