@@ -128,6 +128,31 @@ def test_single_process_detect_never_imports_ray(ckpt, tmp_path):
     assert len(_lines(tmp_path / "o.jsonl")) == 1
 
 
+@pytest.fixture()
+def ray_tmp(monkeypatch):
+    """Ray's session files in a short temporary folder (its socket paths must fit in 107 bytes)."""
+    pytest.importorskip("ray")
+    tmp = tempfile.mkdtemp(prefix="fa-ray-")
+    os.makedirs(os.path.join(tmp, "ray"))
+    monkeypatch.setenv("RAY_TMPDIR", tmp)
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_cli_ray_embedded_instance(ckpt, photos, reference, ray_tmp, tmp_path, capsys):
+    from facealign.cli import main
+
+    out = tmp_path / "ray.jsonl"
+    argv = ["detect", str(photos / "set0"), str(photos / "set1" / "*.png"), "--json", str(out), "--model", str(ckpt),
+            "--backend", "torch", "--quiet", "--workers", "1", "--shard-size", "2", "--ray"]
+    assert main(argv) == 0
+    assert "4 images, 0 video frames" in capsys.readouterr().err
+    names = ["2008_001322.jpg", "2008_002506.jpg", "takeo.ppm", "image_0010.png"]  # folder walk, then the glob
+    assert [Path(json.loads(x)["image"]).name for x in _lines(out)] == names
+    assert set(_lines(out)) <= set(reference)
+    assert not Path(f"{out}.parts").exists()
+
+
 # ---------------------------------------------------------------- on a local cluster: head + 2 workers
 
 
