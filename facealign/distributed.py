@@ -11,7 +11,7 @@ else ``OUT.parts`` beside ``--json OUT``):
 2. A Ray Data dataset of shard numbers goes through ``map_batches`` with an actor pool of predictors
    (one per ``threads`` CPUs of the cluster). An actor aligns its shard's photos and writes the shard's
    outputs, each atomically (temporary file + rename) under its deterministic name: ``DIR/part-NNNNNN.parquet``,
-   ``jsonl/part-NNNNNN.jsonl``, and last ``done/part-NNNNNN.json`` (its counts), the mark of a complete
+   ``jsonl/part-NNNNNN.jsonl``, and last ``done/part-NNNNNN.json`` (counts, start, end), the mark of a complete
    shard. An actor killed mid-shard is restarted by Ray and the shard's task retried; a retry rewrites
    the same names, so a shard is written once whatever happens to the workers.
 3. The driver merges the JSONL shards in shard order into ``OUT`` (atomically) and clears the work files.
@@ -64,11 +64,17 @@ class RaySummary:
     shards: int = 0
     shards_run: int = 0
     seconds: float = 0.0
+    #: from the first shard's start to the last shard's end, on the workers' clocks: the job without
+    #: Ray's start, the actors' model loading and the final merge
+    working_seconds: float = 0.0
 
     def line(self) -> str:
+        n = self.images + self.frames
+        rate = n / self.working_seconds if self.working_seconds > 0 else 0.0
         return (
             f"{self.images} images, {self.frames} video frames, {self.faces} faces, {self.failures} failures "
-            f"(failure records in the output); {self.shards_run} of {self.shards} shards run in {self.seconds:.1f} s"
+            f"(failure records in the output); {self.shards_run} of {self.shards} shards run in {self.seconds:.1f} s, "
+            f"{rate:.2f} images/frames per s while the shards ran"
         )
 
 
@@ -184,7 +190,8 @@ def _write_manifests(layout: _Layout, inputs: list[str], shard_size: int) -> tup
 
 
 def run_shard(predictor, layout: _Layout, shard: int, *, cwd: str, smooth: bool = True) -> dict[str, int]:
-    """Align one shard's photos and write its outputs, the ``done`` mark last; its counts.
+    """Align one shard's photos and write its outputs, the ``done`` mark last; its counts and its
+    start and end (``time.time()`` of the worker).
 
     Any error on one photo (or video) becomes that file's failure record; the shard goes on.
     """
@@ -192,6 +199,7 @@ def run_shard(predictor, layout: _Layout, shard: int, *, cwd: str, smooth: bool 
     rows: list[dict[str, Any]] = []
     lines: list[str] = []
     counts = {"images": 0, "frames": 0, "faces": 0, "failures": 0}
+    start = time.time()
     for name in paths:
         full = Path(cwd, name)
         try:
@@ -221,8 +229,9 @@ def run_shard(predictor, layout: _Layout, shard: int, *, cwd: str, smooth: bool 
         atomic_write_bytes(layout.table(shard), buf.getvalue())
     if layout.jsonl:
         atomic_write_text(layout.lines(shard), "".join(s + "\n" for s in lines))
-    atomic_write_text(layout.done(shard), json.dumps(counts))
-    return counts
+    done = {**counts, "start": start, "end": time.time()}
+    atomic_write_text(layout.done(shard), json.dumps(done))
+    return done
 
 
 class ShardWorker:
@@ -386,9 +395,13 @@ def detect_on_ray(
         _run_shards(layout, todo, job["cwd"], make_predictor, smooth=smooth, address=address, workers=workers,
                     threads=threads, object_store_memory=object_store_memory, progress=progress, log=log)
     summary = RaySummary(shards=job["shards"], shards_run=len(todo))
+    first, last = float("inf"), 0.0
     for i in range(job["shards"]):
-        for k, v in json.loads(layout.done(i).read_text()).items():
+        done = json.loads(layout.done(i).read_text())
+        first, last = min(first, done.pop("start")), max(last, done.pop("end"))
+        for k, v in done.items():
             setattr(summary, k, getattr(summary, k) + v)
+    summary.working_seconds = max(0.0, last - first)
     if json_out is not None:
         _merge_jsonl(layout, job["shards"], Path(json_out))
     if parquet is not None:  # the mark of a finished job, before its work files go
