@@ -19,7 +19,7 @@ from facealign.detect_run import run_detect
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from facealign.distributed import _Layout, _prepare, detect_on_ray, iter_input_paths, run_shard  # noqa: E402
+from facealign.distributed import ShardLayout, detect_on_ray, iter_input_paths, prepare_job, run_shard  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
 PHOTOS = ["300w/takeo.ppm", "300w/image_0010.png"] + [
@@ -76,8 +76,8 @@ def _spec(inputs, shard_size=3, parquet=True):
 
 
 def test_shard_writes_the_single_process_lines_parquet_rows_and_failure_records(aligner, photos, tmp_path):
-    layout = _Layout(work=tmp_path / "pq/_facealign", parquet=tmp_path / "pq", jsonl=True)
-    job = _prepare(layout, _spec([photos], shard_size=4), resume=False)
+    layout = ShardLayout(work=tmp_path / "pq/_facealign", parquet=tmp_path / "pq", jsonl=True)
+    job = prepare_job(layout, _spec([photos], shard_size=4), resume=False)
     assert (job["shards"], job["paths"]) == (2, 7)  # 4 + 3 paths
     counts = [run_shard(aligner, layout, i, cwd=os.getcwd()) for i in range(2)]
     assert [c["images"] for c in counts] == [4, 2] and [c["failures"] for c in counts] == [0, 1]
@@ -94,8 +94,8 @@ def test_shard_writes_the_single_process_lines_parquet_rows_and_failure_records(
 
 
 def test_a_finished_or_other_job_is_never_overwritten(photos, tmp_path):
-    layout = _Layout(work=tmp_path / "out.jsonl.parts", parquet=None, jsonl=True)
-    _prepare(layout, _spec([photos], parquet=False), resume=False)
+    layout = ShardLayout(work=tmp_path / "out.jsonl.parts", parquet=None, jsonl=True)
+    prepare_job(layout, _spec([photos], parquet=False), resume=False)
     with pytest.raises(ValueError, match="holds an earlier run of a job: pass --resume to continue it"):
         detect_on_ray([photos], json_out=tmp_path / "out.jsonl", shard_size=3)
     with pytest.raises(ValueError, match="--resume: .*job.json was made for"):
@@ -106,6 +106,11 @@ def test_a_finished_or_other_job_is_never_overwritten(photos, tmp_path):
         detect_on_ray([photos], parquet_dir=tmp_path / "pq")
     with pytest.raises(ValueError, match=r"give json_out \(--json OUT\) and/or parquet_dir"):
         detect_on_ray([photos])
+    with pytest.raises(ValueError, match="unknown model 'no_such_model'"):  # before any file or Ray
+        detect_on_ray([photos], json_out=tmp_path / "x.jsonl", model="no_such_model")
+    with pytest.raises(FileNotFoundError, match="checkpoint not found: .*gone.pt"):
+        detect_on_ray([photos], json_out=tmp_path / "x.jsonl", model=str(tmp_path / "gone.pt"))
+    assert not (tmp_path / "x.jsonl.parts").exists()
 
 
 def test_cli_ray_options_need_ray(tmp_path, capsys):
@@ -263,10 +268,10 @@ def test_worker_killed_mid_shard_loses_and_duplicates_nothing(cluster, ckpt, pho
 def test_resume_runs_only_the_unfinished_shards(cluster, aligner, ckpt, photos, reference, tmp_path):
     out, log = tmp_path / "ray.jsonl", tmp_path / "aligned.log"
     # a first run that stopped after its first shard (3 photos)
-    layout = _Layout(work=Path(f"{out}.parts"), parquet=None, jsonl=True)
+    layout = ShardLayout(work=Path(f"{out}.parts"), parquet=None, jsonl=True)
     settings = {"model": str(ckpt), "backend": "onnx", "flip_test": False, "score_threshold": 0.6, "json": True,
                 "parquet": False}
-    _prepare(layout, {**_spec([photos], shard_size=3), "settings": settings}, resume=False)
+    prepare_job(layout, {**_spec([photos], shard_size=3), "settings": settings}, resume=False)
     run_shard(aligner, layout, 0, cwd=os.getcwd())
     s = detect_on_ray([photos], json_out=out, address=cluster.address, model=ckpt, shard_size=3, resume=True,
                       make_predictor=KillOnce(ckpt, log), progress=False)
