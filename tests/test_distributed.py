@@ -276,6 +276,7 @@ def test_resume_runs_only_the_unfinished_shards(cluster, aligner, ckpt, photos, 
     s = detect_on_ray([photos], json_out=out, address=cluster.address, model=ckpt, shard_size=3, resume=True,
                       make_predictor=KillOnce(ckpt, log), progress=False)
     assert (s.shards, s.shards_run, s.images, s.failures) == (3, 2, 6, 1)
+    assert s.aligned_run == 3 and s.working_seconds > 0  # shard 1's three photos (shard 2 is the bad file)
     assert sorted(log.read_text().split()) == ["2008_002470.jpg", "2009_004587.jpg", "image_0010.png", "truncated.jpg"]
     lines = _by_image(_lines(out))
     del lines[str(photos / "set1/truncated.jpg")]

@@ -31,13 +31,14 @@ class RaySummary:
     shards: int = 0
     shards_run: int = 0
     seconds: float = 0.0
-    #: from the first shard's start to the last shard's end, on the workers' clocks: the job without
-    #: Ray's start, the actors' model loading and the final merge
+    #: from the first shard's start to the last shard's end of this run, on the workers' clocks: the run
+    #: without Ray's start, the actors' model loading and the final merge
     working_seconds: float = 0.0
+    #: images + video frames of this run's shards
+    aligned_run: int = 0
 
     def line(self) -> str:
-        n = self.images + self.frames
-        rate = n / self.working_seconds if self.working_seconds > 0 else 0.0
+        rate = self.aligned_run / self.working_seconds if self.working_seconds > 0 else 0.0
         return (
             f"{self.images} images, {self.frames} video frames, {self.faces} faces, {self.failures} failures "
             f"(failure records in the output); {self.shards_run} of {self.shards} shards run in {self.seconds:.1f} s, "
@@ -142,16 +143,20 @@ def detect_on_ray(
     job = prepare_job(layout, _job_spec([str(p) for p in paths], shard_size, settings), resume)
     if "summary" in job:
         print(f"{work}: this job is complete, nothing to resume", file=log)
-        return RaySummary(**{**job["summary"], "shards_run": 0, "seconds": time.perf_counter() - t0})
+        return RaySummary(**{**job["summary"], "shards_run": 0, "aligned_run": 0, "working_seconds": 0.0,
+                             "seconds": time.perf_counter() - t0})
     todo = [i for i in range(job["shards"]) if not layout.done(i).is_file()]
     if todo:
         _run_shards(layout, todo, job["cwd"], make_predictor, smooth=smooth, address=address, workers=workers,
                     threads=threads, object_store_memory=object_store_memory, progress=progress, log=log)
     summary = RaySummary(shards=job["shards"], shards_run=len(todo))
-    first, last = float("inf"), 0.0
+    first, last, ran = float("inf"), 0.0, set(todo)
     for i in range(job["shards"]):
         done = json.loads(layout.done(i).read_text())
-        first, last = min(first, done.pop("start")), max(last, done.pop("end"))
+        start, end = done.pop("start"), done.pop("end")
+        if i in ran:  # this run's shards only: a resumed job's pause is no working time
+            first, last = min(first, start), max(last, end)
+            summary.aligned_run += done["images"] + done["frames"]
         for k, v in done.items():
             setattr(summary, k, getattr(summary, k) + v)
     summary.working_seconds = max(0.0, last - first)
