@@ -93,6 +93,23 @@ def test_shard_writes_the_single_process_lines_parquet_rows_and_failure_records(
     assert json.loads(layout.done(1).read_text()) == counts[1]
 
 
+def test_a_video_in_a_shard_gives_the_single_process_frame_lines(aligner, tmp_path):
+    import cv2
+
+    img = cv2.imread(str(SAMPLES / PHOTOS[0]))
+    video = tmp_path / "clip.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (img.shape[1], img.shape[0]))
+    for _ in range(4):
+        w.write(img)
+    w.release()
+    layout = ShardLayout(work=tmp_path / "v.jsonl.parts", parquet=tmp_path / "pq", jsonl=True)
+    prepare_job(layout, _spec([video]), resume=False)
+    assert run_shard(aligner, layout, 0, cwd=os.getcwd())["frames"] == 4
+    run_detect(aligner, [video], json_out=tmp_path / "single.jsonl", progress=False)
+    assert _lines(layout.lines(0)) == _lines(tmp_path / "single.jsonl")
+    assert pq.read_table(layout.table(0)).column("frame").to_pylist() == [0, 1, 2, 3]
+
+
 def test_a_finished_or_other_job_is_never_overwritten(photos, tmp_path):
     layout = ShardLayout(work=tmp_path / "out.jsonl.parts", parquet=None, jsonl=True)
     prepare_job(layout, _spec([photos], parquet=False), resume=False)
