@@ -1,6 +1,7 @@
 """`facealign detect --ray`: inputs at scale, the exactly-once shard sink, and runs on a local Ray cluster
 (head + 2 worker nodes on 127.0.0.1, started and stopped here) with a worker killed mid-run and a resume."""
 
+import contextlib
 import functools
 import json
 import os
@@ -150,6 +151,28 @@ def test_single_process_detect_never_imports_ray(ckpt, tmp_path):
     assert len(_lines(tmp_path / "o.jsonl")) == 1
 
 
+@contextlib.contextmanager
+def _deadline(seconds: int):
+    """Bounded time: a TimeoutError in the test (its fixtures still tear down) if Ray hangs."""
+
+    def expire(signum, frame):
+        raise TimeoutError(f"a Ray test still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture()
+def deadline():
+    with _deadline(240):
+        yield
+
+
 @pytest.fixture()
 def ray_tmp(monkeypatch):
     """Ray's session files in a short temporary folder (its socket paths must fit in 107 bytes)."""
@@ -161,7 +184,7 @@ def ray_tmp(monkeypatch):
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_cli_ray_embedded_instance(ckpt, photos, reference, ray_tmp, tmp_path, capsys):
+def test_cli_ray_embedded_instance(deadline, ckpt, photos, reference, ray_tmp, tmp_path, capsys):
     from facealign.cli import main
 
     out = tmp_path / "ray.jsonl"
@@ -195,9 +218,10 @@ def cluster():
         from ray.cluster_utils import Cluster
 
         try:
-            c = Cluster(initialize_head=True, head_node_args={**common, "num_cpus": 0, "include_dashboard": False})
-            for _ in range(2):
-                c.add_node(**common, num_cpus=1)
+            with _deadline(120):
+                c = Cluster(initialize_head=True, head_node_args={**common, "num_cpus": 0, "include_dashboard": False})
+                for _ in range(2):
+                    c.add_node(**common, num_cpus=1)
             assert {n.node_ip_address for n in [c.head_node, *c.worker_nodes]} == {"127.0.0.1"}
             yield c
         finally:
@@ -247,7 +271,7 @@ def _by_image(lines: list[str]) -> dict[str, str]:
     return dict(zip(names, lines))
 
 
-def test_cluster_run_gives_the_single_process_lines_and_parquet(cluster, ckpt, photos, reference, tmp_path):
+def test_cluster_run_gives_the_single_process_lines_and_parquet(deadline, cluster, ckpt, photos, reference, tmp_path):
     out, pqdir = tmp_path / "ray.jsonl", tmp_path / "pq"
     s = detect_on_ray([photos], json_out=out, parquet_dir=pqdir, address=cluster.address, shard_size=3,
                       make_predictor=KillOnce(ckpt, tmp_path / "aligned.log"), progress=False)
@@ -266,7 +290,7 @@ def test_cluster_run_gives_the_single_process_lines_and_parquet(cluster, ckpt, p
     assert (again.images, again.shards_run) == (6, 0)
 
 
-def test_worker_killed_mid_shard_loses_and_duplicates_nothing(cluster, ckpt, photos, reference, tmp_path):
+def test_worker_killed_mid_shard_loses_and_duplicates_nothing(deadline, cluster, ckpt, photos, reference, tmp_path):
     out, log, marker = tmp_path / "ray.jsonl", tmp_path / "aligned.log", tmp_path / "killed"
     # shard 0 = set0/2008_001322.jpg, set0/2008_002506.jpg, set0/takeo.ppm: the worker dies on its 2nd photo
     kill = KillOnce(ckpt, log, victim="2008_002506.jpg", marker=marker)
@@ -282,7 +306,7 @@ def test_worker_killed_mid_shard_loses_and_duplicates_nothing(cluster, ckpt, pho
     assert (s.images, s.failures) == (6, 1)
 
 
-def test_resume_runs_only_the_unfinished_shards(cluster, aligner, ckpt, photos, reference, tmp_path):
+def test_resume_runs_only_the_unfinished_shards(deadline, cluster, aligner, ckpt, photos, reference, tmp_path):
     out, log = tmp_path / "ray.jsonl", tmp_path / "aligned.log"
     # a first run that stopped after its first shard (3 photos)
     layout = ShardLayout(work=Path(f"{out}.parts"), parquet=None, jsonl=True)
