@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: the local CPU build (an unpinned torch would pull a multi-GB CUDA build)
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[train,eval,test]'
+	$(PY) -m pip install -q -e '.[train,eval,test,distributed]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -76,7 +76,23 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     raise SystemExit("facealign eval: give --pred P --gt G, or --model CHECKPOINT --data LIST")
 
 
+def _cmd_detect_ray(args: argparse.Namespace) -> int:
+    from .distributed import detect_on_ray
+
+    if args.draw:
+        raise ValueError("--draw is not available with --ray (drawings are for single-process runs)")
+    s = detect_on_ray(args.paths, json_out=args.json, parquet_dir=args.parquet, address=args.ray or None,
+                      model=args.model, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
+                      score_threshold=args.score_threshold, smooth=not args.no_smooth, workers=args.workers,
+                      shard_size=args.shard_size, resume=args.resume, progress=not args.quiet)
+    return 1 if s.failures and not (s.images or s.frames) else 0
+
+
 def _cmd_detect(args: argparse.Namespace) -> int:
+    if args.ray is not None:
+        return _cmd_detect_ray(args)
+    if args.parquet or args.resume:
+        raise ValueError("--parquet and --resume belong to --ray runs: add --ray (a local instance) or --ray ADDRESS")
     from .api import load_predictor
     from .card import DEFAULT_MODEL
     from .detect_run import run_detect
@@ -140,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--score-threshold", type=float, default=0.6, help="face detector score threshold")
     d.add_argument("--no-smooth", action="store_true", help="no One-Euro smoothing of video landmarks")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
+    d.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                   help="run on Ray: alone, an embedded local instance; with an address (HOST:PORT, auto), that "
+                   "cluster. Put it after the paths, or write --ray=ADDRESS")
+    d.add_argument("--parquet", default=None, metavar="DIR", help="(--ray) one Parquet file per shard in DIR")
+    d.add_argument("--resume", action="store_true", help="(--ray) continue a stopped job, skipping complete shards")
+    d.add_argument("--workers", type=int, default=None, help="(--ray) predictors; default: cluster CPUs / --threads")
+    d.add_argument("--shard-size", type=int, default=500, help="(--ray) photos per output shard (and per retry)")
     d.set_defaults(func=_cmd_detect)
 
     x = sub.add_parser("export", help="export a model's landmark stage (with its card) to ONNX, checked against PyTorch")
