@@ -3,6 +3,7 @@
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -12,10 +13,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from facealign.api import load_predictor
 from facealign.detect_run import run_detect
+from facealign.imageio import read_image
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -89,7 +92,9 @@ def test_shard_writes_the_single_process_lines_parquet_rows_and_failure_records(
     assert failure["image"].endswith("truncated.jpg") and failure["error"].startswith("ValueError: cannot decode")
     assert ray_lines == _lines(single)  # the very same JSON lines
     rows = pq.read_table(layout.parquet).to_pylist()
-    assert [json.dumps({"image": r["image"], "faces": r["faces"]}) for r in rows[:-1]] == ray_lines
+    # every field of a line is its row's column of the same name (photos: frame / time_ms null)
+    assert [{k: r[k] for k in json.loads(line)} for r, line in zip(rows, ray_lines)] == [json.loads(x) for x in ray_lines]
+    assert all(r["frame"] is None and r["time_ms"] is None for r in rows)
     assert rows[-1]["faces"] == [] and rows[-1]["error"] == failure["error"]
     assert json.loads(layout.done(1).read_text()) == counts[1]
 
@@ -234,17 +239,26 @@ def cluster():
 
 class KillOnce:
     """A predictor factory (pickled to the workers): its predictor logs every photo it aligns and SIGKILLs
-    its own worker process on the photo named ``victim``, the first time only (the marker says it did)."""
+    its own worker process on the photo named ``victim``, the first time only (the marker says it did).
+    Shards hand the predictor decoded pixels, so a photo is known by the hash of its pixels."""
 
-    def __init__(self, ckpt: Path, log: Path, victim: str = "", marker: Path | None = None) -> None:
+    def __init__(self, ckpt: Path, log: Path, photos: Path, victim: str = "", marker: Path | None = None) -> None:
         self.ckpt, self.log, self.victim, self.marker = ckpt, log, victim, marker
+        self.names = {_pixels_key(read_image(f)): f.name for f in photos.rglob("*") if f.is_file() and f.name != "truncated.jpg"}
 
     def __call__(self):
-        return functools.partial(_align_or_die, load_predictor(self.ckpt, backend="torch"), self)
+        aligner = load_predictor(self.ckpt, backend="torch")
+        predictor = functools.partial(_align_or_die, aligner, self)
+        predictor.card = aligner.card  # the JSON lines name the model from its card
+        return predictor
 
 
-def _align_or_die(aligner, how: KillOnce, image: str):
-    name = Path(image).name
+def _pixels_key(rgb: np.ndarray) -> str:
+    return hashlib.sha1(rgb.tobytes()).hexdigest()
+
+
+def _align_or_die(aligner, how: KillOnce, image: np.ndarray, *, color: str):
+    name = how.names[_pixels_key(image)]
     with open(how.log, "a") as fh:  # O_APPEND: whole lines from every worker
         fh.write(name + "\n")
     if name == how.victim:
@@ -254,7 +268,7 @@ def _align_or_die(aligner, how: KillOnce, image: str):
             pass
         else:
             os.kill(os.getpid(), signal.SIGKILL)
-    return aligner(image)
+    return aligner(image, color=color)
 
 
 @pytest.fixture()
@@ -274,7 +288,7 @@ def _by_image(lines: list[str]) -> dict[str, str]:
 def test_cluster_run_gives_the_single_process_lines_and_parquet(deadline, cluster, ckpt, photos, reference, tmp_path):
     out, pqdir = tmp_path / "ray.jsonl", tmp_path / "pq"
     s = detect_on_ray([photos], json_out=out, parquet_dir=pqdir, address=cluster.address, shard_size=3,
-                      make_predictor=KillOnce(ckpt, tmp_path / "aligned.log"), progress=False)
+                      make_predictor=KillOnce(ckpt, tmp_path / "aligned.log", photos), progress=False)
     assert (s.images, s.failures, s.shards, s.shards_run) == (6, 1, 3, 3)
     lines = _by_image(_lines(out))
     failure = json.loads(lines.pop(str(photos / "set1/truncated.jpg")))
@@ -293,7 +307,7 @@ def test_cluster_run_gives_the_single_process_lines_and_parquet(deadline, cluste
 def test_worker_killed_mid_shard_loses_and_duplicates_nothing(deadline, cluster, ckpt, photos, reference, tmp_path):
     out, log, marker = tmp_path / "ray.jsonl", tmp_path / "aligned.log", tmp_path / "killed"
     # shard 0 = set0/2008_001322.jpg, set0/2008_002506.jpg, set0/takeo.ppm: the worker dies on its 2nd photo
-    kill = KillOnce(ckpt, log, victim="2008_002506.jpg", marker=marker)
+    kill = KillOnce(ckpt, log, photos, victim="2008_002506.jpg", marker=marker)
     s = detect_on_ray([photos], json_out=out, address=cluster.address, shard_size=3, make_predictor=kill,
                       progress=False)
     assert marker.exists()  # the worker was killed
@@ -315,10 +329,11 @@ def test_resume_runs_only_the_unfinished_shards(deadline, cluster, aligner, ckpt
     prepare_job(layout, {**_spec([photos], shard_size=3), "settings": settings}, resume=False)
     run_shard(aligner, layout, 0, cwd=os.getcwd())
     s = detect_on_ray([photos], json_out=out, address=cluster.address, model=ckpt, shard_size=3, resume=True,
-                      make_predictor=KillOnce(ckpt, log), progress=False)
+                      make_predictor=KillOnce(ckpt, log, photos), progress=False)
     assert (s.shards, s.shards_run, s.images, s.failures) == (3, 2, 6, 1)
     assert s.aligned_run == 3 and s.working_seconds > 0  # shard 1's three photos (shard 2 is the bad file)
-    assert sorted(log.read_text().split()) == ["2008_002470.jpg", "2009_004587.jpg", "image_0010.png", "truncated.jpg"]
+    # shard 1's photos reach the predictor; shard 2's truncated file fails at decoding, before it
+    assert sorted(log.read_text().split()) == ["2008_002470.jpg", "2009_004587.jpg", "image_0010.png"]
     lines = _by_image(_lines(out))
     del lines[str(photos / "set1/truncated.jpg")]
     assert lines == _by_image(reference)

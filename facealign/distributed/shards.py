@@ -14,6 +14,7 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..detect_run import VIDEO_EXTS, _record, _video_frames
+from ..imageio import read_image
 from .inputs import iter_input_paths
 
 __all__ = ["ShardLayout", "ShardWorker", "parquet_schema", "run_shard", "write_manifests"]
@@ -23,14 +24,16 @@ _DIGITS = 6
 
 
 def parquet_schema():
-    """One Parquet row per JSON line: ``image``, ``frame`` (null for photos), ``faces`` (the JSON
-    line's face dicts as structs) and ``error`` (null unless the photo failed)."""
+    """One Parquet row per JSON line, the line's fields as columns (README, "Output"): ``image``,
+    ``width``, ``height``, ``model``, ``frame`` and ``time_ms`` (null for photos), ``faces`` (the line's
+    face dicts as structs) and ``error`` (null unless the photo failed)."""
     import pyarrow as pa
 
     floats = pa.list_(pa.float64())
     face = pa.struct([("box", floats), ("score", pa.float64()), ("points", pa.list_(floats)),
                       ("point_scores", floats), ("scheme", pa.string())])
-    return pa.schema([("image", pa.string()), ("frame", pa.int64()), ("faces", pa.list_(face)), ("error", pa.string())])
+    return pa.schema([("image", pa.string()), ("width", pa.int64()), ("height", pa.int64()), ("model", pa.string()),
+                      ("frame", pa.int64()), ("time_ms", pa.float64()), ("faces", pa.list_(face)), ("error", pa.string())])
 
 
 def _part(i: int) -> str:
@@ -85,25 +88,27 @@ def run_shard(predictor, layout: ShardLayout, shard: int, *, cwd: str, smooth: b
     lines: list[str] = []
     counts = {"images": 0, "frames": 0, "faces": 0, "failures": 0}
     start = time.time()
+    model = getattr(getattr(predictor, "card", None), "name", None)
     for name in paths:
         full = Path(cwd, name)
         try:
             if full.suffix.lower() in VIDEO_EXTS:
-                for i, _, faces, _ in _video_frames(predictor, full, smooth):
+                for i, rgb, faces, t in _video_frames(predictor, full, smooth):
                     counts["frames"] += 1
                     counts["faces"] += len(faces)
-                    rows.append({"image": name, "frame": i, "faces": [f.to_dict() for f in faces], "error": None})
-                    lines.append(_record(name, i, faces))
+                    lines.append(_record(name, i, faces, rgb=rgb, model=model, time_s=t))
+                    rows.append({**json.loads(lines[-1]), "error": None})
             else:
-                faces = predictor(str(full))  # a path: the predictor reads it (read_image)
+                rgb = read_image(full)
+                faces = predictor(rgb, color="rgb")
                 counts["images"] += 1
                 counts["faces"] += len(faces)
-                rows.append({"image": name, "frame": None, "faces": [f.to_dict() for f in faces], "error": None})
-                lines.append(_record(name, None, faces))
+                lines.append(_record(name, None, faces, rgb=rgb, model=model))
+                rows.append({**json.loads(lines[-1]), "error": None})
         except Exception as exc:  # noqa: BLE001 - one bad file of millions must not stop its shard
             counts["failures"] += 1
             msg = f"{type(exc).__name__}: {exc}"
-            rows.append({"image": name, "frame": None, "faces": [], "error": msg})
+            rows.append({"image": name, "faces": [], "error": msg})
             lines.append(json.dumps({"image": name, "error": msg}))
     if layout.parquet is not None:
         import pyarrow as pa
