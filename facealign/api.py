@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from .detector import Detection, RetinaFaceDetector
-from .engine.checkpoint import load_checkpoint
+from .engine.checkpoint import CheckpointError, load_checkpoint
 from .geometry import align_matrix, apply_affine, invert_affine, warp
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import get_scheme
@@ -209,15 +209,19 @@ def load_predictor(
 def _load_model(model: str | Path) -> tuple[ModelCard, torch.nn.Module]:
     """A registered name (with its shipped weights) or a trainer checkpoint path."""
     p = Path(str(model))
-    if p.suffix == ".pt" and p.is_file():
+    if p.suffix == ".pt":  # a checkpoint file: loaded without running code, "no such file" when missing
         ckpt = load_checkpoint(p)
         name = ckpt.get("model_name")
-        if not name:
-            raise ValueError(f"{p}: checkpoint does not say which model it holds (no 'model_name')")
+        if not isinstance(name, str) or not name:
+            raise CheckpointError(f"checkpoint {p}: does not say which model it holds (no 'model_name')")
         kwargs = dict(ckpt.get("model_kwargs", {}))
         card = get_model_card(name, **kwargs)
         net = create_model(name, **kwargs)
-        net.load_state_dict(ckpt["model"])
+        try:
+            net.load_state_dict(ckpt["model"])
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()
+            raise CheckpointError(f"checkpoint {p}: its weights do not fit model {name} ({' '.join(first[1:2]).strip() or first[0]})") from None
         return card, net.eval()
     card = get_model_card(str(model))
     return card, create_model(str(model), pretrained=True).eval()

@@ -1,9 +1,18 @@
-"""Atomic checkpoints: model, optimiser, scheduler, RNG states and epoch in one file."""
+"""Atomic checkpoints: model, optimiser, scheduler, RNG states and epoch in one file.
+
+Loading never runs code: every ``.pt`` is read with ``torch.load(..., weights_only=True)``
+(:func:`load_torch_file`), which accepts tensors and plain data (dicts, lists, tuples, strings,
+numbers) only. Everything the trainer saves is therefore kept in those types: the numpy RNG state as
+a dict with its key as a tensor, the config as the plain dict of ``dataclasses.asdict``.
+"""
 
 from __future__ import annotations
 
 import io
+import pickle
 import random
+import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +21,20 @@ import torch
 
 from ..atomic import atomic_write_bytes
 
-__all__ = ["atomic_torch_save", "capture_rng", "init_weights", "load_checkpoint", "restore_rng"]
+__all__ = [
+    "CheckpointError",
+    "atomic_torch_save",
+    "capture_rng",
+    "init_weights",
+    "load_checkpoint",
+    "load_torch_file",
+    "restore_rng",
+]
+
+
+class CheckpointError(ValueError):
+    """A ``.pt`` file that is refused (it holds code-bearing Python objects) or cannot be read
+    (corrupt, truncated, not a torch file, or not the kind of content expected). One line."""
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
@@ -22,26 +44,65 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+def load_torch_file(path: str | Path, *, what: str = "checkpoint") -> Any:
+    """``torch.load(path, map_location="cpu", weights_only=True)`` with one-line errors.
+
+    Raises ``FileNotFoundError`` ("no such file") when ``path`` is not a file, and
+    :class:`CheckpointError` naming the file and why when it holds anything but tensors and plain
+    data (such a pickle could run code as it loads, so it is refused before anything in it runs) or
+    is not a readable torch file. ``what`` names the file's role in the messages.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} {p}: no such file")
+    try:
+        return torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"GLOBAL (\S+)", str(err))
+        if found:
+            raise CheckpointError(
+                f"{what} {p}: refused, it holds the Python object {found.group(1)}, not only tensors and plain data "
+                "(loading it could run code)"
+            ) from None
+        raise CheckpointError(f"{what} {p}: refused, not a torch file of tensors and plain data") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, UnicodeDecodeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{what} {p}: not a readable torch file (corrupt or truncated?): {first}") from None
+
+
 def capture_rng() -> dict[str, Any]:
-    """Python, numpy and torch RNG states."""
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Python, numpy and torch RNG states, in types that ``weights_only`` loading accepts.
+
+    ``python``: ``random.getstate()`` (a tuple of ints and ``None``); ``numpy``: the legacy
+    ``np.random.get_state()`` as a dict whose 624-word MT19937 key is an int64 tensor; ``torch``:
+    ``torch.get_rng_state()``.
+    """
+    kind, key, pos, has_gauss, gauss = np.random.get_state()
+    numpy_state = {
+        "kind": str(kind), "key": torch.from_numpy(key.astype(np.int64)), "pos": int(pos),
+        "has_gauss": int(has_gauss), "cached_gaussian": float(gauss),
+    }
+    return {"python": random.getstate(), "numpy": numpy_state, "torch": torch.get_rng_state()}
 
 
 def restore_rng(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    """Set the RNGs to a :func:`capture_rng` state."""
+    random.setstate(tuple(state["python"]))
+    n = state["numpy"]
+    key = np.asarray(n["key"].numpy(), dtype=np.uint32)
+    np.random.set_state((n["kind"], key, n["pos"], n["has_gauss"], n["cached_gaussian"]))
     torch.set_rng_state(state["torch"])
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint written by the trainer (a dict with ``model``, ``optimizer``, ``scheduler``,
-    ``rng``, ``epoch``, ``config``)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {p}")
-    ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    if not isinstance(ckpt, dict) or "model" not in ckpt:
-        raise ValueError(f"{p} is not a facealign checkpoint (no 'model' entry)")
+    ``rng``, ``epoch``, ``config``), never running code (:func:`load_torch_file`).
+
+    Raises ``FileNotFoundError`` when missing and :class:`CheckpointError` when refused, unreadable or
+    not a trainer checkpoint."""
+    ckpt = load_torch_file(path)
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("model"), dict):
+        raise CheckpointError(f"checkpoint {path}: not a facealign checkpoint (no 'model' state dict)")
     return ckpt
 
 
@@ -56,11 +117,11 @@ def init_weights(model: torch.nn.Module, source: str | Path) -> tuple[list[str],
     """
     p = Path(str(source))
     if p.suffix == ".pt":
-        if not p.is_file():
-            raise FileNotFoundError(f"init_from: no such checkpoint {p}")
-        state = torch.load(p, map_location="cpu", weights_only=False)
+        state = load_torch_file(p, what="init_from")
         if isinstance(state, dict) and isinstance(state.get("model"), dict):
             state = state["model"]
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise CheckpointError(f"init_from {p}: holds no state dict (a dict of tensors, or a checkpoint with one)")
     else:
         from ..models.zoo import create_model  # a registered name: its shipped weights
 

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from ..engine.checkpoint import load_torch_file
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
@@ -240,7 +241,7 @@ def _load_pretrained(model: nn.Module, name: str) -> nn.Module:
         raise MissingWeightsError(
             f"pretrained weights for model {name!r} are not in this installation: expected {path}"
         )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_torch_file(path, what="weights")
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     try:
