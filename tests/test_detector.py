@@ -329,3 +329,22 @@ def test_full_hd_photo(detector):
     assert 250 < labelled[0].box.width < 400
     # measured: nose tip (-4.8, +7.2) px from the 300-W point 30, box 315 px wide
     np.testing.assert_allclose(labelled[0].points[2], nose_tip, atol=0.05 * labelled[0].box.width)
+
+
+def test_pyramid_levels_and_tiles_hand_worked():
+    from facealign.detector import TILE_OVERLAP, _inside_larger, _tiles
+
+    det = RetinaFaceDetector()
+    assert det.pyramid_scales(480, 640) == [] and det.pyramid_scales(720, 960) == []  # one pass, as before
+    assert det.pyramid_scales(1080, 1920) == [1.0]  # whole pass at 1/3: 1.0 > 1.5 / 3, 1/3 is not
+    assert det.pyramid_scales(6000, 8000) == pytest.approx([1.0, 1 / 3])  # whole pass at 0.08
+    assert RetinaFaceDetector(max_scale=0.0).pyramid_scales(6000, 8000) == []
+    # 3000 px in 1280 px tiles: n = ceil((3000 - 1280) / (1280 - 224)) + 1 = 3, starts 0, 860, 1720
+    tiles = _tiles(3000, 1280)
+    assert [t[:2] for t in tiles] == [(0, 1280), (860, 2140), (1720, 3000)]
+    assert tiles[0][2] == -np.inf and tiles[0][3] == (1280 + 860) / 2 == tiles[1][2] and tiles[2][3] == np.inf
+    assert all(a[1] - b[0] >= TILE_OVERLAP for a, b in zip(tiles, tiles[1:]))
+    assert _tiles(500, 1280) == [(0, 500, -np.inf, np.inf)]
+    # an ear at the edge of a face 8x its size goes; a small face beside it (centre 30% away) stays
+    boxes = np.array([[0, 0, 800, 1000], [790, 400, 890, 500], [1100, 400, 1200, 500], [10, 10, 400, 400]], float)
+    assert _inside_larger(boxes).tolist() == [False, True, False, False]  # 390 px is not 3x smaller than 1000
