@@ -69,22 +69,17 @@ def _jpeg_segments(data: bytes):
         at += 2 + length
 
 
-def _png_chunks(data: bytes):
-    at = 8
+def _chunks(data: bytes, kind: str):
+    """``(name, payload)`` of each chunk of a PNG (length, name, payload, CRC; big-endian) or of a RIFF
+    file such as WebP (name, length, payload padded to an even size; little-endian)."""
+    png = kind == "png"
+    at = 8 if png else 12
     while at + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[at : at + 8])
-        yield kind, data[at + 8 : at + 8 + length]
-        if kind == b"IEND":
+        length, name = struct.unpack(">I4s", data[at : at + 8]) if png else struct.unpack("<4sI", data[at : at + 8])[::-1]
+        yield name, data[at + 8 : at + 8 + length]
+        if name == b"IEND":
             return
-        at += 12 + length
-
-
-def _riff_chunks(data: bytes):
-    at = 12
-    while at + 8 <= len(data):
-        kind, length = struct.unpack("<4sI", data[at : at + 8])
-        yield kind, data[at + 8 : at + 8 + length]
-        at += 8 + length + (length & 1)
+        at += 8 + length + (4 if png else length & 1)
 
 
 def image_format(data: bytes) -> str:
@@ -135,7 +130,7 @@ def header_size(data: bytes) -> tuple[int, int] | None:
 
 
 def _webp_size(data: bytes) -> tuple[int, int] | None:
-    for kind, chunk in _riff_chunks(data):
+    for kind, chunk in _chunks(data, "webp"):
         if kind == b"VP8X" and len(chunk) >= 10:
             return 1 + int.from_bytes(chunk[4:7], "little"), 1 + int.from_bytes(chunk[7:10], "little")
         if kind == b"VP8 " and len(chunk) >= 10 and chunk[3:6] == b"\x9d\x01\x2a":
@@ -151,10 +146,9 @@ def _exif_block(data: bytes, kind: str) -> bytes:
     """The TIFF structure of the file's EXIF data (``b""`` when it has none)."""
     if kind == "tiff":
         return data
-    chunks = {"jpeg": _jpeg_segments, "png": _png_chunks, "webp": _riff_chunks}.get(kind)
-    if chunks is None:
+    if kind not in ("jpeg", "png", "webp"):
         return b""
-    for name, payload in chunks(data):
+    for name, payload in _jpeg_segments(data) if kind == "jpeg" else _chunks(data, kind):
         if (name == 0xE1 and payload[:6] == b"Exif\x00\x00") or name in (b"eXIf", b"EXIF"):
             return payload[6:] if payload[:6] == b"Exif\x00\x00" else payload
     return b""
