@@ -137,7 +137,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
-    from . import imageio
     from .api import load_predictor
     from .detect_run import check_outputs, expand_inputs, run_detect
     from .models.zoo import DEFAULT_MODEL
@@ -145,12 +144,10 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     check_outputs(args.json, args.draw)  # before the model is loaded: a bad target fails at once
     if not expand_inputs(args.paths):
         raise ValueError(f"no images found in {' '.join(args.paths)}")
-    if args.max_pixels is not None:
-        imageio.MAX_PIXELS = args.max_pixels
     aligner = load_predictor(args.model or DEFAULT_MODEL, backend=args.backend, threads=args.threads,
                              flip_test=args.flip_test, score_threshold=args.score_threshold)
     summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
-                         progress=not args.quiet)
+                         progress=not args.quiet, max_pixels=args.max_pixels)
     if summary.stopped_by:
         return 128 + int(getattr(signal, summary.stopped_by))
     return 1 if summary.failures else 0
@@ -200,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--score-threshold", type=_float_range(0.0, 1.0, hi_open=True), default=0.6, help="face detector score threshold")
     d.add_argument("--max-pixels", type=_int_range(1), default=None,
                    help="refuse image files of more pixels than this (default: facealign.imageio.MAX_PIXELS, "
-                   "150 million, or the FACEALIGN_MAX_PIXELS environment variable)")
+                   "250 million, or the FACEALIGN_MAX_PIXELS environment variable)")
     d.add_argument("--no-smooth", action="store_true", help="no One-Euro smoothing of video landmarks")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_detect)

@@ -153,9 +153,11 @@ def run_detect(
     smooth: bool = True,
     progress: bool = True,
     log: TextIO | None = None,
+    max_pixels: int | None = None,
 ) -> DetectSummary:
     """Landmarks of every photo and video frame under ``paths`` (see the module docstring for what is
-    guaranteed). Raises ``ValueError`` before any work when the outputs cannot be written
+    guaranteed); image files above ``max_pixels`` (default ``facealign.imageio.MAX_PIXELS``) are
+    skipped unread. Raises ``ValueError`` before any work when the outputs cannot be written
     (:func:`check_outputs`) or ``paths`` hold no image or video ("no images found")."""
     log = log if log is not None else sys.stderr
     check_outputs(json_out, draw_dir)
@@ -172,7 +174,7 @@ def run_detect(
     try:
         for path in bar:
             try:
-                _one_file(aligner, path, out, targets.get(path), summary, smooth, bar)
+                _one_file(aligner, path, out, targets.get(path), summary, smooth, bar, max_pixels)
             except (OSError, ValueError, cv2.error, MemoryError) as exc:
                 summary.failures.append((str(path), str(exc)))
                 print(f"facealign detect: skipped {path}: {exc}", file=log)
@@ -189,7 +191,8 @@ def run_detect(
     return summary
 
 
-def _one_file(aligner, path: Path, out: AtomicLines | None, target: Path | None, summary: DetectSummary, smooth: bool, bar) -> None:
+def _one_file(aligner, path: Path, out: AtomicLines | None, target: Path | None, summary: DetectSummary, smooth: bool, bar,
+              max_pixels: int | None) -> None:
     """The JSON lines and the drawing of one photo or video."""
     if path.suffix.lower() in VIDEO_EXTS:
         writer, tmp_video = None, None
@@ -215,7 +218,7 @@ def _one_file(aligner, path: Path, out: AtomicLines | None, target: Path | None,
             if tmp_video is not None and tmp_video.exists():
                 tmp_video.unlink()  # an interrupted or failed drawing: nothing half-written is left
         return
-    rgb = read_image(path)
+    rgb = read_image(path, max_pixels=max_pixels)
     faces = aligner(rgb)
     summary.images += 1
     summary.faces += len(faces)

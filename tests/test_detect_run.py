@@ -189,3 +189,12 @@ def test_a_signal_keeps_the_lines_written_so_far(ckpt, tmp_path, signum):
     assert 3 <= len(rows) < 300 and all(r["faces"] for r in rows)
     assert [Path(r["image"]).name for r in rows] == [f"{i:03d}.ppm" for i in range(len(rows))]
     assert sorted(p.name for p in out.parent.iterdir()) == ["o.jsonl"]  # no temporary file left
+
+
+def test_max_pixels_skips_larger_files_with_a_line(ckpt, tmp_path, capsys):
+    photo = str(SAMPLES / "300w/takeo.ppm")  # 150 x 225 = 33750 pixels
+    args = ["detect", photo, "--model", str(ckpt), "--backend", "torch", "--quiet"]
+    assert main(args + ["--max-pixels", "33749"]) == 1
+    err = capsys.readouterr().err
+    assert "takeo.ppm: 150 x 225 = 33,750 pixels is above the limit of 33,749" in err and "skipped: takeo.ppm" in err
+    assert main(args + ["--max-pixels", "33750"]) == 0
