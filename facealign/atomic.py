@@ -48,7 +48,7 @@ def temp_sibling(path: str | Path, *, suffix: str = ".tmp") -> tuple[int, Path]:
     p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=suffix, dir=p.parent)
     try:
-        os.fchmod(fd, file_mode(p))
+        os.chmod(tmp, file_mode(p))  # mkstemp makes 0600; os.chmod (not fchmod) works on every platform
     except BaseException:
         os.close(fd)
         os.unlink(tmp)
