@@ -103,3 +103,34 @@ def test_missing_checkpoint_says_no_such_file_not_unknown_model(tmp_path, capsys
     err = capsys.readouterr().err
     _one_error_line(err, "missing.pt: no such file")
     assert "unknown model" not in err
+
+
+def test_checkpoints_of_the_older_layout_still_load_and_resume(tmp_path, ckpt):
+    """Checkpoints written before the RNG state became tensors hold numpy's state tuple (an ndarray):
+    numpy arrays are allowed, and restore_rng takes that layout."""
+    import random
+
+    import numpy as np
+
+    from facealign.engine.checkpoint import restore_rng
+
+    state = torch.load(ckpt, weights_only=True)
+    np.random.seed(5)
+    state["rng"] = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    torch.save(state, tmp_path / "old.pt")
+    want = np.random.standard_normal(3)
+    restore_rng(load_checkpoint(tmp_path / "old.pt")["rng"])
+    np.testing.assert_array_equal(np.random.standard_normal(3), want)
+
+
+def test_a_numpy_object_array_cannot_smuggle_code(tmp_path, ckpt):
+    import numpy as np
+
+    marker = tmp_path / "PLANTED"
+    state = torch.load(ckpt, weights_only=True)
+    state["history"] = np.array([_PlantsAFile(marker)], dtype=object)
+    torch.save(state, tmp_path / "smuggled.pt")
+    # refused at the array's object dtype, before any item is unpickled
+    with pytest.raises(CheckpointError, match="smuggled.pt: refused, it holds the Python object numpy.dtypes.ObjectDType"):
+        load_checkpoint(tmp_path / "smuggled.pt")
+    assert not marker.exists()

@@ -44,6 +44,16 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+_reconstruct = np._core.multiarray._reconstruct if hasattr(np, "_core") else np.core.multiarray._reconstruct
+_NUMPY_ARRAYS = [
+    np.ndarray, np.dtype, type(np.dtype("uint32")),
+    (_reconstruct, "numpy._core.multiarray._reconstruct"), (_reconstruct, "numpy.core.multiarray._reconstruct"),
+]
+"""numpy arrays are plain data too: rebuilding one (``_reconstruct`` of an ``ndarray`` of a ``dtype``, its
+items unpickled by the same restricted unpickler) runs no code. Checkpoints written before the RNG
+state was stored as tensors hold the numpy RNG key as an array; this keeps them loadable."""
+
+
 def load_torch_file(path: str | Path, *, what: str = "checkpoint") -> Any:
     """``torch.load(path, map_location="cpu", weights_only=True)`` with one-line errors.
 
@@ -56,12 +66,13 @@ def load_torch_file(path: str | Path, *, what: str = "checkpoint") -> Any:
     if not p.is_file():
         raise FileNotFoundError(f"{what} {p}: no such file")
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(_NUMPY_ARRAYS):
+            return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        found = re.search(r"GLOBAL (\S+)", str(err))
+        found = re.search(r"GLOBAL (\S+)|but got <class '([^']+)'>", str(err))
         if found:
             raise CheckpointError(
-                f"{what} {p}: refused, it holds the Python object {found.group(1)}, not only tensors and plain data "
+                f"{what} {p}: refused, it holds the Python object {found.group(1) or found.group(2)}, not only tensors and plain data "
                 "(loading it could run code)"
             ) from None
         raise CheckpointError(f"{what} {p}: refused, not a torch file of tensors and plain data") from None
@@ -86,11 +97,13 @@ def capture_rng() -> dict[str, Any]:
 
 
 def restore_rng(state: dict[str, Any]) -> None:
-    """Set the RNGs to a :func:`capture_rng` state."""
+    """Set the RNGs to a :func:`capture_rng` state (or to the older layout, whose numpy state is
+    ``np.random.get_state()``'s tuple)."""
     random.setstate(tuple(state["python"]))
     n = state["numpy"]
-    key = np.asarray(n["key"].numpy(), dtype=np.uint32)
-    np.random.set_state((n["kind"], key, n["pos"], n["has_gauss"], n["cached_gaussian"]))
+    if isinstance(n, dict):
+        n = (n["kind"], np.asarray(n["key"].numpy(), dtype=np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+    np.random.set_state(tuple(n))
     torch.set_rng_state(state["torch"])
 
 
