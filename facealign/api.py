@@ -24,6 +24,7 @@ import numpy as np
 
 from .card import DEFAULT_MODEL, ModelCard, weights_path
 from .detector import Detection, RetinaFaceDetector
+from .errors import CheckpointError
 from .geometry import align_matrix, apply_affine, invert_affine, warp
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import get_scheme
@@ -298,15 +299,19 @@ def _load_model(model: str | Path) -> tuple[ModelCard, Any]:
     from .models.zoo import create_model, get_model_card
 
     p = Path(str(model))
-    if p.suffix == ".pt" and p.is_file():
+    if p.suffix == ".pt":  # a checkpoint file: loaded without running code, "no such file" when missing
         ckpt = load_checkpoint(p)
         name = ckpt.get("model_name")
-        if not name:
-            raise ValueError(f"{p}: checkpoint does not say which model it holds (no 'model_name')")
+        if not isinstance(name, str) or not name:
+            raise CheckpointError(f"checkpoint {p}: does not say which model it holds (no 'model_name')")
         kwargs = dict(ckpt.get("model_kwargs", {}))
         card = get_model_card(name, **kwargs)
         net = create_model(name, **kwargs)
-        net.load_state_dict(ckpt["model"])
+        try:
+            net.load_state_dict(ckpt["model"])
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()
+            raise CheckpointError(f"checkpoint {p}: its weights do not fit model {name} ({' '.join(first[1:2]).strip() or first[0]})") from None
         return card, net.eval()
     card = get_model_card(str(model))
     return card, create_model(str(model), pretrained=True).eval()

@@ -3,10 +3,70 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
+from typing import Any, Callable
+
+from .errors import CheckpointError
 
 __all__ = ["main"]
+
+EXIT_STATUS = """exit status:
+  0    every input was processed
+  1    some inputs were skipped (the summary line names them), or the work failed (e.g. a refused checkpoint)
+  2    usage error: a bad argument, a missing path, an output that cannot be written, nothing to process
+  130  interrupted by Ctrl-C (SIGINT); 143 stopped by SIGTERM (detect keeps the JSON lines written so far)"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``facealign detect: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _int_range(lo: int, hi: int | None = None, *, what: str = "") -> Callable[[str], Any]:
+    """An argparse ``type``: an integer in ``[lo, hi]`` (``hi=None``: no upper bound)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < lo or (hi is not None and value > hi):
+            bound = f"an integer >= {lo}" if hi is None else f"an integer from {lo} to {hi}"
+            raise argparse.ArgumentTypeError(f"expected {bound}{what}, got {value}")
+        return value
+
+    return parse
+
+
+def _float_range(lo: float, hi: float, *, lo_open: bool = False, hi_open: bool = False) -> Callable[[str], Any]:
+    """An argparse ``type``: a finite float in the interval from ``lo`` to ``hi`` (ends open or closed)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        below = value <= lo if lo_open else value < lo
+        above = value >= hi if hi_open else value > hi
+        if value != value or below or above:
+            interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+            raise argparse.ArgumentTypeError(f"expected a number in {interval}, got {text}")
+        return value
+
+    return parse
+
+
+def _cores() -> int:
+    """CPU cores this process may use (its affinity mask where the platform has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+THREADS = _int_range(1, _cores(), what=f" (this machine has {_cores()} CPU cores)")
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -63,7 +123,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         from .evaluate import evaluate_files, format_table
 
         if not args.gt:
-            raise SystemExit("facealign eval: --pred needs --gt (the annotation file to compare with)")
+            raise ValueError("--pred needs --gt (the annotation file to compare with)")
         result = evaluate_files(args.pred, args.gt, norm=args.norm, threshold=args.threshold, ced_png=args.ced)
         print(format_table(result))
         return 0
@@ -73,7 +133,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         evaluate_model(args.model, args.data, norm=args.norm, threshold=args.threshold, flip_test=not args.no_flip,
                        align=args.align)
         return 0
-    raise SystemExit("facealign eval: give --pred P --gt G, or --model CHECKPOINT --data LIST")
+    raise ValueError("give --pred P --gt G, or --model CHECKPOINT --data LIST")
 
 
 def _cmd_detect_ray(args: argparse.Namespace) -> int:
@@ -85,7 +145,7 @@ def _cmd_detect_ray(args: argparse.Namespace) -> int:
                       model=args.model, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
                       score_threshold=args.score_threshold, smooth=not args.no_smooth, workers=args.workers,
                       shard_size=args.shard_size, resume=args.resume, progress=not args.quiet)
-    return 1 if s.failures and not (s.images or s.frames) else 0
+    return 1 if s.failures else 0
 
 
 def _cmd_detect(args: argparse.Namespace) -> int:
@@ -95,22 +155,29 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         raise ValueError("--parquet and --resume belong to --ray runs: add --ray (a local instance) or --ray ADDRESS")
     from .api import load_predictor
     from .card import DEFAULT_MODEL
-    from .detect_run import run_detect
+    from .detect_run import check_outputs, expand_inputs, run_detect
 
+    check_outputs(args.json, args.draw, args.csv)  # before the model is loaded: a bad target fails at once
+    if not expand_inputs(args.paths):
+        raise ValueError(f"no images found in {' '.join(args.paths)}")
     model = args.model or DEFAULT_MODEL
     aligner = load_predictor(model, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
                              score_threshold=args.score_threshold, device=args.device)
     name = getattr(getattr(aligner, "card", None), "name", None) or str(model)
     summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
-                         progress=not args.quiet, model=name, csv_out=args.csv)
-    return 1 if summary.failures and not (summary.images or summary.frames) else 0
+                         progress=not args.quiet, max_pixels=args.max_pixels, model=name, csv_out=args.csv)
+    if summary.stopped_by:
+        return 128 + int(getattr(signal, summary.stopped_by))
+    return 1 if summary.failures else 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .api import _load_model
+    from .atomic import check_writable
     from .export import export_onnx, export_stage
     from .outputs import OUTPUT_NAMES
 
+    check_writable(args.output, what="output")  # before the model is loaded and exported
     card, net = _load_model(args.model)
     if args.network_only:
         rep = export_onnx(net, card.input_size, args.output, names=OUTPUT_NAMES[card.output], tolerance=args.tolerance)
@@ -139,10 +206,12 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="facealign", description="2D facial landmark detection")
+    p = _Parser(prog="facealign", description="2D facial landmark detection", epilog=EXIT_STATUS,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("detect", help="landmarks on photos, folders (recursive) and videos")
+    d = sub.add_parser("detect", help="landmarks on photos, folders (recursive) and videos", epilog=EXIT_STATUS,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     d.add_argument("paths", nargs="+")
     d.add_argument("--json", default=None, help="write one JSON line per image / video frame here")
     d.add_argument("--csv", default=None,
@@ -151,9 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--model", default=None, help="registered model name or checkpoint (default: facealign.DEFAULT_MODEL)")
     d.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
     d.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (ONNX Runtime's CUDA provider: needs onnxruntime-gpu)")
-    d.add_argument("--threads", type=int, default=1)
+    d.add_argument("--threads", type=THREADS, default=1, help="CPU threads (1 to the machine's cores)")
     d.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (2x cost)")
-    d.add_argument("--score-threshold", type=float, default=0.6, help="face detector score threshold")
+    d.add_argument("--score-threshold", type=_float_range(0.0, 1.0, hi_open=True), default=0.6, help="face detector score threshold")
+    d.add_argument("--max-pixels", type=_int_range(1), default=None,
+                   help="refuse image files of more pixels than this (default: facealign.imageio.MAX_PIXELS, "
+                   "250 million, or the FACEALIGN_MAX_PIXELS environment variable)")
     d.add_argument("--no-smooth", action="store_true", help="no One-Euro smoothing of video landmarks")
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
@@ -170,14 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("output", help="the .onnx file to write; load it with Aligner(PATH) or detect --model PATH")
     x.add_argument("--flip-test", action="store_true", help="merge in the mirrored crop (2x cost)")
     x.add_argument("--network-only", action="store_true", help="the network alone: float input, raw outputs, no card")
-    x.add_argument("--tolerance", type=float, default=1e-4, help="--network-only: largest output difference allowed")
+    x.add_argument("--tolerance", type=_float_range(0.0, 1.0, lo_open=True), default=1e-4,
+                   help="--network-only: largest output difference allowed")
     x.set_defaults(func=_cmd_export)
 
     b = sub.add_parser("bench", help="landmark-stage latency per face")
     b.add_argument("model", nargs="?", default=None)
     b.add_argument("--backends", nargs="+", default=["onnx", "torch"])
-    b.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    b.add_argument("--repeats", type=int, default=50)
+    b.add_argument("--threads", nargs="+", type=THREADS, default=[1, 2])
+    b.add_argument("--repeats", type=_int_range(1), default=50)
     b.set_defaults(func=_cmd_bench)
 
     m = sub.add_parser("models", help="list registered models")
@@ -186,17 +259,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="parameters, size and GFLOPs of a model")
     i.add_argument("model")
-    i.add_argument("--input-size", type=int, default=None)
+    i.add_argument("--input-size", type=_int_range(16, 4096), default=None)
     i.set_defaults(func=_cmd_info)
 
     t = sub.add_parser("train", help="train from a TOML experiment config (configs/*.toml)")
     t.add_argument("config")
     t.add_argument("--resume", action="store_true", help="continue from OUT_DIR/NAME/last.pt if present")
-    t.add_argument("--epochs", type=int, default=None)
-    t.add_argument("--stop-after", type=int, default=None, help="stop after this many epochs of this call")
+    t.add_argument("--epochs", type=_int_range(1), default=None)
+    t.add_argument("--stop-after", type=_int_range(1), default=None, help="stop after this many epochs of this call")
     t.add_argument("--out-dir", default=None)
-    t.add_argument("--workers", type=int, default=None)
-    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--workers", type=_int_range(0, 64), default=None)
+    t.add_argument("--threads", type=THREADS, default=None)
     t.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (the config's device by default)")
     t.add_argument("--data-root", default=None, help="the folder the config's face lists are in (its data_root by default)")
     t.set_defaults(func=_cmd_train)
@@ -207,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--model", help="a checkpoint (.pt) or registered model name")
     e.add_argument("--data", help="annotation list to evaluate the model on")
     e.add_argument("--norm", default="interocular", choices=["interocular", "interpupil", "box", "diagonal"])
-    e.add_argument("--threshold", type=float, default=0.1)
+    e.add_argument("--threshold", type=_float_range(0.0, 1.0, lo_open=True), default=0.1)
     e.add_argument("--ced", default=None, help="write the CED plot to this PNG")
     e.add_argument("--no-flip", action="store_true", help="no flip-test averaging")
     e.add_argument("--align", default="detector", choices=["detector", "labels"],
@@ -217,18 +290,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status (see ``EXIT_STATUS``). Errors are one line on stderr,
+    never a traceback: usage errors (bad arguments, a missing path, an output that cannot be written) 2,
+    failures of the work itself (a refused or corrupt checkpoint, an unreadable model) 1."""
     from .runtime import MissingProviderError
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (FileNotFoundError, ValueError, KeyError, ImportError, MissingProviderError) as exc:
+    except CheckpointError as exc:  # before ValueError, its base: the file is at fault, not the arguments
+        return _fail(args, exc, 1)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError, ValueError, KeyError) as exc:
+        return _fail(args, exc, 2)
+    except ImportError as exc:
         hint = ""
-        if isinstance(exc, ImportError) and exc.name == "torch":  # a bare 'import torch' in a torch-free install
+        if exc.name == "torch":  # a bare 'import torch' in a torch-free install
             hint = f"; 'facealign {args.command}' needs PyTorch: pip install 'facealign[train]'"
-        print(f"facealign {args.command}: error: {exc}{hint}", file=sys.stderr)
-        return 2
+        return _fail(args, exc, 2, hint)
+    except MissingProviderError as exc:
+        return _fail(args, exc, 2)
+    except (OSError, RuntimeError) as exc:
+        return _fail(args, exc, 1)
+    except KeyboardInterrupt:
+        print(f"facealign {args.command}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _fail(args: argparse.Namespace, exc: BaseException, status: int, hint: str = "") -> int:
+    text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    line = " ".join(str(text).split()) or type(exc).__name__
+    print(f"facealign {args.command}: error: {line}{hint}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

@@ -1,7 +1,16 @@
 """``facealign detect``: photos, folders (recursive) and videos -> JSON lines and drawings.
 
-One unreadable file is reported and skipped; outputs are written to a temporary file and moved
-into place when complete, so an interrupted run never leaves a half-written result behind.
+Guarantees: the output targets are checked before any work (:func:`check_outputs`); one unreadable
+file is reported and skipped; every file is written to a hidden temporary sibling and moved into
+place complete (with the user's umask, :mod:`facealign.atomic`); drawings mirror the input tree under
+``--draw`` (:func:`draw_targets`), so ``a/x.jpg`` and ``b/x.jpg`` never overwrite each other.
+Ctrl-C (SIGINT) or SIGTERM stop the run after the current file's line: the lines written so far are
+moved to the JSON path (valid JSON lines, one per finished image or video frame), no temporary file
+is left behind, a drawn video in progress is deleted, and the summary says what stopped the run.
+
+JSON lines (schema in the README, "Output"): image, width, height, model, for video frames frame and
+time_ms, then the faces (``FaceLandmarks.to_dict()``); ``--csv`` writes one row per face. Coordinates are
+pixels of the image as displayed (EXIF orientation applied, ``facealign.types``).
 """
 
 from __future__ import annotations
@@ -10,8 +19,9 @@ import csv
 import io
 import json
 import os
+import signal
 import sys
-import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +31,12 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .atomic import atomic_write_bytes
+from .atomic import AtomicLines, atomic_write_bytes, check_writable, temp_sibling
 from .imageio import read_image
 from .types import FaceLandmarks
 from .video import FaceTracker, read_frames
 
-__all__ = ["DetectSummary", "draw_faces", "expand_inputs", "run_detect"]
+__all__ = ["DetectSummary", "check_outputs", "draw_faces", "draw_targets", "expand_inputs", "run_detect"]
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -39,14 +49,32 @@ class DetectSummary:
     faces: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    stopped_by: str = ""
+    """``"SIGINT"`` / ``"SIGTERM"`` when a signal stopped the run, else ``""``."""
 
     def line(self) -> str:
         n = self.images + self.frames
         per = 1000 * self.seconds / n if n else 0.0
-        return (
+        text = (
             f"{self.images} images, {self.frames} video frames, {self.faces} faces, "
             f"{len(self.failures)} failures, {per:.1f} ms per image/frame"
         )
+        if self.failures:
+            names = ", ".join(Path(f).name for f, _ in self.failures[:SKIPPED_NAMED])
+            more = f" and {len(self.failures) - SKIPPED_NAMED} more" if len(self.failures) > SKIPPED_NAMED else ""
+            text += f"; skipped: {names}{more}"
+        if self.stopped_by:
+            text = f"stopped by {self.stopped_by}: " + text
+        return text
+
+
+SKIPPED_NAMED = 10
+"""Skipped files named in the summary line (each is also reported on its own line as it is skipped)."""
+
+
+class _Stop(BaseException):
+    """Raised in the main thread by the SIGTERM handler of :func:`run_detect` (like KeyboardInterrupt
+    for SIGINT): a BaseException, so that no ``except Exception`` on the way swallows it."""
 
 
 def expand_inputs(paths: list[str | Path]) -> list[Path]:
@@ -58,6 +86,37 @@ def expand_inputs(paths: list[str | Path]) -> list[Path]:
             out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
         else:
             out.append(p)
+    return out
+
+
+def check_outputs(json_out: str | Path | None, draw_dir: str | Path | None, csv_out: str | Path | None = None) -> None:
+    """Raise ``ValueError`` (one line) unless ``json_out`` and ``csv_out`` can be written as files and
+    ``draw_dir`` used as a folder (:func:`facealign.atomic.check_writable`). Checked before any work."""
+    if json_out is not None:
+        check_writable(json_out, what="--json")
+    if csv_out is not None:
+        check_writable(csv_out, what="--csv")
+    if draw_dir is not None:
+        check_writable(draw_dir, folder=True, what="--draw")
+
+
+def draw_targets(files: list[Path], draw_dir: str | Path) -> dict[Path, Path]:
+    """Where the drawing of each input goes: the input's path relative to the inputs' common folder,
+    under ``draw_dir``, as ``STEM_landmarks.jpg`` (``.mp4`` for videos). Two inputs of one folder with
+    the same stem (``x.jpg``, ``x.png``) keep their extension in the name (``x_jpg_landmarks.jpg``)."""
+    if not files:
+        return {}
+    resolved = [f.resolve() for f in files]
+    root = Path(os.path.commonpath([r.parent for r in resolved]))
+    stems: dict[Path, int] = {}
+    for r in resolved:
+        key = r.parent / r.stem
+        stems[key] = stems.get(key, 0) + 1
+    out = {}
+    for f, r in zip(files, resolved):
+        stem = r.stem if stems[r.parent / r.stem] == 1 else r.name.replace(".", "_")
+        ext = ".mp4" if r.suffix.lower() in VIDEO_EXTS else ".jpg"
+        out[f] = Path(draw_dir) / r.parent.relative_to(root) / f"{stem}_landmarks{ext}"
     return out
 
 
@@ -102,7 +161,7 @@ class _CsvOut:
     FIELDS = ("image", "frame", "time_ms", "width", "height", "model", "face", "x1", "y1", "x2", "y2", "score")
 
     def __init__(self, path: Path) -> None:
-        self.file = _AtomicText(path)
+        self.file = AtomicLines(path)
         self.points: int | None = None
 
     def write(self, image: str, frame: int | None, time_s: float | None, rgb: np.ndarray, model: str | None,
@@ -138,24 +197,6 @@ def _record(image: str, frame: int | None, faces: list[FaceLandmarks], *, rgb: n
     return json.dumps(row)
 
 
-class _AtomicText:
-    """A text file written in a temporary sibling and moved into place on ``commit``."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-        self.fh: TextIO = os.fdopen(fd, "w")
-        self.path = path
-
-    def write_line(self, s: str) -> None:
-        self.fh.write(s + "\n")
-        self.fh.flush()
-
-    def commit(self) -> None:
-        self.fh.close()
-        os.replace(self.tmp, self.path)
-
-
 def _video_frames(aligner, path: Path, smooth: bool) -> Iterator[tuple[int, np.ndarray, list[FaceLandmarks], float]]:
     """Frames with their faces: tracked (:class:`FaceTracker`) for top-down models, which can re-crop a
     face on its carried 5 points; every frame on its own for bottom-up models (their cost does not
@@ -174,66 +215,115 @@ def run_detect(
     smooth: bool = True,
     progress: bool = True,
     log: TextIO | None = None,
+    max_pixels: int | None = None,
     model: str | None = None,
     csv_out: str | Path | None = None,
 ) -> DetectSummary:
-    """``model``: the name written in every JSON line (default: the predictor's card name, if it has one);
-    ``csv_out``: also one CSV row per face there (``_CsvOut``)."""
+    """Landmarks of every photo and video frame under ``paths`` (see the module docstring for what is
+    guaranteed); image files above ``max_pixels`` (default ``facealign.imageio.MAX_PIXELS``) are
+    skipped unread. Raises ``ValueError`` before any work when the outputs cannot be written
+    (:func:`check_outputs`) or ``paths`` hold no image or video ("no images found"). ``model``: the name
+    written in every JSON line (default: the predictor's card name, if it has one); ``csv_out``: also one
+    CSV row per face there (``_CsvOut``)."""
     log = log if log is not None else sys.stderr
     model = model if model is not None else getattr(getattr(aligner, "card", None), "name", None)
+    check_outputs(json_out, draw_dir, csv_out)
     files = expand_inputs(paths)
+    if not files:
+        shown = " ".join(map(str, paths))
+        raise ValueError(f"no images found in {shown} (looked for {' '.join(sorted(IMAGE_EXTS | VIDEO_EXTS))})")
+    targets = draw_targets(files, draw_dir) if draw_dir else {}
     summary = DetectSummary()
-    out = _AtomicText(Path(json_out)) if json_out else None
+    out = AtomicLines(json_out) if json_out else None
     table = _CsvOut(Path(csv_out)) if csv_out else None
-    draw = Path(draw_dir) if draw_dir else None
     t0 = time.perf_counter()
     bar = tqdm(files, desc="detect", unit="file", disable=not progress, file=log)
-    for path in bar:
-        try:
-            if path.suffix.lower() in VIDEO_EXTS:
-                writer = None
-                tmp_video = None
-                try:
-                    for i, rgb, faces, t in _video_frames(aligner, path, smooth):
-                        summary.frames += 1
-                        summary.faces += len(faces)
-                        if out:
-                            out.write_line(_record(str(path), i, faces, rgb=rgb, model=model, time_s=t))
-                        if table:
-                            table.write(str(path), i, t, rgb, model, faces)
-                        if draw:
-                            if writer is None:
-                                draw.mkdir(parents=True, exist_ok=True)
-                                fd, tmp_video = tempfile.mkstemp(suffix=".mp4", dir=draw)
-                                os.close(fd)
-                                writer = cv2.VideoWriter(tmp_video, cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (rgb.shape[1], rgb.shape[0]))
-                            writer.write(draw_faces(rgb, faces))
-                        bar.set_postfix(frame=i)
-                finally:
-                    if writer is not None:
-                        writer.release()
-                if tmp_video:
-                    os.replace(tmp_video, draw / (path.stem + "_landmarks.mp4"))
-            else:
-                rgb = read_image(path)
-                faces = aligner(rgb, color="rgb")
-                summary.images += 1
-                summary.faces += len(faces)
-                if out:
-                    out.write_line(_record(str(path), None, faces, rgb=rgb, model=model))
-                if table:
-                    table.write(str(path), None, None, rgb, model, faces)
-                if draw:
-                    ok, buf = cv2.imencode(".jpg", draw_faces(rgb, faces))
-                    if ok:
-                        atomic_write_bytes(draw / (path.stem + "_landmarks.jpg"), buf.tobytes())
-        except (OSError, ValueError, cv2.error, MemoryError) as exc:
-            summary.failures.append((str(path), str(exc)))
-            print(f"facealign detect: skipped {path}: {exc}", file=log)
-    if out:
-        out.commit()
-    if table:
-        table.commit()
+    handlers = _stop_on_sigterm()
+    try:
+        for path in bar:
+            try:
+                _one_file(aligner, path, out, table, model, targets.get(path), summary, smooth, bar, max_pixels)
+            except (OSError, ValueError, cv2.error, MemoryError) as exc:
+                summary.failures.append((str(path), str(exc)))
+                print(f"facealign detect: skipped {path}: {exc}", file=log)
+    except (KeyboardInterrupt, _Stop) as stop:
+        summary.stopped_by = "SIGINT" if isinstance(stop, KeyboardInterrupt) else "SIGTERM"
+    finally:
+        bar.close()
+        _ignore_signals(handlers)  # a second Ctrl-C must not interrupt the move into place
+        if out:
+            out.commit()
+        if table:
+            table.commit()
+        _restore_signals(handlers)
     summary.seconds = time.perf_counter() - t0
     print(summary.line(), file=log)
     return summary
+
+
+def _one_file(aligner, path: Path, out: AtomicLines | None, table: _CsvOut | None, model: str | None, target: Path | None,
+              summary: DetectSummary, smooth: bool, bar, max_pixels: int | None) -> None:
+    """The JSON lines and the drawing of one photo or video."""
+    if path.suffix.lower() in VIDEO_EXTS:
+        writer, tmp_video = None, None
+        try:
+            for i, rgb, faces, t in _video_frames(aligner, path, smooth):
+                summary.frames += 1
+                summary.faces += len(faces)
+                if out:
+                    out.write_line(_record(str(path), i, faces, rgb=rgb, model=model, time_s=t))
+                if table:
+                    table.write(str(path), i, t, rgb, model, faces)
+                if target:
+                    if writer is None:
+                        fd, tmp_video = temp_sibling(target, suffix=".mp4")
+                        os.close(fd)
+                        writer = cv2.VideoWriter(str(tmp_video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (rgb.shape[1], rgb.shape[0]))
+                    writer.write(draw_faces(rgb, faces))
+                bar.set_postfix(frame=i)
+            if writer is not None:
+                writer.release()
+                os.replace(tmp_video, target)
+        finally:
+            if writer is not None:
+                writer.release()
+            if tmp_video is not None and tmp_video.exists():
+                tmp_video.unlink()  # an interrupted or failed drawing: nothing half-written is left
+        return
+    rgb = read_image(path, max_pixels=max_pixels)
+    faces = aligner(rgb, color="rgb")
+    summary.images += 1
+    summary.faces += len(faces)
+    if out:
+        out.write_line(_record(str(path), None, faces, rgb=rgb, model=model))
+    if table:
+        table.write(str(path), None, None, rgb, model, faces)
+    if target:
+        ok, buf = cv2.imencode(".jpg", draw_faces(rgb, faces))
+        if ok:
+            atomic_write_bytes(target, buf.tobytes())
+
+
+def _stop_on_sigterm() -> dict:
+    """In the main thread, make SIGTERM raise :class:`_Stop` (SIGINT raises KeyboardInterrupt already);
+    returns the SIGINT and SIGTERM handlers to restore (``{}`` in other threads, which cannot set them)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def stop(signum, frame):
+        raise _Stop()
+
+    saved = {signal.SIGINT: signal.getsignal(signal.SIGINT)}
+    saved[signal.SIGTERM] = signal.signal(signal.SIGTERM, stop)
+    return saved
+
+
+def _ignore_signals(handlers: dict) -> None:
+    for signum in handlers:
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def _restore_signals(handlers: dict) -> None:
+    for signum, handler in handlers.items():
+        if handler is not None:  # None: a handler set outside Python, which cannot be put back
+            signal.signal(signum, handler)

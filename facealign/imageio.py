@@ -9,13 +9,16 @@ arrays need nothing.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-__all__ = ["COLOR_ORDERS", "ImageInput", "to_rgb_uint8", "read_image"]
+from .image_header import apply_orientation, exif_orientation, header_size, image_format
+
+__all__ = ["COLOR_ORDERS", "DEFAULT_MAX_PIXELS", "MAX_PIXELS", "ImageInput", "to_rgb_uint8", "read_image"]
 
 #: The channel orders a numpy image can state.
 COLOR_ORDERS = ("rgb", "bgr")
@@ -23,18 +26,62 @@ COLOR_ORDERS = ("rgb", "bgr")
 ImageInput = Any  # str | Path | np.ndarray | PIL.Image.Image
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as ``(H, W, 3)`` uint8 RGB (any depth, alpha dropped, gray expanded).
+def _env_max_pixels() -> int:
+    text = os.environ.get("FACEALIGN_MAX_PIXELS", "")
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise ValueError(f"FACEALIGN_MAX_PIXELS must be a number of pixels, got {text!r}") from None
+    if value < 1:
+        raise ValueError(f"FACEALIGN_MAX_PIXELS must be >= 1, got {text!r}")
+    return value
 
-    Raises ``FileNotFoundError`` when missing and ``ValueError`` when the file is not a decodable image.
+
+DEFAULT_MAX_PIXELS = 250_000_000
+"""250 megapixels: a 200 MP phone photo (16320 x 12240) passes, at about 600 MB as RGB uint8."""
+
+MAX_PIXELS: int = _env_max_pixels()
+"""The largest image :func:`read_image` decodes, in pixels (width x height as the file's header
+declares it). Set it here, with the ``FACEALIGN_MAX_PIXELS`` environment variable (read at import) or
+with ``facealign detect --max-pixels``. Files above it are refused before their pixels are decoded."""
+
+
+_ORIENTED_BY_OPENCV = {"tiff"}
+"""Formats whose EXIF orientation OpenCV applies itself, even with ``IMREAD_UNCHANGED`` (its TIFF
+decoder does; its JPEG, PNG and WebP decoders do not)."""
+
+
+def read_image(path: str | Path, *, max_pixels: int | None = None) -> np.ndarray:
+    """Read an image file as ``(H, W, 3)`` uint8 RGB (any depth, alpha dropped, gray expanded), in
+    its displayed frame: the EXIF orientation of JPEG / PNG / TIFF / WebP files is applied, so
+    ``(x, y)`` pixels of the result are those of the upright photo a viewer shows.
+
+    Files whose header declares more than ``max_pixels`` (default :data:`MAX_PIXELS`) pixels are refused
+    before decoding (a pixel bomb). Raises ``FileNotFoundError`` when missing and ``ValueError`` when
+    the file is too large or not a decodable image.
     """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"image not found: {p}")
+    limit = MAX_PIXELS if max_pixels is None else int(max_pixels)
     data = np.fromfile(str(p), dtype=np.uint8)
+    raw = data.tobytes()
+    size = header_size(raw)
+    if size is not None and size[0] * size[1] > limit:
+        w, h = size
+        raise ValueError(
+            f"{p}: {w} x {h} = {w * h:,} pixels is above the limit of {limit:,} "
+            "(raise facealign.imageio.MAX_PIXELS, FACEALIGN_MAX_PIXELS or --max-pixels to read it)"
+        )
     img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if img is None:
         raise ValueError(f"cannot decode {p}: not an image or truncated")
+    if img.shape[0] * img.shape[1] > limit:  # a format whose header this module does not read
+        raise ValueError(f"{p}: {img.shape[1]} x {img.shape[0]} = {img.shape[0] * img.shape[1]:,} pixels is above the limit of {limit:,}")
+    if image_format(raw) not in _ORIENTED_BY_OPENCV:
+        img = apply_orientation(img, exif_orientation(raw))
     return to_rgb_uint8(img, color="bgr")  # OpenCV decodes to BGR / BGRA (or gray)
 
 

@@ -2,7 +2,9 @@
 
 Pixel convention (written once, used by readers, crops, codecs, flips and metrics)
 --------------------------------------------------------------------------------
-* Coordinates are ``(x, y)`` floats in pixels of the stored image, x to the right, y down.
+* Coordinates are ``(x, y)`` floats in pixels of the image as displayed, x to the right, y down: for a
+  file with an EXIF orientation (a phone photo stored sideways), the upright frame after applying it
+  (:func:`facealign.imageio.read_image`); for an array, the array as given.
 * **Pixel centres sit at integer coordinates**: pixel ``(col, row)`` covers
   ``[col - 0.5, col + 0.5) x [row - 0.5, row + 0.5)``. An image of width ``W`` spans
   ``x in [-0.5, W - 0.5]``. This is OpenCV's ``warpAffine`` convention, so an affine matrix

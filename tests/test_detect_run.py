@@ -1,7 +1,12 @@
 """`facealign detect` over folders and videos: JSON lines, drawings, bad files skipped."""
 
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -14,6 +19,7 @@ from facealign.detect_run import expand_inputs, run_detect
 from facealign.smoothing import jitter
 
 SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
@@ -45,7 +51,8 @@ def test_folder_run_writes_json_lines_and_skips_bad_files(aligner, folder, tmp_p
     assert 0.6 <= face["score"] <= 1.0
     group = next(r for r in rows if r["image"].endswith("group.jpg"))
     assert len(group["faces"]) >= 2
-    assert sorted(p.name for p in (tmp_path / "draw").iterdir()) == ["group_landmarks.jpg", "takeo_landmarks.jpg"]
+    drawn = sorted(str(p.relative_to(tmp_path / "draw")) for p in (tmp_path / "draw").rglob("*") if p.is_file())
+    assert drawn == ["sub/group_landmarks.jpg", "takeo_landmarks.jpg"]  # the input tree, mirrored
     assert not list(tmp_path.glob(".out.jsonl.*"))  # temporary file moved into place
 
 
@@ -140,3 +147,94 @@ def test_drawing_joins_the_contours_and_scales_dots_to_the_face():
     # the jaw (points 0-16) is one joined contour; the jaw's end and the first brow point are not joined
     assert IBUG68.boundaries[0].indices == tuple(range(17))
     assert lit((pts[3] + pts[4]) / 2) and not lit((pts[16] + pts[17]) / 2)
+
+def test_outputs_are_checked_before_any_work(ckpt, tmp_path, capsys):
+    photo = str(SAMPLES / "300w/takeo.ppm")
+    (tmp_path / "a_file").write_text("x")
+    cases = {
+        ("--json", str(tmp_path)): "--json {}: is a folder; expected a file path",
+        ("--json", str(tmp_path / "a_file/out.jsonl")): "is a file, not a folder",
+        ("--draw", str(tmp_path / "a_file")): "--draw {}: is a file; expected a folder",
+    }
+    for (option, target), words in cases.items():
+        # a missing model would fail too, later: the output check comes first
+        assert main(["detect", photo, option, target, "--model", str(tmp_path / "none.pt"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words.format(target) in err, err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["detect", str(empty), "--quiet"]) == 2
+    assert f"facealign detect: error: no images found in {empty}" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+def test_unwritable_json_folder_fails_at_once(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    assert main(["detect", str(SAMPLES / "300w/takeo.ppm"), "--json", str(locked / "o.jsonl"), "--quiet"]) == 2
+    assert "cannot write in" in capsys.readouterr().err
+
+
+def test_exit_status_1_names_the_skipped_files(ckpt, folder, capsys):
+    rc = main(["detect", str(folder), "--model", str(ckpt), "--backend", "torch", "--quiet"])
+    assert rc == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "2 images" in last and "2 failures" in last and last.endswith("skipped: fake.png, truncated.jpg")
+
+
+def test_help_documents_the_exit_status(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["detect", "--help"])
+    assert stop.value.code == 0
+    text = capsys.readouterr().out
+    assert "exit status:" in text and "2    usage error" in text and "130" in text
+
+
+def test_draw_mirrors_the_input_tree(aligner, tmp_path):
+    src = tmp_path / "in"
+    for sub in ("a", "b"):
+        (src / sub).mkdir(parents=True)
+        shutil.copy(SAMPLES / "300w/einstein.jpg", src / sub / "x.jpg")
+    cv2.imwrite(str(src / "a/x.png"), cv2.imread(str(SAMPLES / "300w/takeo.ppm")))
+    s = run_detect(aligner, [src], draw_dir=tmp_path / "draw", progress=False)
+    assert s.images == 3 and not s.failures
+    drawn = sorted(str(p.relative_to(tmp_path / "draw")) for p in (tmp_path / "draw").rglob("*") if p.is_file())
+    assert drawn == ["a/x_jpg_landmarks.jpg", "a/x_png_landmarks.jpg", "b/x_landmarks.jpg"]
+    # each drawing is of its own photo: takeo.ppm's size, einstein's size
+    assert cv2.imread(str(tmp_path / "draw/a/x_png_landmarks.jpg")).shape == cv2.imread(str(SAMPLES / "300w/takeo.ppm")).shape
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_keeps_the_lines_written_so_far(ckpt, tmp_path, signum):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(300):
+        (photos / f"{i:03d}.ppm").symlink_to((SAMPLES / "300w/takeo.ppm").resolve())
+    out = tmp_path / "out" / "o.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "facealign.cli", "detect", str(photos), "--json", str(out), "--model", str(ckpt),
+           "--backend", "torch", "--quiet"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait for a few lines in the hidden temporary file
+        partial = list(out.parent.glob(".o.jsonl.*.partial")) if out.parent.exists() else []
+        if partial and partial[0].read_text().count("\n") >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signum
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(f"stopped by {signum.name}: ")
+    rows = [json.loads(line) for line in out.read_text().splitlines()]  # valid JSON lines, every one whole
+    assert 3 <= len(rows) < 300 and all(r["faces"] for r in rows)
+    assert [Path(r["image"]).name for r in rows] == [f"{i:03d}.ppm" for i in range(len(rows))]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["o.jsonl"]  # no temporary file left
+
+
+def test_max_pixels_skips_larger_files_with_a_line(ckpt, tmp_path, capsys):
+    photo = str(SAMPLES / "300w/takeo.ppm")  # 150 x 225 = 33750 pixels
+    args = ["detect", photo, "--model", str(ckpt), "--backend", "torch", "--quiet"]
+    assert main(args + ["--max-pixels", "33749"]) == 1
+    err = capsys.readouterr().err
+    assert "takeo.ppm: 150 x 225 = 33,750 pixels is above the limit of 33,749" in err and "skipped: takeo.ppm" in err
+    assert main(args + ["--max-pixels", "33750"]) == 0

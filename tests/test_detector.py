@@ -307,8 +307,10 @@ def test_multiface_recall_on_dlib_examples(detector):
         centres = [d.box.center for d in dets]
         for left, top, width, height in boxes:
             found += any(left <= cx <= left + width and top <= cy <= top + height for cx, cy in centres)
-        # measured: every photo exact except 2008_002079.jpg (6 faces, one extra detection at 0.69)
-        assert abs(len(dets) - len(boxes)) <= 1, name
+        # measured: every photo within one of its labels except 2008_002079.jpg: 10 detections for 6
+        # labels, three of them people at the bar behind (real, unlabelled: checked by eye) that the
+        # small-face pass finds (2008_004176.jpg's extra one is a 6 px face on a poster)
+        assert abs(len(dets) - len(boxes)) <= (4 if name == "2008_002079.jpg" else 1), name
     # measured recall: 43 / 43
     assert found / 43 >= 0.95
 
@@ -329,3 +331,44 @@ def test_full_hd_photo(detector):
     assert 250 < labelled[0].box.width < 400
     # measured: nose tip (-4.8, +7.2) px from the 300-W point 30, box 315 px wide
     np.testing.assert_allclose(labelled[0].points[2], nose_tip, atol=0.05 * labelled[0].box.width)
+
+
+def test_pyramid_levels_and_tiles_hand_worked():
+    from facealign.detector import TILE_OVERLAP, _inside_larger, _tiles
+
+    det = RetinaFaceDetector()
+    assert det.pyramid_scales(480, 640) == [] and det.pyramid_scales(720, 960) == []  # one pass (+ small faces)
+    assert det.pyramid_scales(1080, 1920) == [1.0]  # whole pass at 1/3: 1.0 > 1.5 / 3, 1/3 is not
+    assert det.pyramid_scales(6000, 8000) == pytest.approx([1.0, 1 / 3])  # whole pass at 0.08
+    assert RetinaFaceDetector(max_scale=0.0).pyramid_scales(6000, 8000) == []
+    # 3000 px in 1280 px tiles: n = ceil((3000 - 1280) / (1280 - 224)) + 1 = 3, starts 0, 860, 1720
+    tiles = _tiles(3000, 1280)
+    assert [t[:2] for t in tiles] == [(0, 1280), (860, 2140), (1720, 3000)]
+    assert tiles[0][2] == -np.inf and tiles[0][3] == (1280 + 860) / 2 == tiles[1][2] and tiles[2][3] == np.inf
+    assert all(a[1] - b[0] >= TILE_OVERLAP for a, b in zip(tiles, tiles[1:]))
+    assert _tiles(500, 1280) == [(0, 500, -np.inf, np.inf)]
+    # an ear at the edge of a face 8x its size goes; a small face beside it (centre 30% away) stays
+    boxes = np.array([[0, 0, 800, 1000], [790, 400, 890, 500], [1100, 400, 1200, 500], [10, 10, 400, 400]], float)
+    assert _inside_larger(boxes).tolist() == [False, True, False, False]  # 390 px is not 3x smaller than 1000
+
+
+@NEEDS_DATA
+def test_small_face_pass_runs_on_group_photos_only(monkeypatch):
+    det = RetinaFaceDetector()
+    levels = []
+    real = RetinaFaceDetector._level
+
+    def counted(self, rgb, size, *, fine):
+        levels.append(size)
+        return real(self, rgb, size, fine=fine)
+
+    monkeypatch.setattr(RetinaFaceDetector, "_level", counted)
+    portrait = det.detect(_read_rgb(_val5_rows(1)[0][0]))
+    assert len(portrait) == 1 and levels == [(400, 400)]  # faces ~200 px: one pass, as before
+    levels.clear()
+    group = _read_rgb(MULTIFACE / "2008_002079.jpg")  # 500 x 375, faces of 28 to 49 px
+    found = det.detect(group)
+    assert levels == [(375, 500), (750, 1000)]  # a face under 48 px found: the photo again at 2x
+    single = RetinaFaceDetector(small_faces=False).detect(group)
+    bar = [d for d in found if d.box.width < 20 and d.box.y1 < 60]  # the barman's face, 16 px, behind
+    assert len(single) == 7 and len(found) == 10 and len(bar) == 1 and bar[0].score > 0.9

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from ..atomic import atomic_write_text
-from ..detect_run import _AtomicText
+from ..atomic import AtomicLines
 from .session import ray_session
 from .shards import ShardLayout, ShardWorker, write_manifests
 
@@ -73,7 +73,7 @@ def prepare_job(layout: ShardLayout, spec: dict[str, Any], resume: bool) -> dict
 
 
 def _merge_jsonl(layout: ShardLayout, shards: int, out: Path) -> None:
-    dest = _AtomicText(out)
+    dest = AtomicLines(out)
     for i in range(shards):
         with open(layout.lines(i), encoding="utf-8") as fh:
             shutil.copyfileobj(fh, dest.fh)

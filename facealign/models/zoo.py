@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, OUTPUT_KINDS, ModelCard, weights_path  # noqa: F401  (re-exported)
+from ..engine.checkpoint import load_torch_file
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
@@ -169,7 +170,7 @@ def _load_pretrained(model: nn.Module, name: str) -> nn.Module:
         raise MissingWeightsError(
             f"pretrained weights for model {name!r} are not in this installation: expected {path}"
         )
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = load_torch_file(path, what="weights")
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     try:

@@ -6,7 +6,9 @@ UnicodeDecodeError, no ExpatError, no JSONDecodeError.
 
 from __future__ import annotations
 
+import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -219,3 +221,120 @@ def test_read_annotations_random_txt(work, text):
     p = work / "anything.txt"
     p.write_text(text, encoding="utf-8")
     outcome(lambda q: read_annotations(q, check_images=False), p)
+
+
+# ------------------------------------------------------------------------------------------------------
+# Real files, mutated byte by byte: truncation, bit flips, huge header values, inserted junk.
+
+SAMPLES = Path(__file__).resolve().parents[2] / "../shared/data/samples"
+FACES = Path(__file__).resolve().parents[2] / "../shared/data/faces"
+#: Examples per seeded test (FACEALIGN_FUZZ_EXAMPLES=1500 for a long local run: all passed on 2026-12-04).
+EXAMPLES = int(os.environ.get("FACEALIGN_FUZZ_EXAMPLES", "30"))
+SEEDED = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+
+positions = st.one_of(st.integers(0, 600), st.floats(0.0, 1.0))  # the header often, anywhere sometimes
+mutation = st.one_of(
+    st.tuples(st.just("cut"), positions),
+    st.tuples(st.just("flip"), positions, st.integers(0, 7)),
+    st.tuples(st.just("huge"), positions, st.sampled_from([b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"\x00\x00", b"\xff\xff"])),
+    st.tuples(st.just("insert"), positions, st.binary(min_size=1, max_size=16)),
+)
+mutations = st.lists(mutation, min_size=1, max_size=4)
+
+
+def mutate(data: bytes, ops) -> bytes:
+    """``data`` with each operation applied in turn; a position is a byte offset or a fraction of the length."""
+    out = bytearray(data)
+    for op, where, *arg in ops:
+        at = min(len(out), where if isinstance(where, int) else int(where * len(out)))
+        if op == "cut":
+            del out[at:]
+        elif op == "flip" and at < len(out):
+            out[at] ^= 1 << arg[0]
+        elif op == "huge":
+            out[at : at + len(arg[0])] = arg[0]
+        elif op == "insert":
+            out[at:at] = arg[0]
+    return bytes(out)
+
+
+@SEEDED
+@given(ops=mutations, name=st.sampled_from(["300w/einstein.jpg", "300w/indoor_020.png", "300w/takeo.ppm"]))
+def test_mutated_photos_read_or_raise_value_error(work, ops, name):
+    """``read_image`` documents ``ValueError`` for anything undecodable or too large: nothing else
+    escapes, and what it returns is always ``(H, W, 3)`` uint8."""
+    from facealign.imageio import read_image
+
+    p = work / ("mutated" + Path(name).suffix)
+    p.write_bytes(mutate((SAMPLES / name).read_bytes(), ops))
+    try:
+        rgb = read_image(p)
+    except ValueError:
+        return
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.size > 0
+
+
+def _faces_list_text() -> str:
+    return "".join((FACES / "val5.txt").read_text().splitlines(keepends=True)[:6])
+
+
+@SEEDED
+@given(
+    ops=mutations,
+    kind=st.sampled_from(["pts", "xml", "list", "mat"]),
+)
+def test_mutated_annotation_files_give_samples_or_annotation_error(work, ops, kind):
+    from facealign.data.readers import read_cofw_mat
+
+    source, name, read = {
+        "pts": ((SAMPLES / "300w/einstein.pts").read_bytes(), "m.pts", lambda q: read_pts(q, check_images=False)),
+        "xml": ((SAMPLES / "multiface/dlib_examples/testing_with_face_landmarks.xml").read_bytes(), "m.xml",
+                lambda q: read_imglab_xml(q, check_images=False)),
+        "list": (_faces_list_text().encode(), "m.txt", lambda q: read_points_list(q, check_images=False)),
+        "mat": ((SAMPLES / "cofw/COFW_test_color.mat").read_bytes(), "m.mat", read_cofw_mat),
+    }[kind]
+    p = work / name
+    p.write_bytes(mutate(source, ops))
+    outcome(read, p)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """An 8-frame MP4 (mp4v) of a real photo, 12 fps."""
+    import cv2
+
+    img = cv2.resize(cv2.imread(str(SAMPLES / "300w/einstein.jpg")), (240, 300))
+    path = tmp_path_factory.mktemp("clip") / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 12.0, (240, 300))
+    for _ in range(8):
+        writer.write(img)
+    writer.release()
+    return path
+
+
+@settings(max_examples=max(3, EXAMPLES // 6), deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(jpeg=mutations, png=mutations, mp4=mutations)
+def test_a_run_over_mutated_files_still_processes_the_good_ones(aligner, clip, tmp_path_factory, jpeg, png, mp4):
+    """``facealign detect`` over a folder of mutated photos and a mutated video beside good ones: the good
+    files are all processed, every bad one is processed or skipped with a line, the JSON lines are valid."""
+    import shutil
+
+    from facealign.detect_run import run_detect
+
+    d = tmp_path_factory.mktemp("run")
+    shutil.copy(SAMPLES / "300w/einstein.jpg", d / "a_good.jpg")
+    shutil.copy(clip, d / "a_good.mp4")
+    (d / "b_bad.jpg").write_bytes(mutate((SAMPLES / "300w/einstein.jpg").read_bytes(), jpeg))
+    (d / "b_bad.png").write_bytes(mutate((SAMPLES / "300w/indoor_020.png").read_bytes(), png))
+    (d / "b_bad.mp4").write_bytes(mutate(clip.read_bytes(), mp4))
+    out = d / "out.jsonl"
+    log = io.StringIO()
+    s = run_detect(aligner, [d], json_out=out, draw_dir=d / "draw", progress=False, log=log)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    done = {Path(r["image"]).name for r in rows}
+    assert {"a_good.jpg", "a_good.mp4"} <= done
+    assert sum(1 for r in rows if r["image"].endswith("a_good.mp4")) == 8
+    assert all(Path(f).name.startswith("b_bad") for f, _ in s.failures)
+    assert done.isdisjoint(Path(f).name for f, _ in s.failures if not f.endswith(".mp4"))  # a video may fail midway
+    assert len(s.failures) == log.getvalue().count("skipped ")
+    assert {p.name for p in d.iterdir() if p.name.startswith(".")} == set()  # no temporaries left

@@ -325,3 +325,56 @@ def test_train_command_takes_device_and_data_root(tmp_path, monkeypatch, capsys)
     assert "nowhere" in capsys.readouterr().err
     assert main(args + ["--data-root", str(FACES), "--device", "auto"]) == 0
     assert json.loads((tmp_path / "runs/tiny/metrics.jsonl").read_text().splitlines()[0])["epoch"] == 1
+
+
+class _PlantsAFile:
+    """A pickled object whose loading opens (creates) ``marker``: what a crafted checkpoint plants."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def test_init_from_refuses_a_crafted_checkpoint(tmp_path):
+    from facealign.engine.checkpoint import CheckpointError
+    from facealign.models.zoo import create_model
+
+    marker = tmp_path / "PLANTED"
+    five = create_model("facealign_mnv2_050_5", width=0.25, input_size=64, filters=16)
+    torch.save({"model": five.state_dict(), "x": _PlantsAFile(marker)}, tmp_path / "five.pt")
+    with pytest.raises(CheckpointError, match=r"init_from .*five\.pt: refused, it holds the Python object"):
+        Trainer(_config(tmp_path, "ft", init_from=str(tmp_path / "five.pt")))
+    assert not marker.exists()
+
+
+def test_train_resume_refuses_a_planted_last_pt(tmp_path, capsys):
+    from facealign.cli import main
+
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(TINY)
+    marker = tmp_path / "PLANTED"
+    (tmp_path / "runs/tiny").mkdir(parents=True)
+    torch.save({"model": {}, "epoch": 0, "x": _PlantsAFile(marker)}, tmp_path / "runs/tiny/last.pt")
+    assert main(["train", str(cfg), "--resume", "--out-dir", str(tmp_path / "runs")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "last.pt: refused" in err and "Traceback" not in err
+    assert not marker.exists()
+
+
+def test_rng_state_round_trips_through_a_weights_only_file(tmp_path):
+    """capture_rng holds only tensors and plain data, and restoring it replays every generator exactly."""
+    import random
+
+    from facealign.engine.checkpoint import atomic_torch_save, capture_rng, load_torch_file, restore_rng
+
+    random.seed(3)
+    np.random.seed(3)
+    torch.manual_seed(3)
+    np.random.standard_normal()  # leaves a cached gaussian in the numpy state
+    atomic_torch_save({"rng": capture_rng()}, tmp_path / "rng.pt")
+    first = (random.random(), np.random.standard_normal(3), torch.rand(3))
+    restore_rng(load_torch_file(tmp_path / "rng.pt")["rng"])
+    again = (random.random(), np.random.standard_normal(3), torch.rand(3))
+    assert first[0] == again[0] and np.array_equal(first[1], again[1]) and torch.equal(first[2], again[2])
