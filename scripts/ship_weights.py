@@ -67,7 +67,7 @@ def main() -> None:
 | input | {card.input_size} x {card.input_size} RGB crop aligned on the detector's 5 points (`facealign.geometry.align_matrix`) |
 | output | {output} |
 | parameters | {info.params / 1e6:.3f} M ({info.size_mb:.2f} MiB fp32), {info.gmacs:.3f} GMACs |
-| training data | {card.training_data}; less the rows of `configs/excluded_faces.txt` |
+| training data | {card.training_data} |
 | licence / terms | {card.licence} |
 | trained with | `facealign train configs/{cfg['name']}.toml` ({cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['loss']} loss, five-point loss weight {cfg['five_loss_weight']}, {cfg['optim']['optimizer']} lr {cfg['optim']['lr']} {cfg['optim']['schedule']}{started}) on {args.trained_on} |
 | shipped epoch | {shipped} of {cfg['epochs']}{" (lowest validation NME on the human 5 points)" if shipped == best["epoch"] else f" (the lowest validation NME on the human 5 points was epoch {best['epoch']}'s)"} |
