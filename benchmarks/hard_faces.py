@@ -123,15 +123,22 @@ def _small(face: Face, rgb: np.ndarray) -> Face:
 Method = Callable[[np.ndarray, Detection], np.ndarray]
 
 
-def facealign_method(model: str, *, flip_test: bool) -> tuple[Method, int]:
+def facealign_method(model: str, *, flip_test: bool, second_pass: bool = False) -> tuple[Method, int]:
+    """A facealign model aligned on the detector's 5 points; with ``second_pass``, aligned again on the 5 points
+    of its own first prediction (the scheme's 5-point groups) and run once more (for profiles, where the
+    detector's 5 points are poor)."""
     from facealign.api import Aligner
 
     aligner = Aligner(model, detector=None, backend="onnx", threads=1, flip_test=flip_test)
+    scheme = aligner.scheme
 
     def run(rgb: np.ndarray, det: Detection) -> np.ndarray:
-        return aligner(rgb, points5=[det.points])[0].points.astype(np.float64)
+        pts = aligner(rgb, points5=[det.points])[0].points.astype(np.float64)
+        if second_pass:
+            pts = aligner(rgb, points5=[scheme.to_five(pts)])[0].points.astype(np.float64)
+        return pts
 
-    return run, aligner.scheme.num_points
+    return run, scheme.num_points
 
 
 def dlib_method() -> tuple[Method, int]:
@@ -169,13 +176,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS))
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces of each protocol")
     ap.add_argument("--no-dlib", action="store_true")
+    ap.add_argument("--second-pass", action="store_true", help="add a row per model re-aligned on its own first prediction")
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)
     pin_to_one_cpu()
     methods: list[tuple[str, Method, int]] = []
     for m in args.model or ["facealign_mnv2_050_68"]:
-        run, k = facealign_method(m, flip_test=args.flip_test)
-        methods.append((m + (" +flip" if args.flip_test else ""), run, k))
+        for second in (False, True) if args.second_pass else (False,):
+            run, k = facealign_method(m, flip_test=args.flip_test, second_pass=second)
+            methods.append((m + (" +flip" if args.flip_test else "") + (" +second pass" if second else ""), run, k))
     if not args.no_dlib:
         try:
             methods.append(("dlib 68 (HOG-convention box)", *dlib_method()))
