@@ -246,7 +246,8 @@ def photometric(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig,
         out = pca_lighting(out, rng, sigma=cfg.pca_sigma)
     if cfg.downup_prob > 0 or cfg.jpeg_prob > 0:
         down = cfg.downup_prob > 0 and rng.random() < cfg.downup_prob
-        quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)) if cfg.jpeg_prob > 0 and rng.random() < cfg.jpeg_prob else None
+        jpeg = cfg.jpeg_prob > 0 and rng.random() < cfg.jpeg_prob
+        quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)) if jpeg else None
         if down:
             if iod is None:
                 raise ValueError("photometric: augment.downup_prob > 0 needs the crop's eye distance (iod=)")

@@ -185,7 +185,8 @@ class Trainer:
                 out.append(Protocol(source, [recs[i] for i in keep], kind, [boxes[i] for i in keep] if kind == "profile" else None))
         if d.small_face_px > 0:
             val = [r for r in self.val_set.records if r.five is not None or self.scheme.num_points == 5]
-            small = [downscaled_record(r, self.val_set.align_points(r), input_size=self.card.input_size, crop_px=d.small_face_px) for r in val]
+            size = self.card.input_size
+            small = [downscaled_record(r, self.val_set.align_points(r), input_size=size, crop_px=d.small_face_px) for r in val]
             out.append(Protocol("small", small, "five"))
         return out
 
