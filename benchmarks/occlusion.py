@@ -2,7 +2,7 @@
 sparse graph should keep the visible parts right while a fully-connected head lets the error of the
 occluded part spread to the rest).
 
-For every face of ``faces/val68.txt`` (68-point teacher labels, minus ``configs/excluded_faces.txt``)
+For every face of ``faces/val68.txt`` (68-point teacher labels)
 a grey block hides the lower part of the face, from below the chin up to a fraction of the way to
 the eyebrows (0 = nothing hidden; 0.5 = up to about the nose tip; 0.8 = up to about the eyes). Each model sees
 the same crop: aligned on the detector's 5 points of the *unoccluded* photo (``runs/audit/retinaface5.json``
@@ -61,16 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from facealign.api import Aligner
-    from facealign.data.readers import read_annotations, read_excluded_paths
+    from facealign.data.readers import read_annotations
     from facealign.imageio import read_image
     from facealign.landmarks import get_scheme
     from facealign.metrics import nme
 
     scheme = get_scheme("68")
     root = Path(args.data).resolve().parent
-    excluded = read_excluded_paths(REPO / "configs/excluded_faces.txt")
     keyed = [(Path(s.image_path).resolve().relative_to(root).as_posix(), s) for s in read_annotations(args.data)]
-    keyed = [(k, s) for k, s in keyed if k not in excluded]
     if args.limit > 0:
         keyed = keyed[: args.limit]
     samples = [s for _, s in keyed]

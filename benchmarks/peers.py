@@ -1,7 +1,7 @@
 """facealign beside dlib and MediaPipe on the human 5-point labels, all on the same detector output.
 
-For every face of a points list (default ``faces/val5.txt``, minus the rows of
-``configs/excluded_faces.txt``, whose labels are in another frame) RetinaFace runs once; the
+For every face of a points list (default ``faces/val5.txt``, all 600 since the data repair of
+2026-12-04; ``--exclude`` a list of rows to leave out) RetinaFace runs once; the
 detection nearest the labels is then given to every method:
 
 * facealign models (registered names or training checkpoints): ``Aligner(points5=...)``, aligned on
@@ -52,7 +52,6 @@ from facealign.types import Box, Sample
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "faces" / "val5.txt"
-DEFAULT_EXCLUDE = ROOT / "configs" / "excluded_faces.txt"
 DEFAULT_MODEL = "facealign_mnv2_050_68"
 CALIBRATION_DATA = ROOT.parent / "shared" / "data" / "faces" / "train5.txt"
 
@@ -405,7 +404,7 @@ def pin_to_one_cpu() -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", default=str(DEFAULT_DATA), help="points list with human 5-point labels")
-    ap.add_argument("--exclude", default=str(DEFAULT_EXCLUDE), help="rows to leave out ('' for none)")
+    ap.add_argument("--exclude", default="", help="a file of rows to leave out (PATH ... lines; default none)")
     ap.add_argument("--model", action="append", help=f"registered name or checkpoint .pt (repeatable; default {DEFAULT_MODEL})")
     ap.add_argument("--flip-test", action="store_true", help="add a flip-tested row for every facealign model")
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces (quick runs)")

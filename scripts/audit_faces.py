@@ -1,61 +1,99 @@
-"""Audit the human 5-point labels of faces/{train5,val5}.txt against RetinaFace, once.
+"""Run RetinaFace once on every labelled training / validation photo and check the labels against it.
 
-Writes
-  * runs/audit/retinaface5.json: {image path (relative to faces/): [[x, y] x 5] or null}, the
-    detector's sub-pixel 5 points of the main face (the face nearest the labels), usable as
-    ``align_points`` in a training config to align crops exactly as at inference;
-  * configs/excluded_faces.txt: faces whose labels disagree with the detected face by more than
-    MAX_LABEL_ERROR inter-ocular distances (labels in another frame: e.g. all 216x160 net_7876
-    photos carry labels whose y is scaled and shifted), one `PATH error` a line.
+Writes ``runs/audit/retinaface5.json``: {image path relative to faces/ (``../300w_human/...`` and
+``../cfp_profile/...`` for the other sets): [[x, y] x 5] or null}, the detector's sub-pixel 5 points of the
+face nearest the labels, usable as ``align_points`` in a training config to align crops exactly as at
+inference. Sets (``--sets``, entries of sets not run are kept from an existing file):
 
-    .venv/bin/python scripts/audit_faces.py
+* ``faces``: train5 / val5, nearest by the human 5 points; prints how many labels disagree with the
+  detected face by more than MAX_LABEL_ERROR inter-ocular distances (labels in another frame). On
+  2026-12-04, after the data repair, none of the 10,000 did, so no exclusion list is kept any more.
+* ``300w_human``: nearest by the 5 points of the human 68 (same check).
+* ``cfp_profile``: nearest by the CFP points that have a 5-point counterpart (visible eye centre, nose tip,
+  visible mouth corner); a detection farther than MAX_PROFILE_ERROR face sizes is another face (null).
+
+    .venv/bin/python scripts/audit_faces.py [--sets faces 300w_human cfp_profile]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
-from facealign.detector import RetinaFaceDetector
 from facealign.atomic import atomic_write_bytes
+from facealign.data.profile import cfp_to_five
+from facealign.data.readers import read_annotations, read_points_list
+from facealign.data.readers.cfp import read_cfp_folder
+from facealign.detector import RetinaFaceDetector
+from facealign.engine.protocols import face_size_box
 from facealign.imageio import read_image
+from facealign.landmarks import get_scheme
+from facealign.types import Sample
 
 ROOT = Path(__file__).resolve().parents[1]
-FACES = ROOT / "../shared/data/faces"
+DATA = ROOT / "../shared/data"
+FACES = DATA / "faces"
+OUT = ROOT / "runs/audit/retinaface5.json"
 #: Mean label-to-detector distance, in detector inter-ocular distances, above which a label is
 #: taken to be in another frame (detector error alone is ~0.07 on these faces).
 MAX_LABEL_ERROR = 0.5
+#: Profiles: mean distance of the defined 5 points, in face sizes (sqrt(w h) of the CFP points' box),
+#: above which the nearest detection is another face.
+MAX_PROFILE_ERROR = 0.25
+SETS = ("faces", "300w_human", "cfp_profile")
+
+
+def labelled(name: str) -> Iterable[tuple[Sample, np.ndarray]]:
+    """``(sample, its 5 points with NaN where undefined)`` of every face of a set."""
+    if name == "faces":
+        for lst in ("train5.txt", "val5.txt"):
+            for s in read_points_list(FACES / lst):
+                yield s, s.points
+    elif name == "300w_human":
+        for s in read_annotations(DATA / "300w_human"):
+            yield s, get_scheme("68").to_five(s.points)
+    else:
+        for s in read_cfp_folder(DATA / "cfp_profile"):
+            yield s, cfp_to_five(s.points)
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    args = ap.parse_args()
     det = RetinaFaceDetector(threads=1)
-    table: dict[str, list | None] = {}
-    excluded = []
-    for name in ("train5.txt", "val5.txt"):
-        for line in (FACES / name).read_text().splitlines():
-            parts = line.split()
-            path, label = parts[0], np.asarray(parts[1:], dtype=float).reshape(5, 2)
-            faces = det.detect(read_image(FACES / path))
+    table: dict[str, list | None] = json.loads(OUT.read_text()) if OUT.is_file() else {}
+    for name in args.sets:
+        found = disagree = total = 0
+        for sample, five in labelled(name):
+            total += 1
+            key = Path(os.path.relpath(Path(sample.image_path).resolve(), FACES.resolve())).as_posix()
+            faces = det.detect(read_image(sample.image_path))
+            ok = np.isfinite(five).all(axis=1)
+            dists = [float(np.linalg.norm(f.points[ok] - five[ok], axis=1).mean()) for f in faces]
             if not faces:
-                table[path] = None
+                table[key] = None
                 continue
-            dists = [np.linalg.norm(f.points - label, axis=1).mean() for f in faces]
             best = faces[int(np.argmin(dists))]
-            table[path] = np.round(best.points, 3).tolist()
-            iod = float(np.linalg.norm(best.points[1] - best.points[0]))
-            err = float(min(dists)) / max(iod, 1e-6)
-            if err > MAX_LABEL_ERROR:
-                excluded.append(f"{path} {err:.3f}")
-    atomic_write_bytes(ROOT / "runs/audit/retinaface5.json", json.dumps(table).encode())
-    header = (
-        "# faces/ rows whose human 5-point labels disagree with RetinaFace's face by more than "
-        f"{MAX_LABEL_ERROR} inter-ocular distances\n# (written by scripts/audit_faces.py): PATH mean-error-in-IOD\n"
-    )
-    atomic_write_bytes(ROOT / "configs/excluded_faces.txt", (header + "\n".join(excluded) + "\n").encode())
-    found = sum(v is not None for v in table.values())
-    print(f"{len(table)} faces, detector found {found}, excluded {len(excluded)}")
+            if name == "cfp_profile":
+                b = face_size_box(sample.points)
+                err = min(dists) / np.sqrt(b.width * b.height)
+                if err > MAX_PROFILE_ERROR:
+                    table[key] = None
+                    continue
+            else:
+                err = min(dists) / max(float(np.linalg.norm(best.points[1] - best.points[0])), 1e-6)
+                disagree += err > MAX_LABEL_ERROR
+            table[key] = np.round(best.points, 3).tolist()
+            found += 1
+        print(f"{name}: {total} faces, detector found {found}"
+              + ("" if name == "cfp_profile" else f", labels off the detected face by > {MAX_LABEL_ERROR} IOD: {disagree}"), flush=True)
+        atomic_write_bytes(OUT, json.dumps(table).encode())
 
 
 if __name__ == "__main__":

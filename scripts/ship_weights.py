@@ -25,6 +25,10 @@ from facealign.models.info import model_info
 from facealign.models.zoo import create_model, get_model_card
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "facealign/weights"
+#: The validation faces of a training log on the full data (since the data repair of 2026-12-04).
+VAL_NOTE = "`faces/val5.txt` (human 5 points, 600 faces) and `faces/val68.txt` (dlib teacher 68 points, 552 faces)"
+#: Extra protocols of a training log (facealign/engine/protocols.py): (key prefix, column title).
+PROTOCOL_COLUMNS = (("human68", "300w_human slice"), ("small", "small faces"), ("profile", "CFP profiles"))
 
 
 def main() -> None:
@@ -32,6 +36,9 @@ def main() -> None:
     ap.add_argument("checkpoint")
     ap.add_argument("--notes", default="", help="extra markdown (e.g. benchmark tables) for the card")
     ap.add_argument("--trained-on", default="2 CPU cores", help="the hardware the run trained on, for the card")
+    ap.add_argument("--training-data", default="", help="the card's training data (default: the model zoo card's)")
+    ap.add_argument("--terms", default="", help="the card's licence / terms (default: the model zoo card's)")
+    ap.add_argument("--val-note", default=VAL_NOTE, help="which faces the training log's validation rows are on")
     args = ap.parse_args()
     ck = load_checkpoint(args.checkpoint)
     name = ck["model_name"]
@@ -54,10 +61,19 @@ def main() -> None:
         output = f"{card.num_points} points, scheme {card.scheme}; {card.heatmap_size} x {card.heatmap_size} heatmaps, sigma {card.sigma}"
     else:
         output = f"{card.num_points} points, scheme {card.scheme}"
+    extra = [(k, t) for k, t in PROTOCOL_COLUMNS if any(f"{k}_nme" in r for r in hist)]
     rows = "\n".join(
         f"| {r['epoch']} | {r['lr']:.2e} | {r['loss']:.4f} | {r['nme5']:.2f} | {r['fr5']:.2f} | {r['auc5']:.2f} | "
         + (f"{r['nme']:.2f} | {r['fr']:.2f} | {r['auc']:.2f} |" if "nme" in r else "- | - | - |")
+        + "".join(f" {r[f'{k}_nme']:.2f} / {r[f'{k}_fr']:.1f} |" if f"{k}_nme" in r else " - |" for k, _ in extra)
         for r in hist
+    )
+    extra_head = "".join(f" {t} nme / fr |" for _, t in extra)
+    extra_rule = " --- |" * len(extra)
+    extra_note = (
+        " Extra protocols (`facealign/engine/protocols.py`), NME % / FR %: the held-out 300w_human slice (people's 68 "
+        "points, outer eye corners), the small-face copy of the val5 faces (80 px crops), the held-out CFP people "
+        "(the corresponding points, face-size NME, failure at 5 %)." if extra else ""
     )
     started = f", started from {cfg['init_from']}'s weights" if cfg.get("init_from") else ""
     text = f"""# {name}
@@ -70,21 +86,21 @@ def main() -> None:
 | input | {card.input_size} x {card.input_size} RGB crop aligned on the detector's 5 points (`facealign.geometry.align_matrix`) |
 | output | {output} |
 | parameters | {info.params / 1e6:.3f} M ({info.size_mb:.2f} MiB fp32), {info.gmacs:.3f} GMACs |
-| training data | {card.training_data}; less the rows of `configs/excluded_faces.txt` |
-| licence / terms | {card.licence} |
+| training data | {args.training_data or card.training_data} |
+| licence / terms | {args.terms or card.licence} |
 | trained with | `facealign train configs/{cfg['name']}.toml` ({cfg['epochs']} epochs, batch {cfg['batch_size']}, {cfg['loss']} loss, five-point loss weight {cfg['five_loss_weight']}, {cfg['optim']['optimizer']} lr {cfg['optim']['lr']} {cfg['optim']['schedule']}{started}) on {args.trained_on} |
 | shipped epoch | {shipped} of {cfg['epochs']}{" (lowest validation NME on the human 5 points)" if shipped == best["epoch"] else f" (the lowest validation NME on the human 5 points was epoch {best['epoch']}'s)"} |
 
 ## Validation (from the training log)
 
-`faces/val5.txt` (human 5 points; the 363 faces left after the label audit) and `faces/val68.txt` (dlib teacher 68 points),
+{args.val_note},
 crops aligned on RetinaFace's 5 points as at inference, flip test {'on' if cfg['flip_test'] else 'off'}.
 nme5: NME (%) of the 5 points derived from the prediction against the human labels, normalised by the
 eye-centre distance; nme: 68-point NME (%) against the teacher, normalised by the outer eye corners;
-FR at 0.1, AUC at 0.1 (%).
+FR at 0.1, AUC at 0.1 (%).{extra_note}
 
-| epoch | lr | loss | nme5 | fr5 | auc5 | nme68 | fr68 | auc68 |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| epoch | lr | loss | nme5 | fr5 | auc5 | nme68 | fr68 | auc68 |{extra_head}
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |{extra_rule}
 {rows}
 
 {args.notes}

@@ -160,3 +160,45 @@ def test_hih_offset_scores_hand_worked():
     assert exact["l1"] == pytest.approx(0.0) and exact["blind_l1"] == pytest.approx(0.216667, abs=1e-6)
     half = hih_table5.offset_scores(torch.full_like(target, 0.5), target, weights)
     assert half["l1"] == pytest.approx((0.4 + 0.3 + 0.2 + 0.1 + 0.4 + 0.2) / 6, abs=1e-6)
+
+
+hard_faces = _load("hard_faces")
+
+
+def test_hard_faces_scores_68_point_models_on_68_points_and_5_point_models_on_their_5():
+    five = np.array([[0.0, 0.0], [10.0, 0.0], [5.0, 5.0], [2.0, 8.0], [8.0, 8.0]])
+    gt68 = np.zeros((68, 2))
+    gt68[36:42], gt68[42:48] = five[0], five[1]  # outer eye corners 36 / 45: 10 px apart
+    gt68[30], gt68[48], gt68[54] = five[2], five[3], five[4]
+    det = Detection(box=Box(0, 0, 10, 10), score=1.0, points=five)
+    face = hard_faces.Face(Path("a.jpg"), det, gt68, five)
+    s68 = hard_faces.score([face], [gt68 + [0.5, 0.0]], 68, "human68")  # 0.5 px / 10 px = 5 %
+    s5 = hard_faces.score([face], [five + [0.0, 1.0]], 5, "human68")  # 1 px / 10 px = 10 %, not above 10 %
+    assert s68["nme"] == pytest.approx(5.0) and s5["nme"] == pytest.approx(10.0) and s5["fr"] == 0.0
+    only5 = hard_faces.Face(Path("a.jpg"), det, None, five)
+    s = hard_faces.score([only5], [gt68 + [0.5, 0.0]], 68, "val5")  # a 68-point model on the 5 human points
+    assert s["nme"] == pytest.approx(5.0)
+
+
+def _load_script(name: str):
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", BENCH.parent / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_pack_faces_cuts_and_scales_a_photo_and_its_points_alike(tmp_path):
+    pack = _load_script("pack_faces")
+    # a square of half-side 10 around (50.5, 40.5): pixel edges floor(40.5) .. ceil(60.5) + 1
+    assert pack.face_region(np.array([50.5, 40.5]), 10.0) == (40, 30, 62, 52)
+    img = np.zeros((100, 120, 3), np.uint8)
+    img[40:60, 50:70] = 255  # a white square, pixel centres 50..69 x 40..59
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), img)
+    data, offset, s = pack.photo_bytes(path, (30, 20, 90, 80), 0.5, 95)
+    small = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    assert small.shape == (30, 30) and offset.tolist() == [30, 20] and s.tolist() == [0.5, 0.5]
+    # the square's centre (59.5, 49.5) -> ((59.5 - 30 + 0.5) * 0.5 - 0.5, (49.5 - 20 + 0.5) * 0.5 - 0.5) = (14.5, 14.5)
+    np.testing.assert_allclose(pack.scale_points(np.array([[59.5, 49.5]]), offset, s), [[14.5, 14.5]])
+    ys, xs = np.nonzero(small > 128)
+    assert (xs.mean(), ys.mean()) == pytest.approx((14.5, 14.5), abs=0.3)

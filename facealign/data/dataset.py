@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..imageio import read_image
-from ..geometry import align_matrix, apply_affine, compose_affine
+from ..geometry import FACE_TEMPLATE, align_matrix, apply_affine, compose_affine
 from ..landmarks import LandmarkScheme, get_scheme
 from ..landmarks.five import FIVE
 from ..types import Sample
@@ -38,7 +38,9 @@ class FaceRecord:
     """One training face: model-scheme points (NaN where unlabelled) and the human 5 points.
 
     ``points`` is ``(K, 2)`` in image pixels; ``five`` is ``(5, 2)`` or None; ``align`` is ``(5, 2)``
-    points to align the crop with (defaults to ``five``, else the scheme's 5-point subset).
+    points to align the crop with (defaults to ``five``, else the scheme's 5-point subset);
+    ``weight`` scales the face's per-point loss weights (its label source's weight,
+    :mod:`facealign.data.sources`); ``source`` names that source.
     """
 
     image_path: Path
@@ -46,6 +48,8 @@ class FaceRecord:
     five: np.ndarray | None
     align: np.ndarray | None = None
     image: np.ndarray | None = None  # embedded pixels (COFW)
+    weight: float = 1.0
+    source: str = ""
 
 
 def merge_records(
@@ -117,6 +121,11 @@ class LandmarkDataset(Dataset):
         self.seed = int(seed)
         self.epoch = 0
 
+    @property
+    def crop_iod(self) -> float:
+        """Eye-centre distance (px) of a face aligned to the crop template, before augmentation."""
+        return float(np.linalg.norm(FACE_TEMPLATE[1] - FACE_TEMPLATE[0])) * self.input_size
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
@@ -156,9 +165,11 @@ class LandmarkDataset(Dataset):
         if flipped:  # coordinates are already mirrored by the matrix: only re-index
             points = points[list(self.scheme.flip_index)]
             five = five[list(FIVE.flip_index)]
-        crop = photometric(crop, rng, self.augment)
+        crop = photometric(crop, rng, self.augment, iod=self.crop_iod)
         visible = np.isfinite(points).all(axis=1)
         targets = self.target_maker.targets(points, visible)
+        if rec.weight != 1.0:  # the label source's weight on every point's loss
+            targets["weights"] = targets["weights"] * np.float32(rec.weight)
         img = (crop.astype(np.float32) - self.mean) / self.std
         return {
             "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),

@@ -7,6 +7,10 @@ crop's affine matrix by :func:`random_crop_matrix` so that the photo is resample
 References: random erasing (Zhong et al., AAAI 2020; used as information dropping by Huang et al.
 2020, cited by Earp et al. Sec. 5.1), AlexNet PCA lighting (Krizhevsky et al. 2012, Sec. 4.1),
 GluonCV colour jitter (brightness / contrast / saturation 0.4, Earp et al. Sec. 3.3).
+Small, low-quality faces (issue 20): down-up resampling of the crop to a face of 16-30 px between the eye
+centres and back (as a small face reaches the network: few pixels, upsampled by the alignment warp), with
+JPEG compression at the low resolution, as in the degradation pipelines of real-world super-resolution
+(Wang et al., Real-ESRGAN, ICCVW 2021, Sec. 3.1: blur, resize, noise, JPEG).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ __all__ = [
     "IMAGENET_EIGVAL",
     "IMAGENET_EIGVEC",
     "color_jitter",
+    "down_up",
+    "jpeg_compress",
     "gaussian_blur",
     "hflip",
     "hflip_matrix",
@@ -56,7 +62,10 @@ class AugmentConfig:
     distance (covers detector noise at inference); colour: jitter strength (paper 0.4); pca_sigma:
     AlexNet lighting sigma (paper 0.05); erase_prob: random erasing probability (paper: +0.2 AUC);
     occlusion_prob: probability of pasting a patch from elsewhere in the photo; blur_prob:
-    probability of a Gaussian blur.
+    probability of a Gaussian blur; downup_prob: probability of resampling the crop down to a face of
+    ``downup_iod`` (min, max) px between the eye centres and back up (:func:`down_up`); jpeg_prob:
+    probability of JPEG compression at a quality drawn from ``jpeg_quality`` (at the low resolution
+    when the down-up step is drawn too).
     """
 
     rotation: float = 15.0
@@ -69,6 +78,18 @@ class AugmentConfig:
     erase_prob: float = 0.3
     occlusion_prob: float = 0.1
     blur_prob: float = 0.1
+    downup_prob: float = 0.0
+    downup_iod: tuple[float, float] = (16.0, 30.0)
+    jpeg_prob: float = 0.0
+    jpeg_quality: tuple[int, int] = (30, 90)
+
+    def __post_init__(self) -> None:
+        lo, hi = self.downup_iod
+        if not 0 < lo <= hi:
+            raise ValueError(f"augment.downup_iod must be (min, max) px with 0 < min <= max, got {self.downup_iod}")
+        qlo, qhi = self.jpeg_quality
+        if not 1 <= qlo <= qhi <= 100:
+            raise ValueError(f"augment.jpeg_quality must be (min, max) with 1 <= min <= max <= 100, got {self.jpeg_quality}")
 
     @classmethod
     def none(cls) -> "AugmentConfig":
@@ -146,6 +167,36 @@ def gaussian_blur(image: np.ndarray, rng: np.random.Generator, *, max_sigma: flo
     return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma)
 
 
+def jpeg_compress(image: np.ndarray, quality: int) -> np.ndarray:
+    """The image after a JPEG encode / decode at ``quality`` (1-100, OpenCV's libjpeg). Shape: ``(H, W, 3)`` uint8."""
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(image[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError(f"jpeg_compress: OpenCV could not encode an image of shape {image.shape}")
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def down_up(
+    image: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    iod: float,
+    iod_range: tuple[float, float] = (16.0, 30.0),
+    jpeg_quality: int | None = None,
+) -> np.ndarray:
+    """A crop whose face has ``iod`` px between the eye centres, resampled down (area filter) to a face of
+    ``U(iod_range)`` px, optionally JPEG-compressed there, and back up to its size (bilinear, as the
+    alignment warp upsamples a small face). Unchanged when the face is already that small.
+    Shape: ``(S, S, 3) -> (S, S, 3)`` uint8."""
+    h, w = image.shape[:2]
+    factor = rng.uniform(*iod_range) / float(iod)
+    if factor >= 1.0:
+        return image
+    small = cv2.resize(image, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=cv2.INTER_AREA)
+    if jpeg_quality is not None:
+        small = jpeg_compress(small, jpeg_quality)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def random_erasing(
     image: np.ndarray,
     rng: np.random.Generator,
@@ -184,14 +235,25 @@ def occlusion_patch(
     return out, (dx, dy, dx + s, dy + s)
 
 
-def photometric(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
-    """All appearance augmentations of ``cfg`` in the training order (colour, lighting, blur,
-    occlusion, erasing). Points are unchanged by these."""
+def photometric(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig, *, iod: float | None = None) -> np.ndarray:
+    """All appearance augmentations of ``cfg`` in the training order (colour, lighting, down-up / JPEG,
+    blur, occlusion, erasing). ``iod``: the crop's eye-centre distance in px (needed for the down-up
+    step). Points are unchanged by these."""
     out = image
     if cfg.colour > 0:
         out = color_jitter(out, rng, brightness=cfg.colour, contrast=cfg.colour, saturation=cfg.colour)
     if cfg.pca_sigma > 0:
         out = pca_lighting(out, rng, sigma=cfg.pca_sigma)
+    if cfg.downup_prob > 0 or cfg.jpeg_prob > 0:
+        down = cfg.downup_prob > 0 and rng.random() < cfg.downup_prob
+        jpeg = cfg.jpeg_prob > 0 and rng.random() < cfg.jpeg_prob
+        quality = int(rng.integers(cfg.jpeg_quality[0], cfg.jpeg_quality[1] + 1)) if jpeg else None
+        if down:
+            if iod is None:
+                raise ValueError("photometric: augment.downup_prob > 0 needs the crop's eye distance (iod=)")
+            out = down_up(out, rng, iod=iod, iod_range=cfg.downup_iod, jpeg_quality=quality)
+        elif quality is not None:
+            out = jpeg_compress(out, quality)
     if cfg.blur_prob > 0 and rng.random() < cfg.blur_prob:
         out = gaussian_blur(out, rng)
     if cfg.occlusion_prob > 0 and rng.random() < cfg.occlusion_prob:

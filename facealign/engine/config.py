@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data.sources import SOURCES, source_weight
 from ..data.transforms import AugmentConfig
 
 __all__ = ["DataConfig", "OptimConfig", "TrainConfig", "load_config"]
@@ -32,8 +33,20 @@ class DataConfig:
     ``train_align``: what the training crops are aligned on, ``"detector"`` (the ``align_points``, as at
     inference; the labels' 5 points where a photo has none) or ``"labels"`` (the labels' 5 points, with
     ``augment.align_jitter`` standing in for detector noise); validation crops always take ``align_points``;
-    ``exclude``: faces to leave out (e.g. ``configs/excluded_faces.txt``, labels in another frame);
+    ``exclude``: faces to leave out (a file of ``PATH ...`` lines, e.g. labels found in another frame);
     ``pose_balance_bins``: oversample the training faces by pose bin (:mod:`facealign.data.balance`).
+
+    More label sources (:mod:`facealign.data.sources`): ``human68``: a folder of iBUG ``.pts`` faces with
+    people's 68 points (``300w_human``), ``profile``: a CFP folder (``cfp_profile``, its 30 points through
+    :mod:`facealign.data.profile`), both relative to ``data_root``; ``human68_val`` / ``profile_val``: files
+    naming the held-out faces / people (a path relative to the folder, without suffix, a line: ``afw/123_1``,
+    ``017``), which the training leaves out and the validation protocols score
+    (:mod:`facealign.engine.protocols`); ``source_weights``: a loss weight per source (``teacher68``,
+    ``human5``, ``human68``, ``profile``; 1.0 when not named; ``human5`` weighs the human 5-point rows of a
+    5-point model, a 68-point model weighs them with ``five_loss_weight``); ``human_over_teacher``: move the
+    teacher's eye, nose-tip and mouth-corner points of every face that has human 5 points onto them
+    (:func:`~facealign.data.sources.human_five_override`); ``small_face_px``: score the small-face protocol
+    too, the validation photos downscaled so that the aligned crop spans this many photo pixels (0: off).
 
     Bottom-up models (:class:`~facealign.engine.bottomup_trainer.BottomUpTrainer`) paste the faces of
     ``dense_train`` / ``dense_val`` onto multi-face canvases (:class:`~facealign.data.multiface.MultiFaceDataset`):
@@ -60,10 +73,21 @@ class DataConfig:
     faces_per_canvas: tuple[int, int] = (1, 6)  # bottom-up: (fewest, most) faces per composed canvas
     canvases_per_epoch: int = 0  # bottom-up: training canvases per epoch; 0 = training faces / mean faces per canvas
     multiface_val: str = ""  # bottom-up: real multi-face photos to validate on too (any read_annotations format)
+    human68: str = ""
+    human68_val: str = ""
+    profile: str = ""
+    profile_val: str = ""
+    source_weights: dict[str, float] = field(default_factory=dict)
+    human_over_teacher: bool = False
+    small_face_px: int = 0
 
     def __post_init__(self) -> None:
         if self.train_align not in TRAIN_ALIGN:
             raise ValueError(f"data.train_align must be one of {TRAIN_ALIGN}, got {self.train_align!r}")
+        for src in SOURCES:  # checks every name and value
+            source_weight(self.source_weights, src)
+        if self.small_face_px < 0:
+            raise ValueError(f"data.small_face_px must be >= 0 (0: off), got {self.small_face_px}")
 
 
 @dataclass(frozen=True)

@@ -61,11 +61,9 @@ class FaceLists:
         return p if p.is_absolute() else self.root / p
 
     def key(self, image_path: Path) -> str:
-        """An image's path relative to ``data_root`` (the key of exclude / align_points files)."""
-        try:
-            return Path(image_path).resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return Path(image_path).as_posix()
+        """An image's path relative to ``data_root`` (the key of exclude / align_points files; ``../`` for
+        the other sources beside ``faces/``, e.g. ``../300w_human/afw/123_1.jpg``)."""
+        return Path(os.path.relpath(Path(image_path).resolve(), self.root.resolve())).as_posix()
 
     def excluded(self) -> set[str]:
         return read_excluded_paths(self.exclude) if self.exclude else set()

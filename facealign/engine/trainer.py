@@ -19,12 +19,13 @@ from torch.utils.data import DataLoader, Subset
 
 from ..data.balance import balanced_indices
 from ..data.dataset import FaceRecord, LandmarkDataset, merge_records
+from ..data.readers import read_annotations
+from ..data.readers.cfp import read_cfp_folder
+from ..data.sources import human_five_override, source_records, source_weight, split_holdout
 from ..data.transforms import AugmentConfig
 from ..geometry import align_matrix, apply_affine, invert_affine
 from ..landmarks import LandmarkScheme, get_scheme
-from ..landmarks.five import FIVE
-from ..metrics import auc, failure_rate, nme
-from ..types import input_to_heatmap
+from ..types import Sample, input_to_heatmap
 from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
 from .checkpoint import init_weights
@@ -35,6 +36,7 @@ from .loop import (
     train_device, train_steps,
 )
 from .losses import five_point_loss
+from .protocols import Protocol, downscaled_record, face_size_box, score_points
 
 __all__ = ["Trainer"]
 
@@ -51,7 +53,8 @@ class Trainer:
     """Runs one :class:`TrainConfig`. ``Trainer(cfg).fit(resume=True)`` continues ``last.pt``."""
 
     #: The metrics of the final summary line; the best epoch is the lowest ``nme5``.
-    summary_keys = ("nme5", "fr5", "auc5", "nme", "fr", "auc")
+    summary_keys = ("nme5", "fr5", "auc5", "nme", "fr", "auc", "human68_nme", "human68_fr", "small_nme", "small_fr",
+                    "profile_nme", "profile_fr")
 
     def __init__(self, cfg: TrainConfig, *, config_root: Path | None = None) -> None:
         self.cfg = cfg
@@ -81,8 +84,9 @@ class Trainer:
                 f"propagation models); {cfg.model} returns {self.card.output!r} outputs"
             )
         self._align_tables: dict[Path, dict[str, Any]] = {}
-        self.train_set = self._dataset(train=True)
-        self.val_set = self._dataset(train=False)
+        self.train_set = self._dataset(self._records(train=True), train=True)
+        self.val_set = self._dataset(self._records(train=False), train=False)
+        self.protocols = self._protocols() if _rank() == 0 else []
         if hasattr(self.model, "set_adjacency"):  # SCC: the data-driven graph of the training shapes
             self.model.set_adjacency(build_adjacency(self.train_shapes()[1], k=self.model.k))
         self.train_indices = self._train_indices()
@@ -105,16 +109,52 @@ class Trainer:
             backend = "nccl" if torch.cuda.is_available() else "gloo"
             dist.init_process_group(backend=backend)
 
-    def _dataset(self, *, train: bool) -> LandmarkDataset:
+    def _records(self, *, train: bool) -> list[FaceRecord]:
+        """The faces of the training set or of the ``val`` protocol: teacher 68 + human 5 (merged by photo),
+        and for training the human-68 and profile sources less their held-out faces, each with its source's
+        weight (:mod:`facealign.data.sources`), aligned as the config says."""
         d = self.cfg.data
         lim = d.limit_train if train else d.limit_val
         dense = self.faces.read(d.dense_train if train else d.dense_val, lim)
         five = self.faces.read(d.five_train if train else d.five_val, lim)
+        w = d.source_weights
         if self.scheme.num_points == 5:  # a 5-point model: the human points are the dense points
-            dense, five = dense + five, []
-        records = merge_records(self.scheme, dense=dense, five=five)
+            records = merge_records(self.scheme, dense=dense + five)
+            for rec in records:
+                rec.weight, rec.source = source_weight(w, "human5"), "human5"
+        else:
+            records = merge_records(self.scheme, dense=dense, five=five)
+            for rec in records:
+                rec.weight, rec.source = source_weight(w, "teacher68"), "teacher68"
+                if d.human_over_teacher and rec.five is not None and np.isfinite(rec.points).all():
+                    rec.points = human_five_override(rec.points, rec.five, self.scheme)
+        if train:
+            for source in ("human68", "profile"):
+                train_part, _ = self._source_split(source)
+                records += source_records(train_part[: lim or None], self.scheme, weight=source_weight(w, source), source=source)
         if d.align_points and not (train and d.train_align == "labels"):
             self._attach_align_points(records, Path(d.align_points))
+        return [r for r in records if self._alignable(r)]
+
+    def _source_split(self, source: str) -> tuple[list[Sample], list[Sample]]:
+        """``(training, held-out)`` faces of the ``human68`` or ``profile`` source (both empty when the
+        config names no folder)."""
+        d = self.cfg.data
+        folder, holdout = (d.human68, d.human68_val) if source == "human68" else (d.profile, d.profile_val)
+        if not folder:
+            return [], []
+        root = self.faces.path(folder)
+        samples = read_cfp_folder(root) if source == "profile" else read_annotations(root)
+        return split_holdout(samples, root, holdout) if holdout else (samples, [])
+
+    def _alignable(self, rec: FaceRecord) -> bool:
+        """Whether a face has 5 finite points to align its crop on (a profile the detector did not find has none)."""
+        if rec.align is not None:
+            return True
+        five = rec.five if rec.five is not None else self.scheme.to_five(rec.points)
+        return bool(np.isfinite(five).all())
+
+    def _dataset(self, records: list[FaceRecord], *, train: bool) -> LandmarkDataset:
         return LandmarkDataset(
             records,
             scheme=self.scheme,
@@ -125,6 +165,30 @@ class Trainer:
             augment=self.cfg.augment if train else AugmentConfig.none(),
             seed=self.cfg.seed,
         )
+
+    def _protocols(self) -> list[Protocol]:
+        """The extra validation protocols the config asks for (:mod:`facealign.engine.protocols`): the
+        held-out human-68 and profile faces, and the small-face copy of the ``val`` faces with human 5 points."""
+        d = self.cfg.data
+        out = []
+        for source, kind in (("human68", "dense"), ("profile", "profile")):
+            _, held = self._source_split(source)
+            held = held[: d.limit_val or None]
+            if not held:
+                continue
+            recs = source_records(held, self.scheme, weight=1.0, source=source)
+            boxes = [face_size_box(s.points) for s in held]
+            if d.align_points:
+                self._attach_align_points(recs, Path(d.align_points))
+            keep = [i for i, r in enumerate(recs) if self._alignable(r)]
+            if keep:
+                out.append(Protocol(source, [recs[i] for i in keep], kind, [boxes[i] for i in keep] if kind == "profile" else None))
+        if d.small_face_px > 0:
+            val = [r for r in self.val_set.records if r.five is not None or self.scheme.num_points == 5]
+            size = self.card.input_size
+            small = [downscaled_record(r, self.val_set.align_points(r), input_size=size, crop_px=d.small_face_px) for r in val]
+            out.append(Protocol("small", small, "five"))
+        return out
 
     def _attach_align_points(self, records: list[FaceRecord], path: Path) -> None:
         if path not in self._align_tables:  # read once for the training and validation sets
@@ -225,30 +289,34 @@ class Trainer:
         return loss, parts
 
     @torch.no_grad()
-    def validate(self) -> dict[str, float]:
-        """NME (%), FR@0.1 and AUC@0.1 on the validation faces in original-image pixels: on the
-        human 5 points (normalised by the eye-centre distance) and, where the faces have them, on
-        the dense points (normalised by the outer eye corners)."""
+    def predict(self, ds: LandmarkDataset) -> np.ndarray:
+        """The model's points for every face of ``ds``, in its photo's pixels (flip test as configured).
+        Shape: ``(N, K, 2)``."""
         self.model.eval()
         preds = []
-        loader = self._loader(self.val_set, train=False, epoch=0)
-        for batch in loader:
+        for batch in self._loader(ds, train=False, epoch=0):
             images = batch["image"].to(self.device).contiguous(memory_format=self.memory_format)
             out = predict_crops(self.model, images, adapter=self.adapter, flip_test=self.cfg.flip_test)
             coords, _ = self.adapter.decode(out)
             for c, m in zip(coords.cpu().numpy(), batch["matrix"].numpy()):
                 preds.append(apply_affine(invert_affine(m), c))
+        return np.stack(preds)
+
+    def validate(self) -> dict[str, float]:
+        """NME (%), FR@0.1 and AUC@0.1 on the validation faces in original-image pixels: on the
+        human 5 points (normalised by the eye-centre distance: ``nme5`` ...) and, where the faces have them, on
+        the dense points (normalised by the outer eye corners: ``nme`` ...); then each extra protocol of
+        :mod:`facealign.engine.protocols` as ``NAME_nme``, ``NAME_fr``, ``NAME_auc``."""
         recs = self.val_set.records
-        pred = np.stack(preds)
+        pred = self.predict(self.val_set)
         gt = np.stack([r.points for r in recs])
-        result: dict[str, float] = {}
-        five_gt = np.stack([r.five if r.five is not None else self.scheme.to_five(r.points) for r in recs])
-        e5 = nme(self.scheme.to_five(pred), five_gt, scheme=FIVE, norm="interocular")
-        result.update(nme5=100 * float(np.mean(e5)), fr5=100 * failure_rate(e5, threshold=0.1), auc5=100 * auc(e5, threshold=0.1))
+        result = {f"{k}5": v for k, v in score_points("five", pred, recs, self.scheme).items()}
         dense = np.isfinite(gt).all(axis=(1, 2))
         if self.scheme.num_points != 5 and dense.any():
-            e = nme(pred[dense], gt[dense], scheme=self.scheme, norm="interocular")
-            result.update(nme=100 * float(np.mean(e)), fr=100 * failure_rate(e, threshold=0.1), auc=100 * auc(e, threshold=0.1))
+            result.update(score_points("dense", pred[dense], [r for r, ok in zip(recs, dense) if ok], self.scheme))
+        for p in self.protocols:
+            scores = score_points(p.kind, self.predict(self._dataset(p.records, train=False)), p.records, self.scheme, boxes=p.boxes)
+            result.update({f"{p.name}_{k}": v for k, v in scores.items()})
         return result
 
     # -------------------------------------------------------------------------------------------- run

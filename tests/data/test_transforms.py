@@ -98,3 +98,39 @@ def test_photometric_is_deterministic_per_seed(seed):
     b = photometric(img, np.random.default_rng(seed), cfg)
     np.testing.assert_array_equal(a, b)
     assert a.dtype == np.uint8 and a.shape == img.shape
+
+
+def test_down_up_keeps_the_size_and_removes_detail_finer_than_the_small_face():
+    from facealign.data.transforms import down_up
+
+    # 1-px stripes on a 128 px crop whose face has 64 px between the eyes: at 16-30 px the stripes are
+    # averaged away (area filter): neighbouring columns, 255 apart before, differ by little after
+    img = np.zeros((128, 128, 3), np.uint8)
+    img[:, ::2] = 255
+    out = down_up(img, np.random.default_rng(0), iod=64.0, iod_range=(16.0, 30.0))
+    assert out.shape == img.shape and out.dtype == np.uint8
+    step = lambda a: np.abs(np.diff(a.astype(float), axis=1)).mean()  # noqa: E731
+    assert step(img) == 255 and step(out) < 20
+    # a face already that small is left as it is
+    assert down_up(img, np.random.default_rng(0), iod=12.0) is img
+
+
+def test_jpeg_compress_keeps_a_flat_image_and_the_config_checks_its_ranges():
+    from facealign.data.transforms import jpeg_compress
+
+    flat = np.full((32, 32, 3), (200, 100, 50), np.uint8)
+    assert np.abs(jpeg_compress(flat, 30).astype(int) - flat).max() <= 3
+    with pytest.raises(ValueError, match=r"augment.downup_iod must be \(min, max\) px with 0 < min <= max, got \(30.0, 16.0\)"):
+        AugmentConfig(downup_iod=(30.0, 16.0))
+    with pytest.raises(ValueError, match=r"augment.jpeg_quality must be \(min, max\) with 1 <= min <= max <= 100, got \(0, 90\)"):
+        AugmentConfig(jpeg_quality=(0, 90))
+
+
+def test_photometric_down_up_needs_the_crop_eye_distance():
+    cfg = AugmentConfig.none()
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match=r"augment.downup_prob > 0 needs the crop's eye distance"):
+        photometric(_image(), np.random.default_rng(0), replace(cfg, downup_prob=1.0))
+    out = photometric(_image(128, 128), np.random.default_rng(0), replace(cfg, downup_prob=1.0, jpeg_prob=1.0), iod=31.0)
+    assert out.shape == (128, 128, 3)

@@ -378,3 +378,61 @@ def test_rng_state_round_trips_through_a_weights_only_file(tmp_path):
     restore_rng(load_torch_file(tmp_path / "rng.pt")["rng"])
     again = (random.random(), np.random.standard_normal(3), torch.rand(3))
     assert first[0] == again[0] and np.array_equal(first[1], again[1]) and torch.equal(first[2], again[2])
+
+def test_several_label_sources_train_with_their_masks_weights_and_held_out_protocols(tmp_path):
+    """human68 (300w_human) and profile (CFP) beside the teacher's 68 and the human 5 points: each face in
+    the model's scheme with NaN where its source has no point (weight 0 there), its source's weight on the
+    rest; held-out faces only in the protocols; profiles the detector table lacks are left out."""
+    from facealign.data.readers.cfp import read_cfp_folder
+    from facealign.data.sources import split_holdout
+    from facealign.engine.protocols import face_size_box
+
+    cfp = FACES.parent / "cfp_profile"
+    people = ["001", "002", "003", "004"]  # 001 / 002 train, 003 / 004 held out
+    (tmp_path / "cfp_val.txt").write_text("# held out\n003\n004\n")
+    table = {}
+    for s in read_cfp_folder(cfp):
+        if s.image_path.parent.name in people and s.image_path.stem != "04":  # the 4th photo of each: "not detected"
+            b = face_size_box(s.points)
+            c, r = np.array(b.center), 0.15 * b.width
+            table[os.path.relpath(s.image_path, FACES)] = (c + [[-r, -r], [r, -r], [0, 0], [-r, r], [r, r]]).tolist()
+    (tmp_path / "align.json").write_text(json.dumps(table))
+    text = TINY.replace("limit_val = 8", f'''limit_val = 8
+align_points = "{tmp_path / 'align.json'}"
+human68 = "../300w_human"
+human68_val = "{REPO / 'configs/holdout_300w_human.txt'}"
+profile = "../cfp_profile"
+profile_val = "{tmp_path / 'cfp_val.txt'}"
+human_over_teacher = true
+small_face_px = 80
+[data.source_weights]
+teacher68 = 0.5
+human68 = 2.0
+profile = 3.0''')
+    (tmp_path / "multi.toml").write_text(text)
+    tr = Trainer(load_config(tmp_path / "multi.toml", out_dir=str(tmp_path / "runs")))
+    by_source = {}
+    for i, rec in enumerate(tr.train_set.records):
+        by_source.setdefault(rec.source, []).append(i)
+    # profiles: of the first 24 training photos (people 001, 002, 005, ...) the 6 the table has (001, 002 x 3)
+    assert {k: len(v) for k, v in by_source.items()} == {"teacher68": 48, "human68": 24, "profile": 6}
+    assert [p.name for p in tr.protocols] == ["human68", "profile", "small"]
+    assert len(tr.protocols[0].records) == 8 and {r.image_path.parent.name for r in tr.protocols[1].records} == {"003", "004"}
+    assert len(tr.protocols[1].records) == 6  # 2 people x 3 photos the table has
+    _, held = split_holdout(read_annotations_300w(), FACES.parent / "300w_human", REPO / "configs/holdout_300w_human.txt")
+    assert not {r.image_path for r in tr.train_set.records} & {s.image_path for s in held}
+    item = tr.train_set[by_source["human68"][0]]
+    assert set(item["weights"].unique().tolist()) <= {0.0, 2.0} and float(item["weights"].max()) == 2.0
+    dense = [i for i in by_source["teacher68"] if np.isfinite(tr.train_set.records[i].points).all()]
+    assert float(tr.train_set[dense[0]]["weights"].max()) == 0.5
+    prof = tr.train_set[by_source["profile"][0]]["weights"]
+    assert int((prof == 3.0).sum()) == 5 and int((prof == 0).sum()) == 63  # the 5 corresponding points only
+    row = tr.validate()
+    for key in ("nme5", "nme", "human68_nme", "human68_fr", "profile_nme", "profile_fr", "small_nme", "small_fr"):
+        assert np.isfinite(row[key]), key
+
+
+def read_annotations_300w():
+    from facealign.data.readers import read_annotations
+
+    return read_annotations(FACES.parent / "300w_human")

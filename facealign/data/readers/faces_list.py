@@ -25,7 +25,7 @@ __all__ = ["read_excluded_paths", "read_points_list", "write_points_list", "is_p
 
 
 def read_excluded_paths(path: str | Path) -> set[str]:
-    """The first field of every line of a list of faces to leave out (``configs/excluded_faces.txt``:
+    """The first field of every line of a list of faces to leave out (a config's ``data.exclude``:
     ``PATH ...`` lines, PATH relative to the face lists' folder; blank lines and ``#`` comments skipped)."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
     return {ln.split()[0] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")}

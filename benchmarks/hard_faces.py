@@ -1,0 +1,218 @@
+"""Hard faces (issue 20): facealign models and dlib on every validation protocol, one table.
+
+Protocols (:mod:`facealign.engine.protocols`, the faces a training run scores every epoch, here at full
+resolution): ``val5`` (600 faces, people's 5 points, eye-centre NME, failure at 10 %), ``val68`` (552 faces,
+the dlib teacher's 68 points, outer-eye-corner NME), ``human68`` (the held-out 300w_human slice of
+``configs/holdout_300w_human.txt``, people's 68 points, outer-eye-corner NME), ``small`` (the val5 photos
+downscaled so that the aligned crop spans 80 photo pixels, ~19 px between the eyes) and ``profile`` (the
+held-out CFP people of ``configs/holdout_cfp_profile.txt``, the corresponding points, NME over the face size,
+failure at 5 %). RetinaFace runs once on every photo (on the small protocol: on the full photo, its output
+scaled with it); the detection nearest the labels goes to every method:
+
+* facealign models (registered names or checkpoints) aligned on its 5 points; 68-point models are scored on
+  every protocol, 5-point models on the 5 points (human68: the 5 points of the 68; profile: the visible
+  eye centre, nose tip and mouth corner);
+* dlib's 68-point predictor on the box its HOG detector would give (``peers.hog_box_from_retinaface``).
+
+    .venv-peers/bin/python benchmarks/hard_faces.py --model facealign_mnv2_050_68 --model runs/X/last.pt [--flip-test]
+"""
+
+from __future__ import annotations
+
+import os
+
+if __name__ == "__main__":
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peers import dlib_rect_edges, hog_box_from_retinaface, nearest_detection, pin_to_one_cpu  # noqa: E402
+
+from facealign.data.dataset import FaceRecord  # noqa: E402
+from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
+from facealign.data.readers import read_annotations, read_points_list  # noqa: E402
+from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
+from facealign.data.sources import split_holdout  # noqa: E402
+from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
+from facealign.engine.protocols import downscaled_record, face_size_box, score_points  # noqa: E402
+from facealign.imageio import read_image  # noqa: E402
+from facealign.landmarks import get_scheme  # noqa: E402
+from facealign.types import Box  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+PROTOCOLS = ("val5", "val68", "human68", "small", "profile")
+#: The small-face protocol's crop span in photo pixels (as ``data.small_face_px`` of the configs).
+SMALL_FACE_PX = 80
+#: Input side of the crops the small-face protocol is defined on (the default model's).
+CROP = 128
+
+
+@dataclass
+class Face:
+    """One protocol face: the photo (or its pixels), RetinaFace's detection, the ground truth in the 68-point
+    scheme (``gt68``, NaN where undefined; None when the protocol has none) and in the 5-point scheme
+    (``gt5``), the box that normalises profiles."""
+
+    image_path: Path
+    det: Detection
+    gt68: np.ndarray | None
+    gt5: np.ndarray | None
+    box: Box | None = None
+    image: np.ndarray | None = None
+
+
+def _detect(detector: RetinaFaceDetector, rgb: np.ndarray, five: np.ndarray) -> Detection | None:
+    ok = np.isfinite(five).all(axis=1)
+    dets = detector.detect(rgb)
+    return min(dets, key=lambda d: float(np.linalg.norm(np.asarray(d.points)[ok] - five[ok], axis=1).mean())) if dets else None
+
+
+def load_protocol(name: str, detector: RetinaFaceDetector, *, limit: int = 0) -> tuple[list[Face], int]:
+    """The faces of one protocol and how many the detector missed."""
+    sch68 = get_scheme("68")
+    if name in ("val5", "small"):
+        rows = [(s.image_path, None, s.points, None) for s in read_points_list(DATA / "faces/val5.txt")]
+    elif name == "val68":
+        rows = [(s.image_path, s.points, sch68.to_five(s.points), None) for s in read_points_list(DATA / "faces/val68.txt")]
+    elif name == "human68":
+        _, held = split_holdout(read_annotations(DATA / "300w_human"), DATA / "300w_human", ROOT / "configs/holdout_300w_human.txt")
+        rows = [(s.image_path, s.points, sch68.to_five(s.points), None) for s in held]
+    elif name == "profile":
+        _, held = split_holdout(read_cfp_folder(DATA / "cfp_profile"), DATA / "cfp_profile", ROOT / "configs/holdout_cfp_profile.txt")
+        rows = [(s.image_path, cfp_to_68(s.points), cfp_to_five(s.points), face_size_box(s.points)) for s in held]
+    else:
+        raise ValueError(f"unknown protocol {name!r}; expected one of {PROTOCOLS}")
+    rows = rows[:limit] if limit > 0 else rows
+    faces, missed = [], 0
+    for path, gt68, gt5, box in rows:
+        rgb = read_image(path)
+        det = _detect(detector, rgb, gt5)
+        if det is None:
+            missed += 1
+            continue
+        face = Face(Path(path), det, gt68, gt5, box)
+        if name == "small":
+            face = _small(face, rgb)
+        faces.append(face)
+    return faces, missed
+
+
+def _small(face: Face, rgb: np.ndarray) -> Face:
+    """The face on its photo downscaled as the small-face protocol says (:func:`downscaled_record`), the
+    detection's box and points scaled with it."""
+    rec = downscaled_record(FaceRecord(face.image_path, face.gt5, None, image=rgb), face.det.points, input_size=CROP, crop_px=SMALL_FACE_PX)
+    if rec.image is rgb:
+        return face
+    s = np.array([rec.image.shape[1] / rgb.shape[1], rec.image.shape[0] / rgb.shape[0]])
+    b = face.det.box
+    box = Box((b.x1 + 0.5) * s[0] - 0.5, (b.y1 + 0.5) * s[1] - 0.5, (b.x2 + 0.5) * s[0] - 0.5, (b.y2 + 0.5) * s[1] - 0.5)
+    det = Detection(box=box, points=rec.align, score=face.det.score)
+    return Face(face.image_path, det, None, rec.points, image=rec.image)
+
+
+Method = Callable[[np.ndarray, Detection], np.ndarray]
+
+
+def facealign_method(model: str, *, flip_test: bool, second_pass: bool = False) -> tuple[Method, int]:
+    """A facealign model aligned on the detector's 5 points; with ``second_pass``, aligned again on the 5 points
+    of its own first prediction (the scheme's 5-point groups) and run once more (for profiles, where the
+    detector's 5 points are poor)."""
+    from facealign.api import Aligner
+
+    aligner = Aligner(model, detector=None, backend="onnx", threads=1, flip_test=flip_test)
+    scheme = aligner.scheme
+
+    def run(rgb: np.ndarray, det: Detection) -> np.ndarray:
+        pts = aligner(rgb, points5=[det.points])[0].points.astype(np.float64)
+        if second_pass:
+            pts = aligner(rgb, points5=[scheme.to_five(pts)])[0].points.astype(np.float64)
+        return pts
+
+    return run, scheme.num_points
+
+
+def dlib_method() -> tuple[Method, int]:
+    import dlib
+    import face_recognition_models
+
+    predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
+
+    def run(rgb: np.ndarray, det: Detection) -> np.ndarray:
+        shape = predictor(rgb, dlib.rectangle(*dlib_rect_edges(hog_box_from_retinaface(det.box, det.points))))
+        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
+
+    return run, 68
+
+
+def score(faces: Sequence[Face], preds: Sequence[np.ndarray], points: int, protocol: str) -> dict[str, float] | None:
+    """The protocol's scores of one method's predictions, or None where the method has no such points."""
+    profile = protocol == "profile"
+    if points == 68 and faces[0].gt68 is not None:
+        recs = [FaceRecord(f.image_path, f.gt68, f.gt5) for f in faces]
+        kind, sch = ("profile" if profile else "dense"), "68"
+    elif faces[0].gt5 is not None:
+        recs = [FaceRecord(f.image_path, f.gt5, None) for f in faces]
+        preds = [get_scheme("68").to_five(p) if points == 68 else p for p in preds]
+        kind, sch = ("profile" if profile else "five"), "5"
+    else:
+        return None
+    return score_points(kind, np.stack(preds), recs, sch, boxes=[f.box for f in faces] if profile else None)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", action="append", help="registered name or checkpoint .pt (repeatable)")
+    ap.add_argument("--flip-test", action="store_true", help="flip-test every facealign model (instead of not)")
+    ap.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS))
+    ap.add_argument("--limit", type=int, default=0, help="only the first N faces of each protocol")
+    ap.add_argument("--no-dlib", action="store_true")
+    ap.add_argument("--second-pass", action="store_true", help="add a row per model re-aligned on its own first prediction")
+    args = ap.parse_args(argv)
+    cv2.setNumThreads(1)
+    pin_to_one_cpu()
+    methods: list[tuple[str, Method, int]] = []
+    for m in args.model or ["facealign_mnv2_050_68"]:
+        for second in (False, True) if args.second_pass else (False,):
+            run, k = facealign_method(m, flip_test=args.flip_test, second_pass=second)
+            methods.append((m + (" +flip" if args.flip_test else "") + (" +second pass" if second else ""), run, k))
+    if not args.no_dlib:
+        try:
+            methods.append(("dlib 68 (HOG-convention box)", *dlib_method()))
+        except ImportError as err:
+            print(f"dlib left out: {err} (use .venv-peers/bin/python)", file=sys.stderr)
+    detector = RetinaFaceDetector(threads=1)
+    results: dict[str, dict[str, dict[str, float] | None]] = {name: {} for name, _, _ in methods}
+    counts = {}
+    for protocol in args.protocols:
+        faces, missed = load_protocol(protocol, detector, limit=args.limit)
+        counts[protocol] = f"{len(faces)} (detector missed {missed})"
+        for name, run, k in methods:
+            preds = [run(f.image if f.image is not None else read_image(f.image_path), f.det) for f in faces]
+            results[name][protocol] = score(faces, preds, k, protocol)
+        print(f"  {protocol}: {counts[protocol]} faces done", file=sys.stderr, flush=True)
+    head = ["method"] + [f"{p} NME / FR %" for p in args.protocols]
+    lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * len(args.protocols)]
+    for name, _, _ in methods:
+        cells = [name]
+        for p in args.protocols:
+            r = results[name][p]
+            cells.append("-" if r is None else f"{r['nme']:.2f} / {r['fr']:.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Faces: " + "; ".join(f"{p} {c}" for p, c in counts.items()) + ".",
+              "NME: val5 / small eye-centre distance, val68 / human68 outer eye corners (5-point models: eye centres of "
+              "the 5 points), profile face size sqrt(w h) of the CFP points' box; FR: NME > 10 % (profile: > 5 %)."]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
