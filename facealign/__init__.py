@@ -6,6 +6,7 @@
 
 from .api import Aligner, load_predictor
 from .models.zoo import DEFAULT_MODEL, create_model, get_model_card, list_models
+from .tracking import FaceTracker, TrackedFace
 from .types import Box, FaceLandmarks
 
 __version__ = "0.1.0"
@@ -15,6 +16,8 @@ __all__ = [
     "Aligner",
     "Box",
     "FaceLandmarks",
+    "FaceTracker",
+    "TrackedFace",
     "__version__",
     "create_model",
     "get_model_card",

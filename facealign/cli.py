@@ -81,10 +81,18 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from .detect_run import run_detect
     from .models.zoo import DEFAULT_MODEL
 
+    if args.camera is not None:
+        args.paths.append(args.camera)
+    if not args.paths:
+        raise ValueError("give photos, folders, videos or stream URLs, or --camera N")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise ValueError(f"--max-frames must be >= 1, got {args.max_frames}")
+    tracking = {k: getattr(args, k) for k in ("smoothing", "process_noise", "measurement_noise", "min_cutoff", "beta")}
+    tracking = {k: v for k, v in tracking.items() if v is not None}  # None: FaceTracker's default
     aligner = load_predictor(args.model or DEFAULT_MODEL, backend=args.backend, threads=args.threads,
                              flip_test=args.flip_test, score_threshold=args.score_threshold)
-    summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
-                         progress=not args.quiet)
+    summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth, progress=not args.quiet,
+                         tracker_options=tracking, show=args.show, max_frames=args.max_frames)
     return 1 if summary.failures and not (summary.images or summary.frames) else 0
 
 
@@ -113,12 +121,26 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_video_arguments(d: argparse.ArgumentParser) -> None:
+    """Video, camera and stream options of ``detect`` (defaults: facealign.tracking.FaceTracker's)."""
+    v = d.add_argument_group("video, cameras and streams")
+    v.add_argument("--camera", type=int, default=None, metavar="N", help="also read camera N (0 = the first)")
+    v.add_argument("--show", action="store_true", help="preview the landmarks in a window (needs a display; q or Esc ends)")
+    v.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop each video / camera / stream after N frames")
+    v.add_argument("--smoothing", default=None, choices=["kalman", "one-euro", "none"],
+                   help="kalman: constant-velocity Kalman filter, no lag at constant speed (default); one-euro: Casiez et al. 2012")
+    v.add_argument("--process-noise", type=float, default=None, help="Kalman: how fast a face's velocity may change (face sizes / s^1.5)")
+    v.add_argument("--measurement-noise", type=float, default=None, help="Kalman: the landmarks' error per frame (face sizes)")
+    v.add_argument("--min-cutoff", type=float, default=None, help="One-Euro: cut-off at rest (Hz)")
+    v.add_argument("--beta", type=float, default=None, help="One-Euro: speed coefficient")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facealign", description="2D facial landmark detection")
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("detect", help="landmarks on photos, folders (recursive) and videos")
-    d.add_argument("paths", nargs="+")
+    d = sub.add_parser("detect", help="landmarks on photos, folders (recursive), videos, cameras and streams")
+    d.add_argument("paths", nargs="*", help="photos, folders, video files, stream URLs (rtsp://, http://)")
     d.add_argument("--json", default=None, help="write one JSON line per image / video frame here")
     d.add_argument("--draw", default=None, help="write annotated images (and videos) into this folder")
     d.add_argument("--model", default=None, help="registered model name or checkpoint (default: facealign.DEFAULT_MODEL)")
@@ -126,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--threads", type=int, default=1)
     d.add_argument("--flip-test", action="store_true", help="average with the mirrored crop (2x cost)")
     d.add_argument("--score-threshold", type=float, default=0.6, help="face detector score threshold")
-    d.add_argument("--no-smooth", action="store_true", help="no One-Euro smoothing of video landmarks")
+    d.add_argument("--no-smooth", action="store_true", help="no smoothing of video landmarks (= --smoothing none)")
+    _add_video_arguments(d)
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.set_defaults(func=_cmd_detect)
 
