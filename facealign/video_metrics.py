@@ -4,7 +4,8 @@
 * :func:`lag_frames`: on a moving clip, how far the points trail the truth along the motion, in frames.
 * :func:`speed_error`: the error of the points' frame-to-frame motion, relative to the true motion.
 
-Shape: tracks are ``(T, K, 2)`` (frames, points, x y) in pixels.
+Shape: tracks are ``(T, K, 2)`` (frames, points, x y) in pixels; frames where a method found no
+face may be NaN in ``pred`` and are left out.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ def jitter_std(track: np.ndarray) -> float:
     each point's position (x and y together), averaged over points. On a still clip this is jitter.
     Shape: ``(T, K, 2) -> scalar`` (pixels)."""
     tr = _track(track)
-    dev = tr - tr.mean(axis=0, keepdims=True)
-    return float(np.sqrt((dev**2).sum(-1).mean(0)).mean())
+    dev = tr - np.nanmean(tr, axis=0, keepdims=True)
+    return float(np.sqrt(np.nanmean((dev**2).sum(-1), axis=0)).mean())
 
 
 def _pair(pred: np.ndarray, truth: np.ndarray, skip: int) -> tuple[np.ndarray, np.ndarray]:
@@ -49,10 +50,11 @@ def lag_frames(pred: np.ndarray, truth: np.ndarray, *, skip: int = 0) -> float:
     p, q = _pair(pred, truth, skip)
     v = np.diff(q, axis=0)[skip:]
     e = (p - q)[skip + 1 :]
-    vv = float((v**2).sum())
+    found = np.isfinite(e).all(axis=(1, 2))
+    vv = float((v[found] ** 2).sum())
     if vv == 0:
         raise ValueError("truth does not move: lag is undefined on a still clip")
-    return float(-(e * v).sum() / vv)
+    return float(-(e[found] * v[found]).sum() / vv)
 
 
 def speed_error(pred: np.ndarray, truth: np.ndarray, *, skip: int = 0) -> float:
@@ -61,7 +63,8 @@ def speed_error(pred: np.ndarray, truth: np.ndarray, *, skip: int = 0) -> float:
     true speed (0 = exact; it includes jitter). Shape: ``(T, K, 2), (T, K, 2) -> scalar`` (fraction)."""
     p, q = _pair(pred, truth, skip)
     dp, dq = np.diff(p, axis=0)[skip:], np.diff(q, axis=0)[skip:]
-    speed = float(np.linalg.norm(dq, axis=-1).mean())
+    found = np.isfinite(dp).all(axis=(1, 2))
+    speed = float(np.linalg.norm(dq[found], axis=-1).mean()) if found.any() else 0.0
     if speed == 0:
         raise ValueError("truth does not move: speed error is undefined on a still clip")
-    return float(np.linalg.norm(dp - dq, axis=-1).mean() / speed)
+    return float(np.linalg.norm(dp[found] - dq[found], axis=-1).mean() / speed)

@@ -36,3 +36,13 @@ def test_speed_error_hand_worked():
         lag_frames(truth[:3], truth)
     with pytest.raises(ValueError, match="at least 7 frames"):
         lag_frames(truth, truth, skip=5)
+
+
+def test_frames_without_a_face_are_left_out():
+    t = np.arange(6, dtype=float)
+    truth = np.stack([2 * t, 0 * t], -1)[:, None]
+    pred = truth - np.array([2.0, 0.0])  # one frame behind
+    pred[3] = np.nan
+    assert lag_frames(pred, truth) == pytest.approx(1.0)
+    assert speed_error(pred, truth) == pytest.approx(0.0)
+    assert jitter_std(np.where(np.isnan(pred), np.nan, 5.0)) == 0.0
