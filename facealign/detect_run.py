@@ -144,6 +144,7 @@ def _run_video(aligner, path: Path | str | int, out, draw: Path | None, summary:
     name = _source_name(path)
     writer = None
     tmp_video = None
+    stopped = False  # by the user (q / Esc) or --max-frames, before the end of the input
     try:
         for fr in source:
             faces = tracker.track(fr.rgb, fr.time_ms)
@@ -163,10 +164,10 @@ def _run_video(aligner, path: Path | str | int, out, draw: Path | None, summary:
                 writer.write(img)
             if show:
                 cv2.imshow("facealign", img)
-                if cv2.waitKey(1) & 0xFF in (ord("q"), 27):  # q or Esc ends this input
-                    break
+                stopped = cv2.waitKey(1) & 0xFF in (ord("q"), 27)  # q or Esc ends this input
             bar.set_postfix(frame=fr.index)
-            if max_frames is not None and fr.index + 1 >= max_frames:
+            stopped = stopped or (max_frames is not None and fr.index + 1 >= max_frames)
+            if stopped:
                 break
     finally:
         if writer is not None:
@@ -175,7 +176,7 @@ def _run_video(aligner, path: Path | str | int, out, draw: Path | None, summary:
             cv2.destroyAllWindows()
     if tmp_video and draw:
         os.replace(tmp_video, draw / _drawn_video_name(path))
-    if max_frames is None and source.truncated:
+    if not stopped and source.truncated:
         raise ValueError(
             f"video ends after {source.frames_read} of the {source.frame_count} frames its header announces "
             "(truncated or damaged); the frames read were kept"

@@ -36,24 +36,31 @@ class MotionClip:
         return 1000.0 * np.arange(len(self.frames)) / self.fps
 
 
-def motion_matrices(kind: str, frames: int, centre: tuple[float, float], *, speed: float = 3.0) -> np.ndarray:
+def motion_matrices(
+    kind: str,
+    frames: int,
+    centre: tuple[float, float],
+    *,
+    px_per_frame: float = 3.0,
+    deg_per_frame: float = 0.5,
+    zoom_per_frame: float = 0.005,
+) -> np.ndarray:
     """``(T, 2, 3)`` affines of a constant-speed motion starting at the identity.
 
-    ``translation``: ``speed`` px per frame to the right; ``rotation``: ``speed / 2`` degrees per frame
-    about ``centre``; ``zoom``: scale grows by ``speed / 200`` per frame about ``centre``; ``still``: the
-    identity on every frame.
+    ``translation``: ``px_per_frame`` to the right; ``rotation``: ``deg_per_frame`` clockwise on
+    screen about ``centre``; ``zoom``: the scale grows by ``zoom_per_frame`` a frame about ``centre``;
+    ``still``: the identity on every frame.
     """
     if kind not in MOTIONS:
         raise ValueError(f"motion must be one of {MOTIONS}, got {kind!r}")
-    cx, cy = centre
     out = np.zeros((frames, 2, 3))
     for t in range(frames):
         if kind == "translation":
-            out[t] = [[1, 0, speed * t], [0, 1, 0]]
+            out[t] = [[1, 0, px_per_frame * t], [0, 1, 0]]
         elif kind == "rotation":
-            out[t] = cv2.getRotationMatrix2D((cx, cy), -speed / 2 * t, 1.0)  # clockwise on screen
+            out[t] = cv2.getRotationMatrix2D(centre, -deg_per_frame * t, 1.0)
         elif kind == "zoom":
-            out[t] = cv2.getRotationMatrix2D((cx, cy), 0.0, 1.0 + speed / 200 * t)
+            out[t] = cv2.getRotationMatrix2D(centre, 0.0, 1.0 + zoom_per_frame * t)
         else:
             out[t] = [[1, 0, 0], [0, 1, 0]]
     return out

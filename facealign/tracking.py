@@ -104,7 +104,10 @@ class FaceTracker:
     """Faces with stable track ids over a stream of frames (video files, cameras, live streams).
 
     Args:
-        aligner: an :class:`facealign.Aligner` (a top-down model: it can crop a face on given points).
+        aligner: an :class:`facealign.Aligner` (top-down: faces are found once, then followed by
+            crops on their own points), or any predictor ``rgb -> list[FaceLandmarks]`` (e.g. the
+            bottom-up FoxNet one), which then runs on every frame, its faces matched to the tracks by
+            the overlap of their landmark boxes.
         smoothing: ``"kalman"`` (default: a constant-velocity Kalman filter, no lag on a face moving
             at constant speed), ``"one-euro"`` (Casiez et al. CHI 2012; trails moving faces) or ``"none"``.
         measurement_noise, process_noise: the Kalman filter's parameters (:class:`KalmanFilterCV`).
@@ -161,6 +164,7 @@ class FaceTracker:
         self.detector_calls = 0
         self._next_id = 0
         self._last_ms: float | None = None
+        self._left: list[_Track] = []  # tracks that ended this frame by leaving it
 
     def _new_smoother(self) -> Any:
         if self.smoothing == "kalman":
@@ -194,7 +198,7 @@ class FaceTracker:
     # ----------------------------------------------------------------------------------- internals
     def _follow(self, rgb: np.ndarray, t: float, w: int, h: int) -> list[_Track]:
         """Re-crop every track at its expected place; keep those still in the frame and found."""
-        self._left: list[_Track] = []
+        self._left = []
         if not self.tracks:
             return []
         found = self.aligner.landmarks_from_five(

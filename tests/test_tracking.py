@@ -37,7 +37,7 @@ def test_two_faces_keep_their_ids(default_aligner):
     canvas = np.zeros((300, 660, 3), np.uint8)
     canvas[: face.shape[0], :300] = face
     canvas[: face.shape[0], 340:640] = face[:, ::-1]  # the same person mirrored, on the right
-    clip = render_clip(canvas, motion_matrices("translation", 16, (330, 150), speed=1.0))
+    clip = render_clip(canvas, motion_matrices("translation", 16, (330, 150), px_per_frame=1.0))
     for tracker in (FaceTracker(default_aligner), FaceTracker(lambda rgb: default_aligner(rgb))):
         frames = _run(tracker, clip.frames)
         assert all(len(f) == 2 for f in frames)
@@ -53,7 +53,7 @@ def test_a_face_walking_out_ends_its_track(default_aligner):
     face = _photo(240)
     canvas = np.zeros((300, 640, 3), np.uint8)
     canvas[: face.shape[0], 380:620] = face
-    clip = render_clip(canvas, motion_matrices("translation", 24, (320, 150), speed=12.0))
+    clip = render_clip(canvas, motion_matrices("translation", 24, (320, 150), px_per_frame=12.0))
     frames = _run(FaceTracker(default_aligner), clip.frames)
     assert [f.track for f in frames[0]] == [0]
     seen = [i for i, f in enumerate(frames) if f]
@@ -66,7 +66,7 @@ def test_a_face_walking_out_ends_its_track(default_aligner):
 
 
 def test_box_is_the_box_around_the_points_on_every_frame(default_aligner):
-    clip = render_clip(_photo(320), motion_matrices("rotation", 8, (160, 140), speed=3.0), size=(400, 320))
+    clip = render_clip(_photo(320), motion_matrices("rotation", 8, (160, 140), deg_per_frame=1.5), size=(400, 320))
     for faces in _run(FaceTracker(default_aligner, redetect_every=4), clip.frames):
         assert len(faces) == 1
         assert faces[0].box == Box.from_points(faces[0].points)
@@ -80,12 +80,12 @@ def test_still_jitter_and_moving_lag_within_loose_bounds(default_aligner, smooth
     scheme = get_scheme("68")
     tracks = {}
     for kind in ("still", "translation"):
-        mats = motion_matrices(kind, 30, (200, 176), speed=3.0)
+        mats = motion_matrices(kind, 30, (200, 176))
         clip = render_clip(photo, mats, size=(560, 400))
         tracks[kind] = np.array([f[0].points for f in _run(FaceTracker(default_aligner, smoothing=smoothing), clip.frames)], np.float64)
     ref = tracks["still"].mean(0)
     iod = float(np.linalg.norm(np.subtract(*scheme.eye_centres(ref))))
-    truth = np.array([apply_affine(m, ref) for m in motion_matrices("translation", 30, (200, 176), speed=3.0)])
+    truth = np.array([apply_affine(m, ref) for m in motion_matrices("translation", 30, (200, 176))])
     lag = lag_frames(tracks["translation"], truth, skip=10)
     jitter = 100 * jitter_std(tracks["still"]) / iod
     if smoothing == "kalman":

@@ -37,7 +37,7 @@ def _container_times(path: Path) -> list[float]:
 def moving_clip(tmp_path_factory) -> Path:
     """A 12 fps clip of a real face moving 4 px a frame to the right (10 frames)."""
     rgb = read_image(SAMPLES / "300w/takeo.ppm")  # 150 x 225
-    clip = render_clip(rgb, motion_matrices("translation", 10, (75, 112), speed=4.0), size=(240, 225))
+    clip = render_clip(rgb, motion_matrices("translation", 10, (75, 112), px_per_frame=4.0), size=(240, 225))
     path = tmp_path_factory.mktemp("v") / "walk.avi"
     _write(path, clip.frames, 12.0)
     return path
