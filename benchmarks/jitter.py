@@ -13,6 +13,8 @@ definition: its mean points on the still clip, moved by the known motion, are th
 * lag: how many frames the points trail the truth along the motion (:func:`lag_frames`; 0 = on
   time, negative = ahead), frames 10-59 (after the start-up of every method);
 * speed error: the error of the points' frame-to-frame motion, % of the true motion (:func:`speed_error`);
+* error after a stop: on a clip moving 3 px a frame for 30 frames, then still, the largest mean
+  point error (% IOD) over the still half: what a filter's momentum costs when a face stops;
 * ms: wall time per frame on 1 thread, detection included.
 
 MediaPipe Face Mesh (``static_image_mode=False``: its own tracking from frame to frame) and dlib
@@ -74,7 +76,7 @@ def clips_of(photo: Path, frames: int, fps: float = 30.0) -> tuple[dict[str, tup
         raise ValueError(f"{photo}: need one face, found {len(faces)}")
     centre = tuple(faces[0].points.mean(0))
     out = {}
-    for kind in ("still",) + MOTIONS:
+    for kind in ("still",) + MOTIONS + ("stop",):
         motion = motion_matrices(kind, frames, centre)
         mats = np.array([np.vstack([m, [0, 0, 1]]) @ np.vstack([place, [0, 0, 1]]) for m in motion])[:, :2]
         out[kind] = (motion, render_clip(rgb, mats, size=CANVAS, fps=fps).frames)
@@ -184,6 +186,11 @@ def measure(method: Method, clips: dict, fps: float = 30.0) -> dict[str, float]:
         row[kind] = lag_frames(tracks[kind], truth, skip=SKIP)
         errors.append(speed_error(tracks[kind], truth, skip=SKIP))
     row["speed"] = 100 * float(np.mean(errors)) if errors else np.nan
+    # a sudden stop: the largest mean point error over the still half, beyond what it is when still
+    truth = np.array([apply_affine(m, ref) for m in clips["stop"][0]])
+    half = len(truth) // 2
+    err = np.linalg.norm(tracks["stop"][half:] - truth[half:], axis=-1).mean(-1)
+    row["stop"] = 100 * float(np.nanmax(err)) / iod
     return row
 
 
@@ -193,6 +200,7 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--photos", nargs="+", default=[str(p) for p in PHOTOS])
     ap.add_argument("--sweep", action="store_true", help="also sweep the Kalman filter's process noise")
+    ap.add_argument("--only-sweep", action="store_true", help="the Kalman sweep and the default only")
     ap.add_argument("--no-peers", action="store_true", help="facealign only")
     args = ap.parse_args()
     aligner = Aligner(args.model, threads=1)
@@ -202,8 +210,11 @@ def main() -> None:
         "facealign, tracking + One-Euro (min_cutoff 1, beta 0.5)": facealign_method(aligner, smoothing="one-euro"),
         "facealign, tracking + Kalman (default)": facealign_method(aligner),
     }
-    if args.sweep:
-        for q in (0.01, 0.1, 0.3):
+    if args.only_sweep:
+        methods = {k: v for k, v in methods.items() if "Kalman" in k}
+        args.no_peers = True
+    if args.sweep or args.only_sweep:
+        for q in (0.003, 0.01, 0.1, 0.3):
             methods[f"facealign, tracking + Kalman, process_noise {q}"] = facealign_method(aligner, process_noise=q)
     if not args.no_peers:
         methods["MediaPipe Face Mesh, video mode"] = mediapipe_method()
@@ -217,12 +228,13 @@ def main() -> None:
                   file=sys.stderr, flush=True)
     print(f"{len(args.photos)} photos ({', '.join(Path(p).name for p in args.photos)}), {args.frames} frames at 30 fps, "
           f"{CANVAS[0]}x{CANVAS[1]}, model {args.model}; mean over photos")
-    print("| method | still jitter (% IOD) | lag, translation (frames) | lag, rotation | lag, zoom | speed error (%) | face found (%) | ms / frame |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| method | still jitter (% IOD) | lag, translation (frames) | lag, rotation | lag, zoom | speed error (%) "
+          "| error after a stop (% IOD) | face found (%) | ms / frame |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, rs in rows.items():
         m = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
         print(f"| {name} | {m['jitter']:.3f} | {m['translation']:.2f} | {m['rotation']:.2f} | {m['zoom']:.2f} | "
-              f"{m['speed']:.1f} | {m['found']:.0f} | {m['ms']:.1f} |")
+              f"{m['speed']:.1f} | {m['stop']:.2f} | {m['found']:.0f} | {m['ms']:.1f} |")
     for name in methods:
         if methods[name] is None:
             print(f"(not run: {name}, not importable here; see benchmarks/setup_peers.sh)")

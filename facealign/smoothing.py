@@ -82,19 +82,27 @@ class KalmanFilterCV:
     ``P`` and the gain are one 2 x 2 recursion for the whole array. Noise is in units of ``scale``
     (the face size), so the same parameters suit small and large faces.
 
+    A face that stops or turns breaks the constant-velocity model; the filter notices from the
+    normalised innovation squared, ``nis = mean((x - x_pred)^2 / scale^2) / (P_xx + r^2)`` (about 1
+    or less while the model holds), and when it exceeds ``manoeuvre`` the predicted covariance is
+    scaled by ``nis / manoeuvre`` for that step, so the filter follows the new motion at once
+    (adjustable process noise: Bar-Shalom et al. Ch. 11, here as one scaling of ``P``).
+
     Args:
         measurement_noise: ``r``, the per-frame error of the landmarks, in face sizes (lower =
             follows the measurements more closely, less smoothing).
         process_noise: ``q``, how fast the velocity may change, in face sizes / s^1.5 (higher = less
             lag on accelerating faces, less smoothing).
+        manoeuvre: the ``nis`` above which the filter widens its covariance (``inf``: never).
     """
 
-    def __init__(self, *, measurement_noise: float = 0.004, process_noise: float = 0.03) -> None:
-        if measurement_noise <= 0 or process_noise <= 0:
+    def __init__(self, *, measurement_noise: float = 0.004, process_noise: float = 0.03, manoeuvre: float = 1.0) -> None:
+        if measurement_noise <= 0 or process_noise <= 0 or not manoeuvre > 0:
             raise ValueError(
-                f"need measurement_noise > 0 and process_noise > 0; got {measurement_noise}, {process_noise}"
+                f"need measurement_noise > 0, process_noise > 0 and manoeuvre > 0; got {measurement_noise}, "
+                f"{process_noise}, {manoeuvre}"
             )
-        self.r, self.q = float(measurement_noise), float(process_noise)
+        self.r, self.q, self.manoeuvre = float(measurement_noise), float(process_noise), float(manoeuvre)
         self.reset()
 
     def reset(self) -> None:
@@ -116,10 +124,8 @@ class KalmanFilterCV:
         return self._x + self._v * (t - self._t)
 
     def __call__(self, x: np.ndarray, t: float, *, scale: float = 1.0) -> np.ndarray:
-        """Filter the sample ``x`` taken at time ``t`` (seconds). ``scale`` (the face size in the
-        units of ``x``) is accepted for symmetry with :class:`OneEuroFilter` but changes nothing: with
-        both noises in face sizes the gain is the same at every scale, so the state stays in the
-        units of ``x`` and ``P`` in face sizes."""
+        """Filter the sample ``x`` taken at time ``t`` (seconds). ``scale``: the face size in the
+        units of ``x`` (the state stays in the units of ``x``, ``P`` in face sizes)."""
         x = np.asarray(x, dtype=np.float64)
         if self._x is None or self._t is None or x.shape != self._x.shape or t <= self._t:
             # first sample: position as measured, velocity unknown (a wide prior, so that the
@@ -131,9 +137,12 @@ class KalmanFilterCV:
         f = np.array([[1.0, dt], [0.0, 1.0]])
         q = self.q**2 * np.array([[dt**3 / 3, dt**2 / 2], [dt**2 / 2, dt]])
         p = f @ self._p @ f.T + q
-        gain = p[:, 0] / (p[0, 0] + self.r**2)
         x_pred = self._x + self._v * dt
         innovation = x - x_pred
+        nis = float(np.mean((innovation / max(scale, 1e-9)) ** 2)) / (p[0, 0] + self.r**2)
+        if nis > self.manoeuvre:
+            p = p * (nis / self.manoeuvre)
+        gain = p[:, 0] / (p[0, 0] + self.r**2)
         self._x = x_pred + gain[0] * innovation
         self._v = self._v + gain[1] * innovation
         self._p = p - np.outer(gain, p[0, :])

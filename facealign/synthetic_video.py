@@ -19,7 +19,7 @@ from .geometry import warp
 __all__ = ["MotionClip", "motion_matrices", "render_clip"]
 
 #: The motions :func:`motion_matrices` knows.
-MOTIONS = ("still", "translation", "rotation", "zoom")
+MOTIONS = ("still", "translation", "rotation", "zoom", "stop")
 
 
 @dataclass
@@ -47,7 +47,8 @@ def motion_matrices(
 ) -> np.ndarray:
     """``(T, 2, 3)`` affines of a constant-speed motion starting at the identity.
 
-    ``translation``: ``px_per_frame`` to the right; ``rotation``: ``deg_per_frame`` clockwise on
+    ``translation``: ``px_per_frame`` to the right; ``stop``: the same for the first half of the
+    clip, then still (a sudden stop); ``rotation``: ``deg_per_frame`` clockwise on
     screen about ``centre``; ``zoom``: the scale grows by ``zoom_per_frame`` a frame about ``centre``;
     ``still``: the identity on every frame.
     """
@@ -57,6 +58,8 @@ def motion_matrices(
     for t in range(frames):
         if kind == "translation":
             out[t] = [[1, 0, px_per_frame * t], [0, 1, 0]]
+        elif kind == "stop":
+            out[t] = [[1, 0, px_per_frame * min(t, frames // 2)], [0, 1, 0]]
         elif kind == "rotation":
             out[t] = cv2.getRotationMatrix2D(centre, -deg_per_frame * t, 1.0)
         elif kind == "zoom":

@@ -33,7 +33,7 @@ SMOOTHING = ("kalman", "one-euro", "none")
 PLACER_NOISE = (0.004, 0.1)
 #: A crop moves only when one of its points would move by more than this many face sizes, so that a
 #: still face is seen through one crop and its landmarks do not wander with the crop's own noise.
-CROP_DEADBAND = 0.005
+CROP_DEADBAND = 0.0025
 
 #: A face of the next frame continues a track when their landmark boxes overlap this much.
 MATCH_IOU = 0.3
@@ -227,10 +227,8 @@ class FaceTracker:
             box = Box.from_points(raw)
             if fraction_inside(raw, w, h) < self.min_inside:
                 continue
-            if any(box_iou(box, Box.from_points(o.raw)) > DUPLICATE_IOU for o in live + new):
-                continue
-            if any(box_iou(box, Box.from_points(o.raw)) > MATCH_IOU for o in self._left):
-                continue  # the face whose track ended as it left the frame
+            if any(box_iou(box, Box.from_points(o.raw)) > MATCH_IOU for o in live + new + self._left):
+                continue  # a face already followed, or the one whose track ended as it left the frame
             tr = self._new_track(d, raw)
             self._report(tr, d, raw, t)
             new.append(tr)
@@ -267,10 +265,11 @@ class FaceTracker:
     def _report(self, tr: _Track, f: FaceLandmarks, raw: np.ndarray, t: float) -> None:
         """Smooth the new measurement ``raw`` of track ``tr`` and set what it reports."""
         tr.raw = raw
-        tr.placer(raw, t)
+        box = Box.from_points(raw)
+        size = max(box.width, box.height)
+        tr.placer(raw, t, scale=size)
         pts = raw
         if tr.smoother is not None:
-            size = max(Box.from_points(raw).width, Box.from_points(raw).height)
             pts = tr.smoother(raw, t, scale=size)
         score = f.detector_score if tr.face is None else tr.face.detector_score
         fields = {k: getattr(f, k) for k in ("scores", "align_points", "scheme")}

@@ -1,7 +1,8 @@
 """How well landmarks follow a face over video, against known motion (:mod:`facealign.synthetic_video`).
 
 * :func:`jitter_std`: on a still clip, the RMS distance of each point from its mean position.
-* :func:`lag_frames`: on a moving clip, how far the points trail the truth along the motion, in frames.
+* :func:`lag_frames`: on a moving clip, how far the points trail the truth along the motion, in frames
+  (apart from an error that grows with the displacement).
 * :func:`speed_error`: the error of the points' frame-to-frame motion, relative to the true motion.
 
 Shape: tracks are ``(T, K, 2)`` (frames, points, x y) in pixels; frames where a method found no
@@ -41,20 +42,25 @@ def _pair(pred: np.ndarray, truth: np.ndarray, skip: int) -> tuple[np.ndarray, n
 
 
 def lag_frames(pred: np.ndarray, truth: np.ndarray, *, skip: int = 0) -> float:
-    """How many frames ``pred`` trails ``truth``: the least-squares ``tau`` of
-    ``pred[t] - truth[t] = -tau * (truth[t] - truth[t - 1])`` over frames ``t > skip`` and all points,
-    ``tau = -sum(e . v) / sum(|v|^2)``. Positive: behind the motion; 0: on time; negative: ahead.
-    ``truth`` must be in the method's own landmark definition (e.g. its own points on the still photo
-    moved by the known motion), so that a constant offset does not read as lag.
-    Shape: ``(T, K, 2), (T, K, 2) -> scalar`` (frames)."""
+    """How many frames ``pred`` trails ``truth``: ``tau`` of the least-squares fit
+    ``pred[t] - truth[t] = -tau * v[t] + beta * d[t]`` over frames ``t > skip`` and all points, where
+    ``v[t] = truth[t] - truth[t - 1]`` is the true motion per frame and ``d[t] = truth[t] - truth[skip]``
+    the displacement so far. ``beta`` takes up an error that grows with the displacement (a model
+    that follows only part of a rotation or zoom on every frame alike), which is not lag; a constant
+    speed keeps the two apart, as ``d`` grows while ``v`` does not. Positive: behind the motion; 0:
+    on time; negative: ahead. ``truth`` must be in the method's own landmark definition (e.g. its own
+    points on the still photo moved by the known motion), so that a constant offset does not read as
+    lag. Shape: ``(T, K, 2), (T, K, 2) -> scalar`` (frames)."""
     p, q = _pair(pred, truth, skip)
     v = np.diff(q, axis=0)[skip:]
+    d = (q - q[skip])[skip + 1 :]
     e = (p - q)[skip + 1 :]
     found = np.isfinite(e).all(axis=(1, 2))
-    vv = float((v[found] ** 2).sum())
-    if vv == 0:
+    if float((v[found] ** 2).sum()) == 0:
         raise ValueError("truth does not move: lag is undefined on a still clip")
-    return float(-(e[found] * v[found]).sum() / vv)
+    a = np.stack([-v[found].ravel(), d[found].ravel()], axis=1)
+    (tau, _beta), *_ = np.linalg.lstsq(a, e[found].ravel(), rcond=None)
+    return float(tau)
 
 
 def speed_error(pred: np.ndarray, truth: np.ndarray, *, skip: int = 0) -> float:

@@ -20,8 +20,9 @@ def test_lag_of_a_delayed_track_is_its_delay():
     assert lag_frames(delayed, truth) == pytest.approx(2.0)
     assert lag_frames(truth + np.array([3.0, 0.5]), truth) == pytest.approx(-1.0)  # one frame ahead
     assert lag_frames(truth, truth) == 0.0
-    # offsets across the motion are not lag
-    assert lag_frames(truth + np.array([-0.5, 3.0]), truth) == pytest.approx(0.0, abs=1e-12)
+    # an error that grows with the displacement (following 90 % of the motion) is not lag
+    assert lag_frames(truth - 0.1 * (truth - truth[0]), truth) == pytest.approx(0.0, abs=1e-9)
+    assert lag_frames(delayed - 0.1 * (truth - truth[0]), truth) == pytest.approx(2.0)
 
 
 def test_speed_error_hand_worked():
