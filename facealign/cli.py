@@ -87,7 +87,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         raise ValueError("give photos, folders, videos or stream URLs, or --camera N")
     if args.max_frames is not None and args.max_frames < 1:
         raise ValueError(f"--max-frames must be >= 1, got {args.max_frames}")
-    tracking = {k: getattr(args, k) for k in ("smoothing", "process_noise", "measurement_noise", "min_cutoff", "beta")}
+    tracking = {k: getattr(args, k) for k in ("smoothing", "process_noise", "measurement_noise", "manoeuvre", "min_cutoff", "beta")}
     tracking = {k: v for k, v in tracking.items() if v is not None}  # None: FaceTracker's default
     aligner = load_predictor(args.model or DEFAULT_MODEL, backend=args.backend, threads=args.threads,
                              flip_test=args.flip_test, score_threshold=args.score_threshold)
@@ -131,6 +131,8 @@ def _add_video_arguments(d: argparse.ArgumentParser) -> None:
                    help="kalman: constant-velocity Kalman filter, no lag at constant speed (default); one-euro: Casiez et al. 2012")
     v.add_argument("--process-noise", type=float, default=None, help="Kalman: how fast a face's velocity may change (face sizes / s^1.5)")
     v.add_argument("--measurement-noise", type=float, default=None, help="Kalman: the landmarks' error per frame (face sizes)")
+    v.add_argument("--manoeuvre", type=float, default=None,
+                   help="Kalman: normalised innovation above which a face is taken to change its motion (inf: never)")
     v.add_argument("--min-cutoff", type=float, default=None, help="One-Euro: cut-off at rest (Hz)")
     v.add_argument("--beta", type=float, default=None, help="One-Euro: speed coefficient")
 

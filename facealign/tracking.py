@@ -110,7 +110,7 @@ class FaceTracker:
             the overlap of their landmark boxes.
         smoothing: ``"kalman"`` (default: a constant-velocity Kalman filter, no lag on a face moving
             at constant speed), ``"one-euro"`` (Casiez et al. CHI 2012; trails moving faces) or ``"none"``.
-        measurement_noise, process_noise: the Kalman filter's parameters (:class:`KalmanFilterCV`).
+        measurement_noise, process_noise, manoeuvre: the Kalman filter's parameters (:class:`KalmanFilterCV`).
         min_cutoff, beta: the One-Euro filter's parameters (:class:`OneEuroFilter`).
         min_score: a track ends when its mean point score falls below this (the face is lost).
         min_inside: a track ends when less than this fraction of its points lies inside the frame
@@ -128,6 +128,7 @@ class FaceTracker:
         smoothing: str = "kalman",
         measurement_noise: float = 0.004,
         process_noise: float = 0.03,
+        manoeuvre: float = 1.0,
         min_cutoff: float = 1.0,
         beta: float = 0.5,
         min_score: float = 0.25,
@@ -147,7 +148,7 @@ class FaceTracker:
         self.smoothing = smoothing
         # build one filter now so that bad parameters fail here, not on the first face
         self._filter_args: dict[str, float] = (
-            {"measurement_noise": measurement_noise, "process_noise": process_noise}
+            {"measurement_noise": measurement_noise, "process_noise": process_noise, "manoeuvre": manoeuvre}
             if smoothing == "kalman"
             else {"min_cutoff": min_cutoff, "beta": beta}
         )

@@ -114,3 +114,5 @@ def test_cli_video_options(ckpt, moving_clip, tmp_path, capsys):
     assert "give photos, folders, videos or stream URLs, or --camera N" in capsys.readouterr().err
     assert main(["detect", str(moving_clip), "--model", str(ckpt), "--process-noise", "0", "--quiet"]) == 2
     assert "process_noise > 0" in capsys.readouterr().err
+    assert main(["detect", str(moving_clip), "--model", str(ckpt), "--manoeuvre", "-1", "--quiet"]) == 2
+    assert "manoeuvre > 0" in capsys.readouterr().err
