@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pytest
 
-from facealign.api import Aligner
 from facealign.geometry import apply_affine
 from facealign.imageio import read_image
 from facealign.landmarks import get_scheme
@@ -16,11 +15,6 @@ from facealign.types import Box
 from facealign.video_metrics import jitter_std, lag_frames
 
 SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
-
-
-@pytest.fixture(scope="module")
-def default_aligner():
-    return Aligner()  # the shipped default model: tracking needs real landmarks
 
 
 def _photo(width: int) -> np.ndarray:
