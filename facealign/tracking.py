@@ -23,7 +23,7 @@ from .imageio import ImageInput, to_rgb_uint8
 from .smoothing import KalmanFilterCV, OneEuroFilter
 from .types import Box, FaceLandmarks
 
-__all__ = ["SMOOTHING", "FaceTracker", "TrackedFace", "box_iou"]
+__all__ = ["SMOOTHING", "FaceTracker", "TrackedFace", "box_iou", "fraction_inside"]
 
 #: The smoothing methods of :class:`FaceTracker`.
 SMOOTHING = ("kalman", "one-euro", "none")
