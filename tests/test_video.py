@@ -114,3 +114,32 @@ def test_cli_video_options(ckpt, moving_clip, tmp_path, capsys):
     assert "process_noise > 0" in capsys.readouterr().err
     assert main(["detect", str(moving_clip), "--model", str(ckpt), "--manoeuvre", "-1", "--quiet"]) == 2
     assert "manoeuvre > 0" in capsys.readouterr().err
+
+
+class _TimelessCamera:
+    """A camera as OpenCV shows many: frames, but 0 ms for every timestamp and no frame count."""
+
+    def __init__(self, index):
+        self.left = 4
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return {cv2.CAP_PROP_FPS: 0.0, cv2.CAP_PROP_FRAME_COUNT: -1.0}.get(prop, 0.0)
+
+    def read(self):
+        self.left -= 1
+        return (True, np.zeros((8, 8, 3), np.uint8)) if self.left >= 0 else (False, None)
+
+    def release(self):
+        pass
+
+
+def test_a_camera_without_timestamps_is_timed_by_the_clock(monkeypatch):
+    monkeypatch.setattr(cv2, "VideoCapture", _TimelessCamera)
+    src = VideoSource(0)
+    times = [f.time_ms for f in src]
+    assert len(times) == 4 and src.timing == "clock" and src.live
+    assert times[0] == 0.0 and all(b > a for a, b in zip(times, times[1:]))  # increasing, as the tracker needs
+    assert src.fps is None and src.frame_count == 0 and not src.truncated
