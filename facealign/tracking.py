@@ -174,14 +174,17 @@ class FaceTracker:
             return OneEuroFilter(**self._filter_args)
         return None
 
-    def track(self, frame: ImageInput, timestamp_ms: float, *, bgr: bool = False) -> list[TrackedFace]:
-        """The faces of ``frame`` (RGB, or BGR with ``bgr=True``, as for :class:`Aligner`), taken at
-        ``timestamp_ms`` (milliseconds, strictly increasing along the stream)."""
+    def track(self, frame: ImageInput, timestamp_ms: float, *, color: str = "rgb") -> list[TrackedFace]:
+        """The faces of ``frame`` (an array in ``color`` order, ``"rgb"`` or ``"bgr"`` as from
+        ``cv2.VideoCapture``), taken at ``timestamp_ms`` (milliseconds, strictly increasing along the
+        stream)."""
+        if color not in ("rgb", "bgr"):
+            raise ValueError(f"color must be 'rgb' or 'bgr', got {color!r}")
         if self._last_ms is not None and not timestamp_ms > self._last_ms:
             raise ValueError(
                 f"timestamps must increase: got {timestamp_ms} ms after {self._last_ms} ms (reset() starts a new stream)"
             )
-        rgb = to_rgb_uint8(frame, bgr=bgr)  # the one place frames are converted
+        rgb = to_rgb_uint8(frame, bgr=color == "bgr")  # the one place frames are converted
         self._last_ms = float(timestamp_ms)
         t = timestamp_ms / 1000.0
         h, w = rgb.shape[:2]
@@ -197,6 +200,11 @@ class FaceTracker:
         return [tr.face for tr in self.tracks]
 
     # ----------------------------------------------------------------------------------- internals
+    def _detect(self, rgb: np.ndarray) -> list[FaceLandmarks]:
+        """Every face of the RGB frame, by the predictor (the one place it is called on whole frames)."""
+        self.detector_calls += 1
+        return self.aligner(rgb)
+
     def _follow(self, rgb: np.ndarray, t: float, w: int, h: int) -> list[_Track]:
         """Re-crop every track at its expected place; keep those still in the frame and found."""
         self._left = []
@@ -221,9 +229,8 @@ class FaceTracker:
 
     def _start_tracks(self, rgb: np.ndarray, t: float, w: int, h: int, live: list[_Track]) -> list[_Track]:
         """Detector faces that no live track follows and that lie in the frame start new tracks."""
-        self.detector_calls += 1
         new: list[_Track] = []
-        for d in self.aligner(rgb):
+        for d in self._detect(rgb):
             raw = d.points.astype(np.float64)
             box = Box.from_points(raw)
             if fraction_inside(raw, w, h) < self.min_inside:
@@ -238,10 +245,9 @@ class FaceTracker:
     def _match(self, rgb: np.ndarray, t: float, w: int, h: int) -> list[_Track]:
         """For predictors that cannot crop on given points: every frame's faces, each continuing the
         free track it overlaps most (IoU of the landmark boxes above ``MATCH_IOU``) or starting one."""
-        self.detector_calls += 1
         free = list(self.tracks)
         live: list[_Track] = []
-        for f in self.aligner(rgb):
+        for f in self._detect(rgb):
             raw = f.points.astype(np.float64)
             if fraction_inside(raw, w, h) < self.min_inside:
                 continue

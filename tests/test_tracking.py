@@ -110,3 +110,12 @@ def test_bad_options_are_refused(default_aligner):
         FaceTracker(default_aligner, smoothing="one-euro", min_cutoff=-1.0)
     with pytest.raises(ValueError, match="min_inside"):
         FaceTracker(default_aligner, min_inside=0.0)
+
+
+def test_bgr_frames_give_the_same_faces(default_aligner):
+    rgb = _photo(200)
+    a = FaceTracker(default_aligner, smoothing="none").track(rgb, 0.0)
+    b = FaceTracker(default_aligner, smoothing="none").track(np.ascontiguousarray(rgb[:, :, ::-1]), 0.0, color="bgr")
+    np.testing.assert_allclose(a[0].points, b[0].points)
+    with pytest.raises(ValueError, match="color must be 'rgb' or 'bgr', got 'rgba'"):
+        FaceTracker(default_aligner).track(rgb, 0.0, color="rgba")
