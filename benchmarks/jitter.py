@@ -216,6 +216,7 @@ def main() -> None:
     if args.sweep or args.only_sweep:
         for q in (0.003, 0.01, 0.1, 0.3):
             methods[f"facealign, tracking + Kalman, process_noise {q}"] = facealign_method(aligner, process_noise=q)
+        methods["facealign, tracking + Kalman, manoeuvre inf (never widens)"] = facealign_method(aligner, manoeuvre=float("inf"))
     if not args.no_peers:
         methods["MediaPipe Face Mesh, video mode"] = mediapipe_method()
         methods["dlib HOG + 68-point predictor, every frame"] = dlib_method()
