@@ -13,6 +13,7 @@ from typing import Any
 
 from .api import Aligner, load_predictor
 from .card import DEFAULT_MODEL, ModelCard
+from .tracking import FaceTracker, TrackedFace
 from .types import Box, FaceLandmarks
 
 __version__ = "0.1.0"
@@ -23,6 +24,8 @@ __all__ = [
     "Box",
     "FaceLandmarks",
     "ModelCard",
+    "FaceTracker",
+    "TrackedFace",
     "__version__",
     "create_model",
     "get_model_card",

@@ -157,15 +157,22 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     from .card import DEFAULT_MODEL
     from .detect_run import check_outputs, expand_inputs, run_detect
 
+    if args.camera is not None:
+        args.paths.append(args.camera)
+    if not args.paths:
+        raise ValueError("give photos, folders, videos or stream URLs, or --camera N")
     check_outputs(args.json, args.draw, args.csv)  # before the model is loaded: a bad target fails at once
     if not expand_inputs(args.paths):
-        raise ValueError(f"no images found in {' '.join(args.paths)}")
+        raise ValueError(f"no images found in {' '.join(map(str, args.paths))}")
+    tracking = {k: getattr(args, k) for k in ("smoothing", "process_noise", "measurement_noise", "manoeuvre", "min_cutoff", "beta")}
+    tracking = {k: v for k, v in tracking.items() if v is not None}  # None: FaceTracker's default
     model = args.model or DEFAULT_MODEL
     aligner = load_predictor(model, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
                              score_threshold=args.score_threshold, device=args.device)
     name = getattr(getattr(aligner, "card", None), "name", None) or str(model)
     summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
-                         progress=not args.quiet, max_pixels=args.max_pixels, model=name, csv_out=args.csv)
+                         progress=not args.quiet, max_pixels=args.max_pixels, model=name, csv_out=args.csv,
+                         tracker_options=tracking, show=args.show, max_frames=args.max_frames)
     if summary.stopped_by:
         return 128 + int(getattr(signal, summary.stopped_by))
     return 1 if summary.failures else 0
@@ -205,14 +212,30 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_video_arguments(d: argparse.ArgumentParser) -> None:
+    """Video, camera and stream options of ``detect`` (defaults: facealign.tracking.FaceTracker's)."""
+    v = d.add_argument_group("video, cameras and streams")
+    v.add_argument("--camera", type=_int_range(0), default=None, metavar="N", help="also read camera N (0 = the first)")
+    v.add_argument("--show", action="store_true", help="preview the landmarks in a window (needs a display; q or Esc ends)")
+    v.add_argument("--max-frames", type=_int_range(1), default=None, metavar="N", help="stop each video / camera / stream after N frames")
+    v.add_argument("--smoothing", default=None, choices=["kalman", "one-euro", "none"],
+                   help="kalman: constant-velocity Kalman filter, no lag at constant speed (default); one-euro: Casiez et al. 2012")
+    v.add_argument("--process-noise", type=float, default=None, help="Kalman: how fast a face's velocity may change (face sizes / s^1.5)")
+    v.add_argument("--measurement-noise", type=float, default=None, help="Kalman: the landmarks' error per frame (face sizes)")
+    v.add_argument("--manoeuvre", type=float, default=None,
+                   help="Kalman: normalised innovation above which a face is taken to change its motion (inf: never)")
+    v.add_argument("--min-cutoff", type=float, default=None, help="One-Euro: cut-off at rest (Hz)")
+    v.add_argument("--beta", type=float, default=None, help="One-Euro: speed coefficient")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="facealign", description="2D facial landmark detection", epilog=EXIT_STATUS,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    d = sub.add_parser("detect", help="landmarks on photos, folders (recursive) and videos", epilog=EXIT_STATUS,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    d.add_argument("paths", nargs="+")
+    d = sub.add_parser("detect", help="landmarks on photos, folders (recursive), videos, cameras and streams",
+                       epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    d.add_argument("paths", nargs="*", help="photos, folders, video files, stream URLs (rtsp://, http://)")
     d.add_argument("--json", default=None, help="write one JSON line per image / video frame here")
     d.add_argument("--csv", default=None,
                    help="write one CSV row per face here (image, frame, time_ms, size, model, box, score, x0, y0, ...)")
@@ -226,15 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--max-pixels", type=_int_range(1), default=None,
                    help="refuse image files of more pixels than this (default: facealign.imageio.MAX_PIXELS, "
                    "250 million, or the FACEALIGN_MAX_PIXELS environment variable)")
-    d.add_argument("--no-smooth", action="store_true", help="no One-Euro smoothing of video landmarks")
+    d.add_argument("--no-smooth", action="store_true", help="no smoothing of video landmarks (= --smoothing none)")
+    _add_video_arguments(d)
     d.add_argument("--quiet", action="store_true", help="no progress bar")
     d.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
                    help="run on Ray: alone, an embedded local instance; with an address (HOST:PORT, auto), that "
                    "cluster. Put it after the paths, or write --ray=ADDRESS")
     d.add_argument("--parquet", default=None, metavar="DIR", help="(--ray) one Parquet file per shard in DIR")
     d.add_argument("--resume", action="store_true", help="(--ray) continue a stopped job, skipping complete shards")
-    d.add_argument("--workers", type=int, default=None, help="(--ray) predictors; default: cluster CPUs / --threads")
-    d.add_argument("--shard-size", type=int, default=500, help="(--ray) photos per output shard (and per retry)")
+    d.add_argument("--workers", type=_int_range(1), default=None, help="(--ray) predictors; default: cluster CPUs / --threads")
+    d.add_argument("--shard-size", type=_int_range(1), default=500, help="(--ray) photos per output shard (and per retry)")
     d.set_defaults(func=_cmd_detect)
 
     x = sub.add_parser("export", help="export a model's landmark stage (with its card) to ONNX, checked against PyTorch")

@@ -1,4 +1,4 @@
-"""``facealign detect``: photos, folders (recursive) and videos -> JSON lines and drawings.
+"""``facealign detect``: photos, folders (recursive), videos, cameras and streams -> JSON lines and drawings.
 
 Guarantees: the output targets are checked before any work (:func:`check_outputs`); one unreadable
 file is reported and skipped; every file is written to a hidden temporary sibling and moved into
@@ -34,9 +34,10 @@ from tqdm import tqdm
 from .atomic import AtomicLines, atomic_write_bytes, check_writable, temp_sibling
 from .imageio import read_image
 from .types import FaceLandmarks
-from .video import FaceTracker, read_frames
+from .tracking import FaceTracker
+from .video import VideoSource, is_stream_url
 
-__all__ = ["DetectSummary", "check_outputs", "draw_faces", "draw_targets", "expand_inputs", "run_detect"]
+__all__ = ["DetectSummary", "check_outputs", "check_show", "draw_faces", "draw_targets", "expand_inputs", "run_detect"]
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp"}
 VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"}
@@ -77,11 +78,16 @@ class _Stop(BaseException):
     for SIGINT): a BaseException, so that no ``except Exception`` on the way swallows it."""
 
 
-def expand_inputs(paths: list[str | Path]) -> list[Path]:
+def expand_inputs(paths: list[str | Path | int]) -> list[Path | str | int]:
     """Files named directly (any extension) and, for folders, the image / video files under them
-    (recursive, sorted). Missing paths are kept so that they are reported as failures."""
-    out: list[Path] = []
-    for p in map(Path, paths):
+    (recursive, sorted). Missing paths are kept so that they are reported as failures; camera
+    indices (``int``) and stream URLs (``str``, e.g. ``rtsp://...``) are kept as they are."""
+    out: list[Path | str | int] = []
+    for p in paths:
+        if isinstance(p, int) or is_stream_url(p):
+            out.append(p)
+            continue
+        p = Path(p)
         if p.is_dir():
             out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_EXTS | VIDEO_EXTS)
         else:
@@ -104,8 +110,10 @@ def draw_targets(files: list[Path], draw_dir: str | Path) -> dict[Path, Path]:
     """Where the drawing of each input goes: the input's path relative to the inputs' common folder,
     under ``draw_dir``, as ``STEM_landmarks.jpg`` (``.mp4`` for videos). Two inputs of one folder with
     the same stem (``x.jpg``, ``x.png``) keep their extension in the name (``x_jpg_landmarks.jpg``)."""
+    named = {f: Path(draw_dir) / _drawn_video_name(f) for f in files if isinstance(f, int) or is_stream_url(f)}
+    files = [f for f in files if f not in named]
     if not files:
-        return {}
+        return named
     resolved = [f.resolve() for f in files]
     root = Path(os.path.commonpath([r.parent for r in resolved]))
     stems: dict[Path, int] = {}
@@ -117,7 +125,7 @@ def draw_targets(files: list[Path], draw_dir: str | Path) -> dict[Path, Path]:
         stem = r.stem if stems[r.parent / r.stem] == 1 else r.name.replace(".", "_")
         ext = ".mp4" if r.suffix.lower() in VIDEO_EXTS else ".jpg"
         out[f] = Path(draw_dir) / r.parent.relative_to(root) / f"{stem}_landmarks{ext}"
-    return out
+    return {**out, **named}
 
 
 #: Face size (square root of the box area, px) per pixel of dot radius in drawings.
@@ -198,12 +206,42 @@ def _record(image: str, frame: int | None, faces: list[FaceLandmarks], *, rgb: n
 
 
 def _video_frames(aligner, path: Path, smooth: bool) -> Iterator[tuple[int, np.ndarray, list[FaceLandmarks], float]]:
-    """Frames with their faces: tracked (:class:`FaceTracker`) for top-down models, which can re-crop a
-    face on its carried 5 points; every frame on its own for bottom-up models (their cost does not
-    depend on the number of faces, and they have nothing to carry)."""
-    tracker = FaceTracker(aligner, smooth=smooth) if hasattr(aligner, "landmarks_from_five") else aligner
-    for i, t, rgb in read_frames(str(path)):
-        yield i, rgb, (tracker(rgb, t) if tracker is not aligner else aligner(rgb, color="rgb")), t
+    """``(index, rgb, faces, time in s)`` of every frame of a video, faces tracked (:class:`FaceTracker`,
+    smoothing off when ``smooth`` is false); for one-file-at-a-time callers (``facealign.distributed``)."""
+    tracker = FaceTracker(aligner, **({} if smooth else {"smoothing": "none"}))
+    for fr in VideoSource(path):
+        yield fr.index, fr.rgb, tracker.track(fr.rgb, fr.time_ms, color="rgb"), fr.time_ms / 1000.0
+
+
+def _is_video(path: Path | str | int) -> bool:
+    return isinstance(path, int) or is_stream_url(path) or Path(path).suffix.lower() in VIDEO_EXTS
+
+
+def _source_name(path: Path | str | int) -> str:
+    """How a video input is named in the JSON lines: its path, its URL, or ``camera:N``."""
+    return f"camera:{path}" if isinstance(path, int) else str(path)
+
+
+def _drawn_video_name(path: Path | str | int) -> str:
+    if isinstance(path, int):
+        return f"camera{path}_landmarks.mp4"
+    stem = Path(str(path).split("?")[0].rstrip("/")).stem if is_stream_url(path) else Path(path).stem
+    return f"{stem or 'stream'}_landmarks.mp4"
+
+
+def check_show() -> None:
+    """Raise ``ValueError`` with one clear line when no preview window can open (no display, or an
+    OpenCV build without GUI support such as ``opencv-python-headless``)."""
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise ValueError("--show needs a display: DISPLAY / WAYLAND_DISPLAY is not set (use --draw to write a video)")
+    try:
+        cv2.namedWindow("facealign")
+        cv2.destroyWindow("facealign")
+    except cv2.error as exc:
+        raise ValueError(
+            "--show needs OpenCV with GUI support (pip install opencv-python instead of opencv-python-headless); "
+            f"this build says: {str(exc).strip().splitlines()[-1][:120]}"
+        ) from None
 
 
 def run_detect(
@@ -218,16 +256,27 @@ def run_detect(
     max_pixels: int | None = None,
     model: str | None = None,
     csv_out: str | Path | None = None,
+    tracker_options: dict | None = None,
+    show: bool = False,
+    max_frames: int | None = None,
 ) -> DetectSummary:
     """Landmarks of every photo and video frame under ``paths`` (see the module docstring for what is
     guaranteed); image files above ``max_pixels`` (default ``facealign.imageio.MAX_PIXELS``) are
     skipped unread. Raises ``ValueError`` before any work when the outputs cannot be written
     (:func:`check_outputs`) or ``paths`` hold no image or video ("no images found"). ``model``: the name
     written in every JSON line (default: the predictor's card name, if it has one); ``csv_out``: also one
-    CSV row per face there (``_CsvOut``)."""
+    CSV row per face there (``_CsvOut``). Videos, cameras (``int``) and stream URLs: faces tracked
+    (:class:`FaceTracker` with ``tracker_options``; ``smooth=False`` turns smoothing off); ``show``
+    previews them in a window, ``max_frames`` stops each video after that many frames."""
     log = log if log is not None else sys.stderr
     model = model if model is not None else getattr(getattr(aligner, "card", None), "name", None)
     check_outputs(json_out, draw_dir, csv_out)
+    options = dict(tracker_options or {})
+    if not smooth:
+        options["smoothing"] = "none"
+    FaceTracker(aligner, **options)  # bad tracking options fail here, once, not on every video
+    if show:
+        check_show()
     files = expand_inputs(paths)
     if not files:
         shown = " ".join(map(str, paths))
@@ -242,7 +291,11 @@ def run_detect(
     try:
         for path in bar:
             try:
-                _one_file(aligner, path, out, table, model, targets.get(path), summary, smooth, bar, max_pixels)
+                if _is_video(path):
+                    _run_video(aligner, path, out, table, model, targets.get(path), summary, tracker_options=options,
+                               show=show, max_frames=max_frames, bar=bar)
+                else:
+                    _one_photo(aligner, path, out, table, model, targets.get(path), summary, max_pixels)
             except (OSError, ValueError, cv2.error, MemoryError) as exc:
                 summary.failures.append((str(path), str(exc)))
                 print(f"facealign detect: skipped {path}: {exc}", file=log)
@@ -261,35 +314,64 @@ def run_detect(
     return summary
 
 
-def _one_file(aligner, path: Path, out: AtomicLines | None, table: _CsvOut | None, model: str | None, target: Path | None,
-              summary: DetectSummary, smooth: bool, bar, max_pixels: int | None) -> None:
-    """The JSON lines and the drawing of one photo or video."""
-    if path.suffix.lower() in VIDEO_EXTS:
-        writer, tmp_video = None, None
-        try:
-            for i, rgb, faces, t in _video_frames(aligner, path, smooth):
-                summary.frames += 1
-                summary.faces += len(faces)
-                if out:
-                    out.write_line(_record(str(path), i, faces, rgb=rgb, model=model, time_s=t))
-                if table:
-                    table.write(str(path), i, t, rgb, model, faces)
-                if target:
-                    if writer is None:
-                        fd, tmp_video = temp_sibling(target, suffix=".mp4")
-                        os.close(fd)
-                        writer = cv2.VideoWriter(str(tmp_video), cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (rgb.shape[1], rgb.shape[0]))
-                    writer.write(draw_faces(rgb, faces))
-                bar.set_postfix(frame=i)
-            if writer is not None:
-                writer.release()
-                os.replace(tmp_video, target)
-        finally:
-            if writer is not None:
-                writer.release()
-            if tmp_video is not None and tmp_video.exists():
-                tmp_video.unlink()  # an interrupted or failed drawing: nothing half-written is left
-        return
+def _run_video(aligner, path: Path | str | int, out: AtomicLines | None, table: _CsvOut | None, model: str | None,
+               target: Path | None, summary: DetectSummary, *, tracker_options: dict, show: bool, max_frames: int | None,
+               bar) -> None:
+    """Track faces over one video / camera / stream: one JSON line per frame, a drawn video at the
+    input's frame rate (written beside ``target`` and moved into place complete; deleted when
+    interrupted). A file that ends before the frames its header announces is reported."""
+    source = VideoSource(path)
+    tracker = FaceTracker(aligner, **tracker_options)
+    name = _source_name(path)
+    writer, tmp_video = None, None
+    stopped = False  # by the user (q / Esc) or --max-frames, before the end of the input
+    try:
+        for fr in source:
+            faces = tracker.track(fr.rgb, fr.time_ms, color="rgb")
+            summary.frames += 1
+            summary.faces += len(faces)
+            t = fr.time_ms / 1000.0
+            if out:
+                out.write_line(_record(name, fr.index, faces, rgb=fr.rgb, model=model, time_s=t))
+            if table:
+                table.write(name, fr.index, t, fr.rgb, model, faces)
+            if target or show:
+                img = draw_faces(fr.rgb, faces)
+            if target:
+                if writer is None:
+                    fd, tmp_video = temp_sibling(target, suffix=".mp4")
+                    os.close(fd)
+                    fps = source.fps or 30.0  # the input's frame rate (30 when it gives none)
+                    writer = cv2.VideoWriter(str(tmp_video), cv2.VideoWriter_fourcc(*"mp4v"), fps, (fr.rgb.shape[1], fr.rgb.shape[0]))
+                writer.write(img)
+            if show:
+                cv2.imshow("facealign", img)
+                stopped = cv2.waitKey(1) & 0xFF in (ord("q"), 27)  # q or Esc ends this input
+            bar.set_postfix(frame=fr.index)
+            stopped = stopped or (max_frames is not None and fr.index + 1 >= max_frames)
+            if stopped:
+                break
+        if writer is not None:
+            writer.release()
+            writer = None
+            os.replace(tmp_video, target)
+    finally:
+        if writer is not None:
+            writer.release()
+        if tmp_video is not None and tmp_video.exists():
+            tmp_video.unlink()  # an interrupted or failed drawing: nothing half-written is left
+        if show:
+            cv2.destroyAllWindows()
+    if not stopped and source.truncated:
+        raise ValueError(
+            f"video ends after {source.frames_read} of the {source.frame_count} frames its header announces "
+            "(truncated or damaged); the frames read were kept"
+        )
+
+
+def _one_photo(aligner, path: Path, out: AtomicLines | None, table: _CsvOut | None, model: str | None,
+               target: Path | None, summary: DetectSummary, max_pixels: int | None) -> None:
+    """The JSON line, CSV rows and drawing of one photo."""
     rgb = read_image(path, max_pixels=max_pixels)
     faces = aligner(rgb, color="rgb")
     summary.images += 1

@@ -30,3 +30,11 @@ def aligner(ckpt):
     from facealign.api import Aligner
 
     return Aligner(ckpt, backend="torch")
+
+
+@pytest.fixture(scope="session")
+def default_aligner():
+    """An Aligner with the shipped default model (ONNX Runtime): for tests that need real landmarks."""
+    from facealign.api import Aligner
+
+    return Aligner()

@@ -40,7 +40,7 @@ def test_one_face_at_40_340_1200_and_3000_px_in_an_8000_x_6000_photo(aligner):
         interp = cv2.INTER_AREA if side < crop.shape[0] else cv2.INTER_LINEAR
         canvas[y : y + side, x : x + side] = cv2.resize(crop, (side, side), interpolation=interp)
         truth[size] = (gt + 0.5) * side / crop.shape[0] - 0.5 + [x, y]  # cv2.resize's exact mapping
-    faces = aligner(canvas)
+    faces = aligner(canvas, color="rgb")
     assert len(faces) == 4  # no part of a large face taken for a small one
     for size, five in truth.items():
         face = min(faces, key=lambda f: np.linalg.norm(f.align_points.mean(axis=0) - five.mean(axis=0)))
@@ -57,7 +57,7 @@ def test_an_80_px_photo_scores_within_10_percent_of_its_4x_copy(aligner):
         assert image.shape == (80, 80, 3)
         for k in errors:
             big = cv2.resize(image, (80 * k, 80 * k), interpolation=cv2.INTER_CUBIC) if k > 1 else image
-            faces = aligner(big)
+            faces = aligner(big, color="rgb")
             want = (gt + 0.5) * k - 0.5
             face = min(faces, key=lambda f: np.linalg.norm(f.align_points.mean(axis=0) - want.mean(axis=0)))
             err = np.linalg.norm(aligner.scheme.to_five(face.points) - want, axis=1).mean()

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from facealign.smoothing import OneEuroFilter, jitter, smoothing_alpha
+from facealign.smoothing import KalmanFilterCV, OneEuroFilter, jitter, smoothing_alpha
 
 
 def test_alpha_hand_worked():
@@ -50,3 +50,51 @@ def test_jitter_hand_worked_and_errors():
         jitter(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="min_cutoff"):
         OneEuroFilter(min_cutoff=0.0)
+
+
+def test_kalman_first_two_samples_hand_worked():
+    # r = 0.1, q = 1, dt = 1: P0 = diag(0.01, 1); F P0 F^T = [[1.01, 1], [1, 1]]; Q = [[1/3, 1/2], [1/2, 1]]
+    # P- = [[1.343333, 1.5], [1.5, 2]]; gain = P-[:, 0] / (1.343333 + 0.01) = (0.992611, 1.108374)
+    f = KalmanFilterCV(measurement_noise=0.1, process_noise=1.0, manoeuvre=np.inf)
+    assert f(np.array([10.0]), 0.0)[0] == 10.0
+    assert f.predict(1.0)[0] == 10.0  # velocity 0 until the second sample
+    out = f(np.array([20.0]), 1.0)[0]
+    assert out == pytest.approx(10 + 0.992611 * 10, abs=1e-5)
+    assert f.velocity[0] == pytest.approx(1.108374 * 10, abs=1e-5)
+
+
+def test_kalman_follows_constant_velocity_without_lag_and_averages_noise():
+    t = np.arange(90) / 30
+    ramp = 90.0 * t  # 3 px a frame, a face of 200 px
+    f = KalmanFilterCV()
+    out = np.array([f(np.array([v]), ti, scale=200.0)[0] for v, ti in zip(ramp, t)])
+    # no steady-state lag on a noiseless ramp (One-Euro trails it: test_fast_motion_lags_less_with_beta)
+    assert np.abs(out[30:] - ramp[30:]).max() < 1e-3
+    assert f.velocity[0] == pytest.approx(90.0, rel=1e-4)
+    assert f.predict(t[-1] + 1 / 30)[0] == pytest.approx(ramp[-1] + 3.0, abs=1e-3)
+    rng = np.random.default_rng(0)
+    noisy = 100.0 + rng.normal(0, 0.5, size=(120, 68, 2))  # 0.25 % of the face size
+    f.reset()
+    still = np.stack([f(x, i / 30, scale=200.0) for i, x in enumerate(noisy)])[30:]
+    assert still.std(axis=0).mean() < 0.5 * noisy[30:].std(axis=0).mean()
+
+
+def test_kalman_follows_a_sudden_stop_when_it_sees_the_manoeuvre():
+    t = np.arange(60) / 30
+    x = 90.0 * np.minimum(t, 1.0)  # 3 px a frame for 30 frames, then still
+    err = {}
+    for m in (1.0, np.inf):
+        f = KalmanFilterCV(manoeuvre=m)
+        out = np.array([f(np.array([v]), ti, scale=200.0)[0] for v, ti in zip(x, t)])
+        err[m] = np.abs(out - x)[30:].max()
+    # without the manoeuvre test the filter's momentum carries it well past the stop
+    assert err[np.inf] > 5.0 and err[1.0] < 0.5 * err[np.inf]
+
+
+def test_kalman_errors():
+    with pytest.raises(ValueError, match="measurement_noise > 0"):
+        KalmanFilterCV(measurement_noise=0.0)
+    with pytest.raises(ValueError, match="process_noise > 0"):
+        KalmanFilterCV(process_noise=-1.0)
+    with pytest.raises(ValueError, match="manoeuvre > 0"):
+        KalmanFilterCV(manoeuvre=0.0)
