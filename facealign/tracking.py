@@ -42,7 +42,7 @@ MATCH_IOU = 0.3
 DUPLICATE_IOU = 0.5
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrackedFace(FaceLandmarks):
     """A :class:`FaceLandmarks` on a video frame, with ``track``: an integer id, the same on every
     frame of the face's track (ids count from 0 in the order faces appear; never reused).
@@ -278,6 +278,6 @@ class FaceTracker:
         if tr.smoother is not None:
             pts = tr.smoother(raw, t, scale=size)
         score = f.detector_score if tr.face is None else tr.face.detector_score
-        fields = {k: getattr(f, k) for k in ("scores", "align_points", "scheme")}
+        fields = {k: getattr(f, k) for k in ("scores", "align_points", "scheme", "image_size")}
         pts = pts.astype(np.float32)
         tr.face = TrackedFace(points=pts, box=Box.from_points(pts), detector_score=score, track=tr.id, **fields)

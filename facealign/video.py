@@ -89,7 +89,7 @@ class VideoSource:
                 if self.timing == "clock":
                     t = max(1000.0 * (now - t0), last + 1e-3)
                 last = t
-                yield VideoFrame(self.frames_read, t, to_rgb_uint8(frame, color="bgr")  # OpenCV decodes to BGR (or gray))
+                yield VideoFrame(self.frames_read, t, to_rgb_uint8(frame, color="bgr"))  # OpenCV decodes to BGR (or gray)
                 self.frames_read += 1
         finally:
             self._cap.release()

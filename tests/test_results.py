@@ -45,12 +45,13 @@ def test_head_pose_signs_as_documented():
 
 def test_head_pose_of_a_photo_and_its_mirror():
     """The mirrored photo turns yaw and roll round and keeps pitch (within the landmark model's own
-    asymmetry: measured 2.4 / 0.8 / 1.2 degrees for yaw / roll / pitch on this face)."""
+    asymmetry: measured 2.4 / 0.8 / 1.2 degrees for yaw / roll / pitch on this face with the first
+    default, 2.7 / 2.2 / 0.3 with the multi-source default of issue 20)."""
     aligner = Aligner()
     rgb = read_image(SAMPLES / "300w/takeo.ppm")
     p = aligner(rgb, color="rgb")[0].head_pose()
     q = aligner(np.ascontiguousarray(rgb[:, ::-1]), color="rgb")[0].head_pose()
-    assert abs(p.yaw + q.yaw) < 4 and abs(p.roll + q.roll) < 2 and abs(p.pitch - q.pitch) < 2
+    assert abs(p.yaw + q.yaw) < 4 and abs(p.roll + q.roll) < 3 and abs(p.pitch - q.pitch) < 2
     assert abs(p.yaw) < 10 and abs(p.roll) < 5  # a frontal, upright face
 
 

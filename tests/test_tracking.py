@@ -32,7 +32,7 @@ def test_two_faces_keep_their_ids(default_aligner):
     canvas[: face.shape[0], :300] = face
     canvas[: face.shape[0], 340:640] = face[:, ::-1]  # the same person mirrored, on the right
     clip = render_clip(canvas, motion_matrices("translation", 16, (330, 150), px_per_frame=1.0))
-    for tracker in (FaceTracker(default_aligner), FaceTracker(lambda rgb: default_aligner(rgb))):
+    for tracker in (FaceTracker(default_aligner), FaceTracker(lambda rgb, color: default_aligner(rgb, color=color))):
         frames = _run(tracker, clip.frames)
         assert all(len(f) == 2 for f in frames)
         left = {min(f, key=lambda x: x.box.center[0]).track for f in frames}
