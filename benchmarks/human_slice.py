@@ -1,0 +1,68 @@
+"""Models side by side on the held-out ``300w_human`` slice (issue 24): people's 68 points of the faces
+``configs/holdout_300w_human.txt`` names, scored as training scores them (the ``human68`` protocol of
+:mod:`facealign.engine.protocols`: crops aligned on the detector's 5 points, the config's flip test, NME over
+the outer eye corners, failure above 10 %), with parameters and GMACs (:func:`facealign.models.model_info`).
+
+Each entry is a config that names the slice (``data.human68_val``), optionally ``=CHECKPOINT``: the checkpoint's
+weights, else the weights the config starts from (its ``init_from``: a shipped model's weights), so the
+shipped default is ``configs/mnv2_050_68_hard.toml`` (issue 20's config, which starts from it).
+
+    .venv/bin/python benchmarks/human_slice.py configs/mnv2_050_68_hard.toml \\
+        configs/experiments/scc_human.toml=runs/scc_human/last.pt ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark scripts
+
+from hih_table5 import load_trainer, slice_dataset  # noqa: E402
+
+from facealign.engine.config import load_config  # noqa: E402
+from facealign.engine.protocols import score_points  # noqa: E402
+from facealign.engine.trainer import Trainer  # noqa: E402
+from facealign.models import model_info  # noqa: E402
+
+SLICE = "human68"
+
+
+def parse_entry(entry: str) -> tuple[str, Path | None]:
+    """``"CONFIG=CHECKPOINT"`` or ``"CONFIG"`` -> ``(config, checkpoint or None)``."""
+    config, sep, ckpt = entry.partition("=")
+    if not config or (sep and not ckpt):
+        raise ValueError(f"expected CONFIG or CONFIG=CHECKPOINT, got {entry!r}")
+    return config, Path(ckpt) if ckpt else None
+
+
+def score_slice(trainer: Trainer) -> dict[str, float]:
+    """``nme`` / ``fr`` / ``auc`` (%) of the trainer's model on the held-out human-68 slice."""
+    protocol = next((p for p in trainer.protocols if p.name == SLICE), None)
+    dataset = slice_dataset(trainer, SLICE)  # raises with the config's name when it has no such slice
+    return score_points(protocol.kind, trainer.predict(dataset), protocol.records, trainer.scheme, boxes=protocol.boxes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("entries", nargs="+", help="CONFIG or CONFIG=CHECKPOINT")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    print("| model | run | params M | GMACs | NME % | FR@10 % | AUC@10 | faces |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for entry in args.entries:
+        config, ckpt = parse_entry(entry)
+        trainer = load_trainer(config, ckpt) if ckpt else Trainer(load_config(config), config_root=Path.cwd())
+        s = score_slice(trainer)
+        info = model_info(trainer.model, trainer.card.input_size)
+        n = len(next(p for p in trainer.protocols if p.name == SLICE).records)
+        run = f"{Path(config).stem} ({ckpt if ckpt else 'init_from ' + trainer.cfg.init_from})"
+        print(f"| {trainer.cfg.model} | {run} | {info.params / 1e6:.3f} | {info.gmacs:.3f} | {s['nme']:.2f} | {s['fr']:.1f} | "
+              f"{s['auc'] / 100:.3f} | {n} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
