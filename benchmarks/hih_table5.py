@@ -94,6 +94,10 @@ class IntegerMapsDecoded:
     def merge_flip(self, out: Any, mirrored: Any) -> Any:
         return self.adapter.merge_flip(out, mirrored)
 
+    def targets(self, *args: Any, **kwargs: Any) -> Any:
+        """HIH's own training targets: the datasets a validation builds (its protocols') make them."""
+        return self.adapter.targets(*args, **kwargs)
+
     def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
         return self.codec.decode(out.integer[:, -1], self.method)
 
