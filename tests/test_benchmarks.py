@@ -204,3 +204,15 @@ def test_human_slice_entries_and_a_config_without_the_slice():
     assert hih_table5.slice_dataset(trainer, "val") == "v"
     with pytest.raises(ValueError, match=r"hih_cpu_68: no 'human68' slice in its config .* it has \['val', 'small'\]"):
         hih_table5.slice_dataset(trainer, "human68")
+
+
+def test_paired_difference_hand_worked():
+    human_slice = _load("human_slice")
+    # every face 0.5 lower: the mean and every bootstrap mean are -0.5, all 4 faces better
+    d = human_slice.paired_difference(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.5, 2.5, 3.5, 4.5]), draws=50)
+    assert d == {"mean": -0.5, "lo": -0.5, "hi": -0.5, "better": 4}
+    # differences -1, +1: mean 0, the interval inside [-1, 1] and around 0, one face better
+    d = human_slice.paired_difference(np.array([0.0, 2.0]), np.array([1.0, 1.0]))
+    assert d["mean"] == 0.0 and -1.0 <= d["lo"] < 0.0 < d["hi"] <= 1.0 and d["better"] == 1
+    with pytest.raises(ValueError, match=r"expected two equal non-empty \(N,\) arrays, got \(2,\) and \(3,\)"):
+        human_slice.paired_difference(np.zeros(2), np.zeros(3))
