@@ -81,10 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         s, per_face = score_slice(trainer)
         faces.append(per_face)
         info = model_info(trainer.model, trainer.card.input_size)
-        n = len(next(p for p in trainer.protocols if p.name == SLICE).records)
         run = f"{Path(config).stem} ({ckpt if ckpt else 'init_from ' + trainer.cfg.init_from})"
         print(f"| {trainer.cfg.model} | {run} | {info.params / 1e6:.3f} | {info.gmacs:.3f} | {s['nme']:.2f} | {s['fr']:.1f} | "
-              f"{s['auc'] / 100:.3f} | {n} |", flush=True)
+              f"{s['auc'] / 100:.3f} | {len(per_face)} |", flush=True)
     if args.paired:
         for entry, per_face in zip(args.entries[1:], faces[1:]):
             d = paired_difference(per_face, faces[0])
