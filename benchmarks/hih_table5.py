@@ -19,6 +19,10 @@ HIH                hih_cpu_68 (integer + decimal heatmaps)
 Each checkpoint is validated exactly as training validates it (:meth:`facealign.engine.trainer.Trainer.validate`,
 built from its config): NME / FR@0.1 / AUC@0.1 (%) on the teacher 68 points of ``faces/val68.txt`` and the
 NME on the human 5 points of ``val5``, with the config's flip test. A missing checkpoint is skipped with a note.
+``--slice human68`` scores the held-out ``300w_human`` faces instead (people's 68 points, outer-eye-corner
+NME: the ``human68`` protocol of :mod:`facealign.engine.protocols`, which the config must name with
+``data.human68_val``), and the diagnostics below read those crops; ``--hih-config`` etc. choose the configs
+(issue 24: ``configs/experiments/hih_human_*.toml``).
 
 Unlike the paper, which trains one baseline per decoder on sub-pixel Gaussian targets, the argmax /
 quarter / DARK rows read HIH's integer maps, trained on Gaussians centred on the cell (HIH Eq. 1): they
@@ -29,6 +33,8 @@ Last, whether the sub-pixel parts learnt anything from the image: HIH's decimal 
 WOV's / WOM's offsets (:func:`offset_diagnostic`: mean error against the best constant answer).
 
     .venv/bin/python benchmarks/hih_table5.py [--hih runs/hih_cpu_68/best.pt] [--wov ...] [--wom ...]
+    .venv/bin/python benchmarks/hih_table5.py --slice human68 --hih-config configs/experiments/hih_human_128.toml \
+        --hih runs/hih_human_128/last.pt
 """
 
 from __future__ import annotations
@@ -72,6 +78,8 @@ PAPER = {
 ROWS = (("argmax", "hih", "argmax"), ("quarter", "hih", "quarter"), ("dark", "hih", "dark"),
         ("wov", "wov", None), ("wom", "wom", None), ("hih", "hih", None))
 CONFIGS = {"hih": "configs/hih_cpu_68.toml", "wov": "configs/hih_wov_cpu_68.toml", "wom": "configs/hih_wom_cpu_68.toml"}
+#: The validation faces a table can score: the trainer's own (``val``) or the held-out human-68 slice.
+SLICES = ("val", "human68")
 
 
 @dataclass
@@ -86,6 +94,10 @@ class IntegerMapsDecoded:
     def merge_flip(self, out: Any, mirrored: Any) -> Any:
         return self.adapter.merge_flip(out, mirrored)
 
+    def targets(self, *args: Any, **kwargs: Any) -> Any:
+        """HIH's own training targets: the datasets a validation builds (its protocols') make them."""
+        return self.adapter.targets(*args, **kwargs)
+
     def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
         return self.codec.decode(out.integer[:, -1], self.method)
 
@@ -97,15 +109,29 @@ def load_trainer(config: str, checkpoint: Path) -> Trainer:
     return trainer
 
 
-def load_trainers(checkpoints: dict[str, Path]) -> dict[str, Trainer]:
-    """The trainer of every checkpoint that exists; a note for the others."""
+def load_trainers(checkpoints: dict[str, Path], configs: dict[str, str] = CONFIGS) -> dict[str, Trainer]:
+    """The trainer of every checkpoint that exists (built from ``configs[key]``); a note for the others."""
     trainers: dict[str, Trainer] = {}
     for key, path in checkpoints.items():
         if path.is_file():
-            trainers[key] = load_trainer(CONFIGS[key], path)
+            trainers[key] = load_trainer(configs[key], path)
         else:
-            print(f"note: no checkpoint {path}: the {key} rows are skipped (train with configs/{Path(CONFIGS[key]).name})")
+            print(f"note: no checkpoint {path}: the {key} rows are skipped (train with {configs[key]})")
     return trainers
+
+
+def slice_dataset(trainer: Trainer, name: str) -> Any:
+    """The crops of slice ``name``: the trainer's validation set (``val``) or the dataset of its protocol of that
+    name (``human68``). Raises ValueError when the config defines no such protocol."""
+    if name == "val":
+        return trainer.val_set
+    for p in trainer.protocols:
+        if p.name == name:
+            return trainer._dataset(p.records, train=False)
+    raise ValueError(
+        f"{trainer.cfg.name}: no {name!r} slice in its config (expected data.{name}_val naming held-out faces); "
+        f"it has {['val'] + [p.name for p in trainer.protocols]}"
+    )
 
 
 def evaluate(trainers: dict[str, Trainer]) -> list[dict[str, Any]]:
@@ -151,21 +177,23 @@ def decimal_scores(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tens
 
 
 @torch.no_grad()
-def _validation_outputs(trainer: Trainer, read: Any, target_key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``read(model output, batch)``, the batches' ``target_key`` targets and point weights over a trainer's
-    validation crops (no flip), each concatenated over the batches."""
+def _validation_outputs(
+    trainer: Trainer, read: Any, target_key: str, slice_name: str = "val"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``read(model output, batch)``, the batches' ``target_key`` targets and point weights over the crops of a
+    trainer's slice (:func:`slice_dataset`, no flip), each concatenated over the batches."""
     trainer.model.eval()
     preds, targets, weights = [], [], []
-    for batch in trainer._loader(trainer.val_set, train=False, epoch=0):
+    for batch in trainer._loader(slice_dataset(trainer, slice_name), train=False, epoch=0):
         preds.append(read(trainer.model(batch["image"]), batch))
         targets.append(batch[target_key])
         weights.append(batch["weights"])
     return torch.cat(preds), torch.cat(targets), torch.cat(weights)
 
 
-def decimal_diagnostic(trainer: Trainer) -> dict[str, float]:
-    """:func:`decimal_scores` of an HIH trainer's model on its validation crops."""
-    pred, target, weights = _validation_outputs(trainer, lambda out, batch: out.decimal, "decimal")
+def decimal_diagnostic(trainer: Trainer, slice_name: str = "val") -> dict[str, float]:
+    """:func:`decimal_scores` of an HIH trainer's model on the crops of a slice."""
+    pred, target, weights = _validation_outputs(trainer, lambda out, batch: out.decimal, "decimal", slice_name)
     return decimal_scores(pred.flatten(2), target.flatten(2), weights)
 
 
@@ -181,17 +209,19 @@ def offset_scores(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tenso
     return {"l1": float(err[w].mean()), "blind_l1": float(err_blind[w].mean())}
 
 
-def offset_diagnostic(trainer: Trainer) -> dict[str, float]:
-    """:func:`offset_scores` of a WOV or WOM trainer's model on its validation crops; WOM's maps are read at
+def offset_diagnostic(trainer: Trainer, slice_name: str = "val") -> dict[str, float]:
+    """:func:`offset_scores` of a WOV or WOM trainer's model on the crops of a slice; WOM's maps are read at
     each point's true cell, as its loss reads them."""
 
     def read(out: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return out.offsets if hasattr(out, "offsets") else trainer.adapter.codec.read_maps(out.offset_maps, batch["cells"])
 
-    return offset_scores(*_validation_outputs(trainer, read, "offsets"))
+    return offset_scores(*_validation_outputs(trainer, read, "offsets", slice_name))
 
 
-def print_table(results: list[dict[str, Any]]) -> None:
+def print_table(results: list[dict[str, Any]], slice_name: str = "val") -> None:
+    """The Table V rows; the 68-point columns read ``slice_name``'s metrics (``nme`` or ``human68_nme`` ...)."""
+    pre = "" if slice_name == "val" else f"{slice_name}_"
     head = (f"| {'row':<17} | {'model':<14} | {'params M':>8} | {'GMACs':>5} | {'NME68':>5} | {'FR68':>6} | {'AUC68':>5} | "
             f"{'NME5':>5} | {'paper NME':>9} | {'FR10':>5} | {'AUC10':>5} | {'300W NME':>8} | {'GFLOPs':>6} |")
     print(head)
@@ -200,34 +230,39 @@ def print_table(results: list[dict[str, Any]]) -> None:
         m, p, info = r["metrics"], PAPER[r["row"]], r["info"]
         label = f"{p.label} ({r['row']})" if r["row"] in ("argmax", "quarter") else p.label
         print(
-            f"| {label:<17} | {r['model']:<14} | {info.params / 1e6:8.3f} | {info.gmacs:5.3f} | {m.get('nme', float('nan')):5.2f} | "
-            f"{m.get('fr', float('nan')):6.2f} | {m.get('auc', float('nan')) / 100:5.3f} | {m['nme5']:5.2f} | {p.nme:9.2f} | "
+            f"| {label:<17} | {r['model']:<14} | {info.params / 1e6:8.3f} | {info.gmacs:5.3f} | {m.get(pre + 'nme', float('nan')):5.2f} | "
+            f"{m.get(pre + 'fr', float('nan')):6.2f} | {m.get(pre + 'auc', float('nan')) / 100:5.3f} | {m['nme5']:5.2f} | {p.nme:9.2f} | "
             f"{p.fr:5.2f} | {p.auc:5.3f} | {p.nme_300w:8.3f} | {p.gflops:6.2f} |"
         )
-    print("\nours: faces/val68.txt teacher 68 points (NME / FR@0.1 in %, AUC@0.1 as a fraction) and val5 human 5 points "
+    faces = "faces/val68.txt teacher" if slice_name == "val" else "held-out 300w_human (configs/holdout_300w_human.txt) people's"
+    print(f"\nours: {faces} 68 points (NME / FR@0.1 in %, AUC@0.1 as a fraction) and val5 human 5 points "
           "(NME %), flip test as configured; paper: Table V (WFLW full set, 1 HG) and Table VI (300W, HIH_T's GFLOPs = multiply-adds).")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     for key in CONFIGS:
-        parser.add_argument(f"--{key}", type=Path, default=Path(f"runs/{Path(CONFIGS[key]).stem}/best.pt"),
-                            help=f"checkpoint of {Path(CONFIGS[key]).stem} (default: %(default)s)")
+        parser.add_argument(f"--{key}", type=Path, default=None,
+                            help=f"checkpoint (default: runs/<its config's name>/best.pt)")
+        parser.add_argument(f"--{key}-config", default=CONFIGS[key], help="its config (default: %(default)s)")
+    parser.add_argument("--slice", choices=SLICES, default="val", help="faces to score and diagnose (default: %(default)s)")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    trainers = load_trainers({key: getattr(args, key) for key in CONFIGS})
-    print_table(evaluate(trainers))
+    configs = {key: getattr(args, f"{key}_config") for key in CONFIGS}
+    checkpoints = {key: getattr(args, key) or Path(f"runs/{Path(configs[key]).stem}/best.pt") for key in CONFIGS}
+    trainers = load_trainers(checkpoints, configs)
+    print_table(evaluate(trainers), args.slice)
     if "hih" in trainers:
-        d = decimal_diagnostic(trainers["hih"])
+        d = decimal_diagnostic(trainers["hih"], args.slice)
         print(
-            f"\nHIH decimal branch on the validation crops: argmax cell right {d['cell_right']:.1f} % (chance {d['chance']:.2f} %); "
+            f"\nHIH decimal branch on the {args.slice} crops: argmax cell right {d['cell_right']:.1f} % (chance {d['chance']:.2f} %); "
             f"CSC at T = 1: {d['csc_T1']:.5f} (input-blind floor {d['blind_T1']:.5f}), at T = 0.1: {d['csc_T0.1']:.4f} "
             f"(floor {d['blind_T0.1']:.4f})"
         )
     for key in ("wov", "wom"):
         if key in trainers:
-            o = offset_diagnostic(trainers[key])
-            print(f"{key.upper()} offsets on the validation crops: mean |error| {o['l1']:.4f} of a cell (input-blind floor {o['blind_l1']:.4f})")
+            o = offset_diagnostic(trainers[key], args.slice)
+            print(f"{key.upper()} offsets on the {args.slice} crops: mean |error| {o['l1']:.4f} of a cell (input-blind floor {o['blind_l1']:.4f})")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 sparse graph should keep the visible parts right while a fully-connected head lets the error of the
 occluded part spread to the rest).
 
-For every face of ``faces/val68.txt`` (68-point teacher labels)
+For every face of ``faces/val68.txt`` (68-point teacher labels), or of another 68-point set given by ``--data``
+(issue 24: ``--data ../shared/data/300w_human --holdout configs/holdout_300w_human.txt``, people's 68 points
+of the held-out slice every issue scores; ``--holdout`` keeps the faces it names, :func:`facealign.data.sources.split_holdout`),
 a grey block hides the lower part of the face, from below the chin up to a fraction of the way to
 the eyebrows (0 = nothing hidden; 0.5 = up to about the nose tip; 0.8 = up to about the eyes). Each model sees
 the same crop: aligned on the detector's 5 points of the *unoccluded* photo (``runs/audit/retinaface5.json``
@@ -12,13 +14,14 @@ distance) over the points left visible and over the hidden ones, and how much th
 error grew against the same points' error on the unoccluded photo (the first level should be 0).
 
     .venv/bin/python benchmarks/occlusion.py --model runs/scc_cpu_68/best.pt --model runs/scc_fc_cpu_68/best.pt \\
-        --model facealign_mnv2_050_68 [--levels 0 0.3 0.5 0.7] [--limit 200]
+        --model facealign_mnv2_050_68 [--levels 0 0.3 0.5 0.7] [--limit 200] [--data DIR --holdout FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -54,7 +57,8 @@ def occlude_lower_face(rgb: np.ndarray, points: np.ndarray, level: float) -> tup
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", required=True, help="registered name or checkpoint (repeatable)")
-    ap.add_argument("--data", default=str(FACES / "val68.txt"))
+    ap.add_argument("--data", default=str(FACES / "val68.txt"), help="68-point faces (any read_annotations file or folder)")
+    ap.add_argument("--holdout", default="", help="keep only the faces this file names (a held-out slice; relative to --data's folder)")
     ap.add_argument("--levels", type=float, nargs="+", default=[0.0, 0.3, 0.5, 0.7], help="first one is the reference")
     ap.add_argument("--limit", type=int, default=0, help="first N faces only (0 = all)")
     ap.add_argument("--align-points", default=str(REPO / "runs/audit/retinaface5.json"))
@@ -62,13 +66,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from facealign.api import Aligner
     from facealign.data.readers import read_annotations
+    from facealign.data.sources import split_holdout
     from facealign.imageio import read_image
     from facealign.landmarks import get_scheme
     from facealign.metrics import nme
 
     scheme = get_scheme("68")
-    root = Path(args.data).resolve().parent
-    keyed = [(Path(s.image_path).resolve().relative_to(root).as_posix(), s) for s in read_annotations(args.data)]
+    samples = read_annotations(args.data)
+    if args.holdout:
+        _, samples = split_holdout(samples, args.data, args.holdout)
+    # the align_points key: the image path relative to faces/ (``../300w_human/...`` for the sets beside it)
+    keyed = [(Path(os.path.relpath(Path(s.image_path).resolve(), FACES.resolve())).as_posix(), s) for s in samples]
     if args.limit > 0:
         keyed = keyed[: args.limit]
     samples = [s for _, s in keyed]
@@ -82,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             source = "detector where audited, else labels"
     images = [read_image(s.image_path) for s in samples]
     gt = np.stack([s.points for s in samples])
-    print(f"{len(samples)} faces of {args.data}; crops aligned on the {source} 5 points of the unoccluded photos\n")
+    print(f"{len(samples)} faces of {args.data}{' held out by ' + args.holdout if args.holdout else ''}; crops aligned on the {source} 5 points of the unoccluded photos\n")
 
     rows = []
     for model in args.model:

@@ -202,3 +202,58 @@ def test_pack_faces_cuts_and_scales_a_photo_and_its_points_alike(tmp_path):
     np.testing.assert_allclose(pack.scale_points(np.array([[59.5, 49.5]]), offset, s), [[14.5, 14.5]])
     ys, xs = np.nonzero(small > 128)
     assert (xs.mean(), ys.mean()) == pytest.approx((14.5, 14.5), abs=0.3)
+
+def test_fourth_differences_cancel_a_cubic_and_pass_noise_70_times():
+    label_noise = _load("label_noise")
+    t = np.arange(7.0)
+    cubic = np.stack([t, 0.5 * t**3 - t**2], axis=-1)[None]  # (1, 7, 2): one face, a 7-point chain
+    d = label_noise.fourth_differences(cubic, tuple(range(7)), closed=False)
+    assert d.shape == (1, 3, 2) and np.allclose(d, 0.0)
+    spike = np.zeros((1, 7, 2))
+    spike[0, 3, 1] = 1.0  # one point off by 1 in y: the three differences that see it read -4, 6, -4
+    np.testing.assert_allclose(label_noise.fourth_differences(spike, tuple(range(7)), closed=False)[0, :, 1], [-4.0, 6.0, -4.0])
+    # a closed 5-point loop wraps: every point has a difference, the spike's own reads 6
+    loop = label_noise.fourth_differences(spike, (1, 2, 3, 4, 5), closed=True)
+    assert loop.shape == (1, 5, 2) and loop[0, 2, 1] == 6.0
+    with pytest.raises(ValueError, match="a chain needs at least 5 points for a fourth difference, got 4"):
+        label_noise.fourth_differences(spike, (0, 1, 2, 3), closed=False)
+
+
+def test_noise_sigma_and_harmonic_left_hand_worked():
+    label_noise = _load("label_noise")
+    # |d| = sqrt(70) everywhere: rms = sqrt(70 / 70) = 1, mad = sqrt(70) / 0.6745 / sqrt(70) = 1 / 0.6745
+    s = label_noise.noise_sigma(np.array([70**0.5, -(70**0.5)] * 3))
+    assert s["rms"] == pytest.approx(1.0) and s["mad"] == pytest.approx(1 / 0.6745)
+    # white noise of sigma 0.3 is recovered from its fourth differences (200,000 of them, seeded)
+    rng = np.random.default_rng(0)
+    chain = np.cumsum(np.ones((20000, 17, 2)), axis=1) + rng.normal(0, 0.3, (20000, 17, 2))
+    est = label_noise.noise_sigma(label_noise.fourth_differences(chain, label_noise.JAW, closed=False))
+    assert est["rms"] == pytest.approx(0.3, rel=0.01) and est["mad"] == pytest.approx(0.3, rel=0.01)
+    assert label_noise.harmonic_left(0.0, 4.0) == 1.0
+    assert label_noise.harmonic_left(1.0, 4.0) == pytest.approx(np.exp(-2 * np.pi**2 / 16))  # 0.291
+
+
+def test_human_slice_entries_and_a_config_without_the_slice():
+    from types import SimpleNamespace
+
+    human_slice = _load("human_slice")
+    assert human_slice.parse_entry("configs/a.toml") == ("configs/a.toml", None)
+    assert human_slice.parse_entry("configs/a.toml=runs/a/last.pt") == ("configs/a.toml", Path("runs/a/last.pt"))
+    with pytest.raises(ValueError, match="expected CONFIG or CONFIG=CHECKPOINT, got 'configs/a.toml='"):
+        human_slice.parse_entry("configs/a.toml=")
+    trainer = SimpleNamespace(cfg=SimpleNamespace(name="hih_cpu_68"), protocols=[SimpleNamespace(name="small")], val_set="v")
+    assert hih_table5.slice_dataset(trainer, "val") == "v"
+    with pytest.raises(ValueError, match=r"hih_cpu_68: no 'human68' slice in its config .* it has \['val', 'small'\]"):
+        hih_table5.slice_dataset(trainer, "human68")
+
+
+def test_paired_difference_hand_worked():
+    human_slice = _load("human_slice")
+    # every face 0.5 lower: the mean and every bootstrap mean are -0.5, all 4 faces better
+    d = human_slice.paired_difference(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.5, 2.5, 3.5, 4.5]), draws=50)
+    assert d == {"mean": -0.5, "lo": -0.5, "hi": -0.5, "better": 4}
+    # differences -1, +1: mean 0, the interval inside [-1, 1] and around 0, one face better
+    d = human_slice.paired_difference(np.array([0.0, 2.0]), np.array([1.0, 1.0]))
+    assert d["mean"] == 0.0 and -1.0 <= d["lo"] < 0.0 < d["hi"] <= 1.0 and d["better"] == 1
+    with pytest.raises(ValueError, match=r"expected two equal non-empty \(N,\) arrays, got \(2,\) and \(3,\)"):
+        human_slice.paired_difference(np.zeros(2), np.zeros(3))

@@ -33,7 +33,7 @@ def test_unknown_schedule_is_rejected():
 
 
 def test_every_shipped_config_loads():
-    files = sorted(CONFIGS.glob("*.toml"))
+    files = sorted(CONFIGS.rglob("*.toml"))  # configs/experiments/ too
     assert files, "no configs/*.toml"
     for f in files:
         cfg = load_config(f)

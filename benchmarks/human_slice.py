@@ -1,0 +1,96 @@
+"""Models side by side on the held-out ``300w_human`` slice (issue 24): people's 68 points of the faces
+``configs/holdout_300w_human.txt`` names, scored as training scores them (the ``human68`` protocol of
+:mod:`facealign.engine.protocols`: crops aligned on the detector's 5 points, the config's flip test, NME over
+the outer eye corners, failure above 10 %), with parameters and GMACs (:func:`facealign.models.model_info`).
+
+Each entry is a config that names the slice (``data.human68_val``), optionally ``=CHECKPOINT``: the checkpoint's
+weights, else the weights the config starts from (its ``init_from``: a shipped model's weights), so the
+shipped default is ``configs/mnv2_050_68_hard.toml`` (issue 20's config, which starts from it).
+
+    .venv/bin/python benchmarks/human_slice.py configs/mnv2_050_68_hard.toml \\
+        configs/experiments/scc_human.toml=runs/scc_human/last.pt ... [--paired]
+
+``--paired``: each entry against the first, face by face (:func:`paired_difference`: the mean difference of the
+per-face NME, its bootstrap 95 % interval and how many faces the entry has better).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark scripts
+
+from hih_table5 import load_trainer, slice_dataset  # noqa: E402
+
+from facealign.engine.config import load_config  # noqa: E402
+from facealign.engine.protocols import score_points  # noqa: E402
+from facealign.metrics import nme  # noqa: E402
+from facealign.engine.trainer import Trainer  # noqa: E402
+from facealign.models import model_info  # noqa: E402
+
+SLICE = "human68"
+
+
+def parse_entry(entry: str) -> tuple[str, Path | None]:
+    """``"CONFIG=CHECKPOINT"`` or ``"CONFIG"`` -> ``(config, checkpoint or None)``."""
+    config, sep, ckpt = entry.partition("=")
+    if not config or (sep and not ckpt):
+        raise ValueError(f"expected CONFIG or CONFIG=CHECKPOINT, got {entry!r}")
+    return config, Path(ckpt) if ckpt else None
+
+
+def score_slice(trainer: Trainer) -> tuple[dict[str, float], np.ndarray]:
+    """``nme`` / ``fr`` / ``auc`` (%) of the trainer's model on the held-out human-68 slice, and each face's NME (%).
+    Shape: ``-> ..., (N,)``."""
+    dataset = slice_dataset(trainer, SLICE)  # raises with the config's name when it has no such slice
+    protocol = next(p for p in trainer.protocols if p.name == SLICE)
+    pred = trainer.predict(dataset)
+    gt = np.stack([r.points for r in protocol.records])
+    per_face = 100 * nme(pred, gt, scheme=trainer.scheme, norm="interocular")  # the "dense" protocol's NME
+    return score_points(protocol.kind, pred, protocol.records, trainer.scheme, boxes=protocol.boxes), per_face
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, *, draws: int = 10000, seed: int = 0) -> dict[str, float]:
+    """``a - b`` face by face: ``mean``, the bootstrap 95 % interval of the mean (``lo``, ``hi``; faces drawn with
+    replacement ``draws`` times) and ``better``, the faces where ``a`` is lower. Shape: ``(N,), (N,)``."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim != 1 or not len(a):
+        raise ValueError(f"expected two equal non-empty (N,) arrays, got {a.shape} and {b.shape}")
+    d = a - b
+    means = d[np.random.default_rng(seed).integers(0, len(d), (draws, len(d)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"mean": float(d.mean()), "lo": float(lo), "hi": float(hi), "better": int((d < 0).sum())}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("entries", nargs="+", help="CONFIG or CONFIG=CHECKPOINT")
+    ap.add_argument("--paired", action="store_true", help="each entry against the first, face by face")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    print("| model | run | params M | GMACs | NME % | FR@10 % | AUC@10 | faces |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    faces = []
+    for entry in args.entries:
+        config, ckpt = parse_entry(entry)
+        trainer = load_trainer(config, ckpt) if ckpt else Trainer(load_config(config), config_root=Path.cwd())
+        s, per_face = score_slice(trainer)
+        faces.append(per_face)
+        info = model_info(trainer.model, trainer.card.input_size)
+        run = f"{Path(config).stem} ({ckpt if ckpt else 'init_from ' + trainer.cfg.init_from})"
+        print(f"| {trainer.cfg.model} | {run} | {info.params / 1e6:.3f} | {info.gmacs:.3f} | {s['nme']:.2f} | {s['fr']:.1f} | "
+              f"{s['auc'] / 100:.3f} | {len(per_face)} |", flush=True)
+    if args.paired:
+        for entry, per_face in zip(args.entries[1:], faces[1:]):
+            d = paired_difference(per_face, faces[0])
+            print(f"{entry} minus {args.entries[0]}: {d['mean']:+.3f} NME points (bootstrap 95 % CI {d['lo']:+.3f} .. "
+                  f"{d['hi']:+.3f}), better on {d['better']} of {len(per_face)} faces")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
