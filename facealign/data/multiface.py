@@ -167,7 +167,8 @@ class MultiFaceDataset(Dataset):
         seed: base of the per-item random generator ``default_rng([seed, epoch, index])``.
 
     Item (``dict`` of tensors): ``image (3, S, S)`` float32 normalised; ``segmentation (K, h, w)`` float32;
-    ``instance (h, w)`` int64 (0: background, f + 1: face f); ``points (F, K, 2)`` float32 canvas pixels
+    ``instance (h, w)`` int64 (0: background, f + 1: face f); ``ignore (h, w)`` bool, all False (every
+    face of a canvas is labelled; real photos have ignore regions, :mod:`facealign.data.group_photos`); ``points (F, K, 2)`` float32 canvas pixels
     and ``visible (F, K)`` bool, padded to ``F = faces_per_canvas[1]`` with NaN / False; ``num_faces`` and
     ``index`` int64 scalars. All shapes are fixed, so the default collate stacks them.
     """
@@ -257,6 +258,7 @@ class MultiFaceDataset(Dataset):
             "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
             "segmentation": torch.from_numpy(targets.segmentation),
             "instance": torch.from_numpy(targets.instance),
+            "ignore": torch.zeros(targets.instance.shape, dtype=torch.bool),
             "points": torch.from_numpy(points),
             "visible": torch.from_numpy(visible),
             "num_faces": torch.tensor(len(canvas.points), dtype=torch.int64),
