@@ -14,8 +14,9 @@ Here each face is seeded once and every candidate is compared with the seeds onc
    closer than ``bandwidth`` to a larger one are merged into it, and every candidate takes its
    nearest remaining seed.
 
-Cost: ``O(M S d)`` with ``S`` about ``F``, one pass; no iteration to convergence. Embeddings are unit
-vectors (as the codec gives them), so a Euclidean ``bandwidth`` is a chord on the sphere.
+Cost: ``O(M S d)`` with ``S`` about ``F``, one pass; no iteration to convergence. Embeddings are
+normalised to unit length first (as the codec gives them), so a Euclidean ``bandwidth`` is a chord on
+the sphere.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ __all__ = ["anchor_grouping"]
 
 
 def _sq_dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``(A, B)`` squared Euclidean distances."""
-    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
+    """``(A, B)`` squared Euclidean distances of unit vectors: ``2 - 2 a.b``."""
+    return np.maximum(2.0 - 2.0 * a @ b.T, 0.0)
 
 
 def _new_seeds(x: np.ndarray, radius2: float) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +48,7 @@ def anchor_grouping(embedding: np.ndarray, channel: np.ndarray, score: np.ndarra
     """Face labels of landmark candidates (module docstring). Shape: ``(M, d)`` unit embeddings, ``(M,)``
     channels and scores -> ``(M,)`` int64 labels ``0 .. G-1``, the face of the most members first."""
     x = np.asarray(embedding, dtype=np.float64)
+    x = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12) if x.ndim == 2 else x
     ch = np.asarray(channel, dtype=np.int64)
     sc = np.asarray(score, dtype=np.float64)
     if x.ndim != 2 or ch.shape != (len(x),) or sc.shape != (len(x),):
@@ -78,9 +80,9 @@ def anchor_grouping(embedding: np.ndarray, channel: np.ndarray, score: np.ndarra
             labels[free] = len(seeds) + owner
             seeds = np.concatenate([seeds, x[free[leaders]]])
     # refinement: seeds -> normalised member means; merge near seeds into larger ones; nearest seed
-    sums = np.zeros_like(seeds)
-    np.add.at(sums, labels, x)
-    members = np.bincount(labels, minlength=len(seeds))
+    by_label = np.argsort(labels, kind="stable")
+    members = np.bincount(labels, minlength=len(seeds))  # every seed has its leader, so none is empty
+    sums = np.add.reduceat(x[by_label], np.concatenate([[0], np.cumsum(members)[:-1]]), axis=0)
     means = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
     by_size = np.argsort(-members, kind="stable")
     keep, _ = _new_seeds(means[by_size], r2)
