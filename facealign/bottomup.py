@@ -212,11 +212,16 @@ def match_by_iou(pred_boxes: np.ndarray, gt_boxes: np.ndarray, *, threshold: flo
     if iou.size:
         rows, cols = linear_sum_assignment(-iou)
         pairs = sorted(((int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= threshold), key=lambda p: p[1])
+    return _face_match(pairs, iou.shape[0], iou.shape[1])
+
+
+def _face_match(pairs: list[tuple[int, int]], n_pred: int, n_gt: int) -> FaceMatch:
+    """``pairs`` ``(pred, gt)`` with the indices of ``n_pred`` / ``n_gt`` they leave unmatched."""
     got_p, got_g = {p for p, _ in pairs}, {g for _, g in pairs}
     return FaceMatch(
         pairs=pairs,
-        unmatched_gt=[j for j in range(iou.shape[1]) if j not in got_g],
-        unmatched_pred=[i for i in range(iou.shape[0]) if i not in got_p],
+        unmatched_gt=[j for j in range(n_gt) if j not in got_g],
+        unmatched_pred=[i for i in range(n_pred) if i not in got_p],
     )
 
 
@@ -337,12 +342,7 @@ def match_in_boxes(centroids: np.ndarray, boxes: np.ndarray) -> FaceMatch:
         cost = np.where(inside, allowed - 1.0, float(n + 1))
         rows, cols = linear_sum_assignment(cost)
         pairs = sorted(((int(r), int(k)) for r, k in zip(rows, cols) if inside[r, k]), key=lambda p: p[1])
-    got_f, got_b = {f for f, _ in pairs}, {k for _, k in pairs}
-    return FaceMatch(
-        pairs=pairs,
-        unmatched_gt=[j for j in range(len(b)) if j not in got_b],
-        unmatched_pred=[i for i in range(len(c)) if i not in got_f],
-    )
+    return _face_match(pairs, len(c), len(b))
 
 
 def evaluate_against_boxes(

@@ -24,13 +24,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from ..codecs.bottomup import BottomUpCodec
 from ..imageio import read_image
 from ..landmarks import LandmarkScheme, get_scheme
 from ..models.zoo import IMAGENET_MEAN, IMAGENET_STD
 from ..types import flip_points_x
+from .multiface import EpochItems
 from .transforms import AugmentConfig, photometric
 
 __all__ = [
@@ -143,7 +143,7 @@ def pseudo_labels_json(photos: Sequence[GroupPhoto], *, teacher: str) -> str:
     return json.dumps(doc, separators=(",", ":"))
 
 
-class GroupPhotoDataset(Dataset):
+class GroupPhotoDataset(EpochItems):
     """Random crops of real group photos with FoxNet targets (module docstring).
 
     Args:
@@ -186,25 +186,14 @@ class GroupPhotoDataset(Dataset):
         bad = [ph.image for ph in photos if ph.faces.shape[1:] != (self.scheme.num_points, 2)]
         if bad:
             raise ValueError(f"GroupPhotoDataset: faces of {bad[:3]} do not have {self.scheme.num_points} points")
+        super().__init__(
+            codec=codec, length=len(photos) if length is None else int(length), max_faces=max_faces, flip_prob=flip_prob,
+            augment=augment, mean=mean, std=std, seed=seed,
+        )
         self.photos = list(photos)
         self.root = Path(root)
         self.size = int(size)
-        self.codec = codec
-        self.max_faces = int(max_faces)
         self.zoom = (float(zoom[0]), float(zoom[1]))
-        self.length = len(self.photos) if length is None else int(length)
-        self.flip_prob = float(flip_prob)
-        self.augment = augment or AugmentConfig.none()
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.std = np.asarray(std, dtype=np.float32)
-        self.seed = int(seed)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return self.length
 
     def crop(self, index: int) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
         """Item ``index``'s canvas ``(S, S, 3)`` uint8, its faces' points (NaN off the canvas) and ignore
@@ -246,22 +235,6 @@ class GroupPhotoDataset(Dataset):
         canvas, points, ignore = self.crop(index)
         rng = np.random.default_rng([self.seed, self.epoch, int(index), 1])
         image = photometric(canvas, rng, self.augment)
-        targets = self.codec.encode(points)
-        f, k = self.max_faces, self.scheme.num_points
-        pts = np.full((f, k, 2), np.nan, dtype=np.float32)
-        visible = np.zeros((f, k), dtype=bool)
-        shown = [p for p in points if np.isfinite(p).all(axis=1).any()][:f]
-        if shown:
-            pts[: len(shown)] = np.asarray(shown, dtype=np.float32)
-            visible[: len(shown)] = np.isfinite(np.asarray(shown)).all(axis=2)
-        img = (image.astype(np.float32) - self.mean) / self.std
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
-            "segmentation": torch.from_numpy(targets.segmentation),
-            "instance": torch.from_numpy(targets.instance),
-            "ignore": torch.from_numpy(self.codec.ignore_cells(ignore)),
-            "points": torch.from_numpy(pts),
-            "visible": torch.from_numpy(visible),
-            "num_faces": torch.tensor(len(shown), dtype=torch.int64),
-            "index": torch.tensor(int(index), dtype=torch.int64),
-        }
+        shown = [p for p in points if np.isfinite(p).all(axis=1).any()]
+        visible = [np.isfinite(p).all(axis=1) for p in shown]
+        return self.item(image, self.codec.encode(points), shown, visible, index=index, ignore=self.codec.ignore_cells(ignore))
