@@ -100,11 +100,16 @@ def get_flip(points: np.ndarray) -> np.ndarray:
     return get_scheme("68").flip(points, 256)
 
 
-@needs_groups
-def test_pseudo_label_rule_on_a_real_photo() -> None:
+def _script():
     spec = importlib.util.spec_from_file_location("_pseudo", ROOT / "scripts" / "pseudo_label_groups.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+@needs_groups
+def test_pseudo_label_rule_on_a_real_photo() -> None:
+    script = _script()
     from facealign import Aligner
 
     boxes = read_group_boxes(GROUPS / "boxes.csv")[PHOTO]
@@ -116,3 +121,29 @@ def test_pseudo_label_rule_on_a_real_photo() -> None:
     assert ((c >= photo.boxes[:, :2]) & (c <= photo.boxes[:, 2:])).all()
     # hand-drawn boxes are labels or ignore regions, never lost
     assert len(photo.faces) + sum(any((b == g).all() for g in photo.ignore) for b in boxes) == len(boxes)
+
+
+@needs_groups
+def test_pseudo_label_script_skips_a_bad_photo_and_writes_the_split(tmp_path, monkeypatch, capsys) -> None:
+    import shutil
+    import sys
+
+    script = _script()
+    (tmp_path / "images").mkdir()
+    shutil.copy(GROUPS / PHOTO, tmp_path / PHOTO)
+    (tmp_path / "images/broken.jpg").write_bytes(b"not a jpeg")
+    (tmp_path / "boxes.csv").write_text("image,x1,y1,x2,y2\nimages/broken.jpg,1,1,9,9\n" + "".join(
+        f"{PHOTO},{','.join(str(v) for v in b)}\n" for b in read_group_boxes(GROUPS / "boxes.csv")[PHOTO]))
+    out = tmp_path / "cache/labels.json"
+    monkeypatch.setattr(sys, "argv", ["pseudo_label_groups.py", "--groups", str(tmp_path), "--out", str(out)])
+    script.main()
+    captured = capsys.readouterr()
+    assert "skipped images/broken.jpg: cannot decode" in captured.err
+    photos = read_pseudo_labels(out, num_points=68)
+    assert [p.image for p in photos] == [PHOTO] and len(photos[0].faces) >= 1
+    split = tmp_path / "val.txt"
+    monkeypatch.setattr(sys, "argv", ["pseudo_label_groups.py", "--groups", str(tmp_path), "--make-split", "1", str(split)])
+    script.main()
+    from facealign.data.group_photos import read_photo_list
+
+    assert len(read_photo_list(split)) == 1
