@@ -12,7 +12,10 @@ where the config has them, else the canvases').
 
     .venv/bin/python benchmarks/foxnet_threshold.py [--config configs/foxnet_cpu_68.toml]
         [--checkpoint runs/foxnet_cpu_68/best.pt] [--thresholds 0.1 0.15 ...] [--bandwidth ...]
-        [--grouping anchor mean_shift]
+        [--grouping anchor mean_shift] [--teacher]
+
+``--teacher`` also scores the top-down pipeline (RetinaFace + the shipped 68-point default, the
+pseudo-labels' teacher) on the held-out group photos by the same rule: the reference the issue gives.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from facealign.engine.bottomup_trainer import BottomUpTrainer, ValidationOutputs
+from facealign.bottomup import evaluate_against_boxes
+from facealign.engine.bottomup_trainer import VAL_NORM, VAL_THRESHOLD, BottomUpTrainer, ValidationOutputs
+from facealign.imageio import read_image
 from facealign.engine.checkpoint import load_checkpoint
 from facealign.engine.config import load_config
 
@@ -84,6 +89,19 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def teacher_scores(trainer: BottomUpTrainer, threads: int = 1) -> dict[str, float]:
+    """P / R / F1 / NME of the top-down default on the held-out group photos (``evaluate_against_boxes``)."""
+    from facealign import Aligner
+
+    aligner = Aligner(threads=threads)
+    pred = [aligner(read_image(p.path)) for p in trainer.group_val]
+    res = evaluate_against_boxes(
+        pred, [p.boxes for p in trainer.group_val], [p.teacher for p in trainer.group_val],
+        scheme=trainer.scheme.name, norm=VAL_NORM, threshold=VAL_THRESHOLD,
+    )
+    return {"precision": res.precision, "recall": res.recall, "f1": res.f1, "nme": 100 * res.summary["nme"]}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="configs/foxnet_cpu_68.toml")
@@ -92,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--bandwidth", type=float, nargs="+", default=None, help="grouping bandwidths (default: the codec's)")
     ap.add_argument("--grouping", nargs="+", default=None, help="anchor and/or mean_shift (default: the codec's)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--teacher", action="store_true", help="also score the top-down default on the held-out group photos")
     args = ap.parse_args(argv)
 
     cfg = load_config(args.config, threads=args.threads)
@@ -103,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{cfg.name}: {ckpt_path} (epoch {int(ckpt['epoch']) + 1}), {len(trainer.val_set)} validation canvases, "
           f"{len(trainer.photos)} photos, {len(trainer.group_val)} held-out group photos; codec default threshold {trainer.codec.threshold:g}, bandwidth {trainer.codec.bandwidth:.3g}\n")
     print(table(rows))
+    if args.teacher and trainer.group_val:
+        t = teacher_scores(trainer, args.threads)
+        print(f"\ntop-down teacher on the {len(trainer.group_val)} held-out group photos: P {t['precision']:.3f}, "
+              f"R {t['recall']:.3f}, F1 {t['f1']:.3f}, NME {t['nme']:.2f} % (against itself where it labelled)")
     b = best_row(rows, trainer)
     pre = "group_" if trainer.group_val else ""
     print(f"\nbest ({pre or 'canvas '}F1, then NME): {b['grouping']}, threshold {b['threshold']:g}, bandwidth {b['bandwidth']:.3g} "
