@@ -7,10 +7,11 @@ Rows, median ms per image over ``--repeats`` runs, 1 thread (torch, OpenCV and n
 
 * **FoxNet net**: ``FoxNetPredictor(--model).forward``: letterbox to the model input + the network
   (shipped weights if present, else untrained: the cost of a forward pass does not depend on the weights);
-* **FoxNet group**: NMS + sub-pixel step + mean shift + assembly (``BottomUpCodec.decode``) on the
+* **FoxNet group**: NMS + sub-pixel step + grouping + assembly (``BottomUpCodec.decode``) on the
   *ideal* outputs for the placed faces (targets as logits, one-hot embeddings, one dimension per face):
-  an untrained network's outputs have peaks everywhere, which times nothing real;
-* **FoxNet total** = net + group;
+  an untrained network's outputs have peaks everywhere, which times nothing real. Both groupings:
+  ``anchor`` (the default, near-linear) and ``mean_shift`` (the paper's);
+* **FoxNet total** = net + group, for each grouping;
 * **top-down (5 pts given)**: ``Aligner(detector=None)(canvas, points5=...)`` with the 5 points of each
   placed face (crop, landmark network per face, decode, map back: no detector);
 * **top-down (RetinaFace)**: the same ``Aligner`` with its RetinaFace detector (``--no-detector`` skips it).
@@ -86,24 +87,29 @@ def main(argv: list[str] | None = None) -> None:
     given = Aligner(args.aligner_model, detector=None, threads=1)
     detect = None if args.no_detector else Aligner(args.aligner_model, threads=1)
 
-    rows: dict[str, list[float]] = {k: [] for k in ("net", "group", "total", "td5", "tdret")}
-    found: list[tuple[int, int]] = []
+    anchor, paper = fox.codec.replace(grouping="anchor"), fox.codec.replace(grouping="mean_shift")
+    rows: dict[str, list[float]] = {k: [] for k in ("net", "group", "group_ms", "total", "total_ms", "td5", "tdret")}
+    found: list[tuple[int, int, int]] = []
     for n in counts:
         image, points = grid_canvas(faces[:n], args.canvas)
         _, matrix = letterbox(image, fox.input_size)
         logits, emb = ideal_outputs(fox, points, matrix)
-        found.append((len(fox.codec.decode(logits, emb)), len(detect(image, color="rgb")) if detect else -1))
+        found.append((len(anchor.decode(logits, emb)), len(paper.decode(logits, emb)), len(detect(image, color="rgb")) if detect else -1))
         rows["net"].append(median_ms(lambda: fox.forward(image, color="rgb"), repeats=args.repeats))
-        rows["group"].append(median_ms(lambda: fox.codec.decode(logits, emb), repeats=args.repeats))
+        rows["group"].append(median_ms(lambda: anchor.decode(logits, emb), repeats=args.repeats))
+        rows["group_ms"].append(median_ms(lambda: paper.decode(logits, emb), repeats=args.repeats))
         rows["total"].append(rows["net"][-1] + rows["group"][-1])
+        rows["total_ms"].append(rows["net"][-1] + rows["group_ms"][-1])
         fives = [scheme.to_five(p) for p in points]
         rows["td5"].append(median_ms(lambda: given(image, color="rgb", points5=fives), repeats=args.repeats))
         rows["tdret"].append(median_ms(lambda: detect(image, color="rgb"), repeats=args.repeats) if detect else float("nan"))
 
     names = {
         "net": f"FoxNet net ({args.model}, {fox.input_size} px)",
-        "group": "FoxNet group (NMS + mean shift)",
-        "total": "FoxNet total",
+        "group": "FoxNet group (NMS + anchor grouping)",
+        "group_ms": "FoxNet group (NMS + mean shift, paper)",
+        "total": "FoxNet total (anchor)",
+        "total_ms": "FoxNet total (mean shift)",
         "td5": f"top-down, 5 pts given ({args.aligner_model})",
         "tdret": "top-down, RetinaFace",
     }
@@ -114,7 +120,12 @@ def main(argv: list[str] | None = None) -> None:
         vals = rows[key]
         slope = float(np.polyfit(counts, vals, 1)[0]) if np.isfinite(vals).all() else float("nan")
         print(f"| {label} | " + " | ".join(f"{v:.1f}" for v in vals) + f" | {slope:.2f} |")
-    print("\nfaces found (FoxNet grouping of ideal outputs / RetinaFace): " + ", ".join(f"{a}/{b}" for a, b in found))
+    print("\nfaces found (FoxNet anchor / mean shift on ideal outputs / RetinaFace): " + ", ".join(f"{a}/{b}/{c}" for a, b, c in found))
+    for key in ("total", "total_ms"):
+        if 16 in counts:
+            print(f"{names[key]}: 16 faces / 1 face = {rows[key][counts.index(16)] / rows[key][0]:.2f}")
+    faster = [n for n, a, b in zip(counts, rows["total"], rows["tdret"]) if a < b]
+    print(f"FoxNet total (anchor) below top-down with RetinaFace at: {faster or 'no face count'}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@
   :func:`scipy.optimize.linear_sum_assignment`, a pair counts at IoU >= 0.5), giving precision, recall
   and F1 ("the F1 score to evaluate face detection"), and NME / FR / AUC (:mod:`facealign.metrics`) on
   the matched faces.
+* :func:`evaluate_against_boxes` measures on photos with hand-drawn face boxes and no landmarks (the
+  groups photos, issue 21): a predicted face is found when the centroid of its landmarks lies in a box,
+  one face per box (:func:`match_in_boxes`); P / R / F1 over the boxes, and the NME of the found faces
+  against the teacher's landmarks of their box where the teacher labelled it.
 """
 
 from __future__ import annotations
@@ -39,10 +43,12 @@ __all__ = [
     "FoxNetPredictor",
     "MultiFaceResult",
     "box_iou",
+    "evaluate_against_boxes",
     "evaluate_multiface",
     "landmark_boxes",
     "letterbox",
     "match_by_iou",
+    "match_in_boxes",
 ]
 
 #: A predicted face matches a ground-truth face at this IoU of their landmark boxes or more.
@@ -207,11 +213,16 @@ def match_by_iou(pred_boxes: np.ndarray, gt_boxes: np.ndarray, *, threshold: flo
     if iou.size:
         rows, cols = linear_sum_assignment(-iou)
         pairs = sorted(((int(r), int(c)) for r, c in zip(rows, cols) if iou[r, c] >= threshold), key=lambda p: p[1])
+    return _face_match(pairs, iou.shape[0], iou.shape[1])
+
+
+def _face_match(pairs: list[tuple[int, int]], n_pred: int, n_gt: int) -> FaceMatch:
+    """``pairs`` ``(pred, gt)`` with the indices of ``n_pred`` / ``n_gt`` they leave unmatched."""
     got_p, got_g = {p for p, _ in pairs}, {g for _, g in pairs}
     return FaceMatch(
         pairs=pairs,
-        unmatched_gt=[j for j in range(iou.shape[1]) if j not in got_g],
-        unmatched_pred=[i for i in range(iou.shape[0]) if i not in got_p],
+        unmatched_gt=[j for j in range(n_gt) if j not in got_g],
+        unmatched_pred=[i for i in range(n_pred) if i not in got_p],
     )
 
 
@@ -274,6 +285,14 @@ def evaluate_multiface(
             matched_pred.append(p_pts[pi])
             matched_gt.append(g_pts[gi])
             matched_mask.append(mask)
+    return _result(tp, n_pred, n_gt, matched_pred, matched_gt, matched_mask, scheme=scheme, norm=norm, threshold=threshold)
+
+
+def _result(
+    tp: int, n_pred: int, n_gt: int, matched_pred: list[np.ndarray], matched_gt: list[np.ndarray], matched_mask: list[np.ndarray],
+    *, scheme: str, norm: str, threshold: float,
+) -> MultiFaceResult:
+    """P / R / F1 of the counts and NME / FR / AUC of the matched faces' countable (mask) points."""
     precision = tp / n_pred if n_pred else 0.0
     recall = tp / n_gt if n_gt else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
@@ -298,3 +317,69 @@ def evaluate_multiface(
         summary=metrics.summarize(nmes, threshold),
         missing_points=missing,
     )
+
+
+def match_in_boxes(centroids: np.ndarray, boxes: np.ndarray) -> FaceMatch:
+    """One-to-one pairs of face centroids and boxes: a pair is allowed when the centroid lies in the box
+    (edges included); among the allowed pairs, the Hungarian assignment of most pairs, then least summed
+    distance from centroid to box centre in box sizes ``sqrt(w h)``.
+
+    Shape: ``(N, 2), (M, 4)`` -> :class:`~facealign.evaluate.FaceMatch` (``pairs`` as ``(face, box)``, by box index).
+    """
+    c = np.asarray(centroids, dtype=np.float64).reshape(-1, 2)
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    inside = (
+        (c[:, None, 0] >= b[None, :, 0]) & (c[:, None, 0] <= b[None, :, 2]) & (c[:, None, 1] >= b[None, :, 1]) & (c[:, None, 1] <= b[None, :, 3])
+    )
+    pairs: list[tuple[int, int]] = []
+    if inside.any():
+        size = np.sqrt((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
+        dist = np.linalg.norm(c[:, None, :] - 0.5 * (b[None, :, :2] + b[None, :, 2:]), axis=-1) / size[None, :]
+        # An allowed pair costs -1 plus its distance scaled below 1 / (n + 1), n = min(N, M): k + 1 allowed
+        # pairs always cost less than k, so the count comes first; a forbidden pair costs n + 1 (only
+        # taken where nothing else is left, then dropped).
+        n = min(c.shape[0], b.shape[0])
+        allowed = np.where(inside, dist, 0.0) / ((1.0 + np.where(inside, dist, 0.0).max()) * (n + 1))
+        cost = np.where(inside, allowed - 1.0, float(n + 1))
+        rows, cols = linear_sum_assignment(cost)
+        pairs = sorted(((int(r), int(k)) for r, k in zip(rows, cols) if inside[r, k]), key=lambda p: p[1])
+    return _face_match(pairs, len(c), len(b))
+
+
+def evaluate_against_boxes(
+    pred: Sequence[Sequence[Any]],
+    boxes: Sequence[np.ndarray],
+    teacher: Sequence[Sequence[np.ndarray | None]],
+    *,
+    scheme: str,
+    norm: str = "interocular",
+    threshold: float = 0.1,
+) -> MultiFaceResult:
+    """Face P / R / F1 against hand-drawn boxes and NME against the teacher's landmarks (module docstring).
+
+    Args:
+        pred: per photo, its predicted faces (``(K, 2)`` arrays or objects with ``.points``).
+        boxes: per photo, ``(M, 4)`` hand-drawn boxes ``[x1, y1, x2, y2]``.
+        teacher: per photo, per box, the teacher's ``(K, 2)`` points or ``None`` (found, but not measured).
+        scheme, norm, threshold: as :func:`evaluate_multiface`.
+    """
+    if not len(pred) == len(boxes) == len(teacher):
+        raise ValueError(f"evaluate_against_boxes: pred, boxes and teacher must list the same photos, got {len(pred)}, {len(boxes)}, {len(teacher)}")
+    tp = n_pred = n_gt = 0
+    matched_pred, matched_gt, matched_mask = [], [], []
+    for p_faces, b, t in zip(pred, boxes, teacher):
+        p_pts = [_as_points(f) for f in p_faces]
+        b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+        if len(t) != len(b):
+            raise ValueError(f"evaluate_against_boxes: {len(b)} boxes but {len(t)} teacher entries in one photo")
+        n_pred, n_gt = n_pred + len(p_pts), n_gt + len(b)
+        centroids = np.array([np.nanmean(p, axis=0) if np.isfinite(p).any() else [np.nan, np.nan] for p in p_pts]).reshape(-1, 2)
+        match = match_in_boxes(centroids, b)
+        tp += len(match.pairs)
+        for pi, bi in match.pairs:
+            if t[bi] is not None:
+                g = np.asarray(t[bi], dtype=np.float64)
+                matched_pred.append(p_pts[pi])
+                matched_gt.append(g)
+                matched_mask.append(np.isfinite(g).all(axis=1))
+    return _result(tp, n_pred, n_gt, matched_pred, matched_gt, matched_mask, scheme=scheme, norm=norm, threshold=threshold)

@@ -122,3 +122,31 @@ def test_untrained_tiny_model_runs_on_a_real_photo() -> None:
         assert (inside >= -0.5 - 1e-3).all() and (inside <= 63.5 + 1e-3).all()
     with pytest.raises(TypeError, match="registered name or an nn.Module"):
         FoxNetPredictor(3)
+
+
+def test_match_in_boxes_hand_worked_one_to_one_most_pairs_first() -> None:
+    from facealign.bottomup import match_in_boxes
+
+    boxes = np.array([[0, 0, 10, 10], [8, 0, 18, 10], [100, 100, 110, 110.0]])
+    # face 0 at (9, 5) lies in boxes 0 and 1 (0.4 box sizes from either centre); face 1 at (2, 5) lies in
+    # box 0 only. Most pairs: face 1 -> box 0, face 0 -> box 1. Face 2 (50, 50) lies in none.
+    m = match_in_boxes(np.array([[9.0, 5.0], [2.0, 5.0], [50.0, 50.0]]), boxes)
+    assert m.pairs == [(1, 0), (0, 1)] and m.unmatched_gt == [2] and m.unmatched_pred == [2]
+    # one face in two boxes: the nearer centre, box 1's (13, 5) at 3.5 px, not box 0's (5, 5) at 4.5 px
+    m = match_in_boxes(np.array([[9.5, 5.0]]), boxes)
+    assert m.pairs == [(0, 1)]
+    assert match_in_boxes(np.zeros((0, 2)), boxes).unmatched_gt == [0, 1, 2]
+
+
+def test_evaluate_against_boxes_counts_boxes_and_measures_teacher_faces() -> None:
+    from facealign.bottomup import evaluate_against_boxes
+
+    teacher = np.stack([np.linspace(0, 9, 68), np.linspace(0, 9, 68)], axis=1)  # centroid (4.5, 4.5)
+    boxes = [np.array([[0, 0, 10, 10], [20, 0, 30, 10.0]])]
+    pred = [[teacher + 0.0, teacher + [20.0, 0.0], teacher + [60.0, 0.0]]]  # found, found (no teacher), false
+    res = evaluate_against_boxes(pred, boxes, [[teacher, None]], scheme="68")
+    # 2 of 3 predictions in a box, both boxes found: P 2/3, R 1, F1 0.8; NME over the one teacher face = 0
+    assert (res.tp, res.fp, res.fn) == (2, 1, 0)
+    assert res.f1 == pytest.approx(0.8) and res.nmes.shape == (1,) and res.nmes[0] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="must list the same photos"):
+        evaluate_against_boxes(pred, boxes, [], scheme="68")

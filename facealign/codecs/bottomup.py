@@ -20,7 +20,11 @@ FoxNet paper, Sec. II (Fig. 2 A, Fig. 3). One object makes the training targets 
 2. sub-pixel refinement: one Newton step of the log-probability along x and along y from the three cells
    around the peak (exact for a Gaussian; clipped to half a cell);
 3. the candidates' embeddings, normalised to unit length (the Fox loss only shapes their direction), are
-   grouped by mean shift (:func:`facealign.codecs.mean_shift.mean_shift`) with ``bandwidth``;
+   grouped with ``bandwidth``: ``grouping="anchor"`` (default) seeds a face per peak of the landmark with
+   the most candidates and gives every other candidate to its nearest seed in one pass
+   (:func:`facealign.codecs.anchor_grouping.anchor_grouping`, near-linear in the number of faces);
+   ``grouping="mean_shift"`` is the paper's mean shift over all candidates
+   (:func:`facealign.codecs.mean_shift.mean_shift`), whose cost grows faster with the crowd;
 4. each group is a face: per landmark the candidate with the highest score; a landmark with no
    candidate stays NaN with score 0 (never invented); groups with fewer than ``min_points`` landmarks
    are dropped. Faces come out by total score, best first.
@@ -42,15 +46,18 @@ import torch.nn.functional as F
 
 from ..losses.fox_loss import DELTA_D
 from ..types import heatmap_to_input, input_to_heatmap
+from .anchor_grouping import anchor_grouping
 from .heatmap import gaussian_heatmaps
 from .mean_shift import mean_shift
 
-__all__ = ["BANDWIDTH", "BottomUpCodec", "BottomUpTargets", "DecodedFace", "nms_peaks", "refine_peaks"]
+__all__ = ["BANDWIDTH", "GROUPINGS", "BottomUpCodec", "BottomUpTargets", "DecodedFace", "nms_peaks", "refine_peaks"]
 
 #: Mean-shift bandwidth on unit embeddings. The Fox loss pushes instance means to a cosine distance of
 #: at least ``2 delta_d``, i.e. a chord of ``sqrt(2 * 2 delta_d)``; half of it separates two such means.
 #: The paper does not give its bandwidth.
 BANDWIDTH = math.sqrt(2.0 * 2.0 * DELTA_D) / 2.0
+#: Candidate grouping methods (module docstring, step 3); the first is the default.
+GROUPINGS = ("anchor", "mean_shift")
 #: Default candidate threshold on the landmark probability.
 THRESHOLD = 0.3
 #: Default NMS window (cells).
@@ -135,6 +142,7 @@ class BottomUpCodec:
         threshold, nms_kernel, max_per_channel: candidate selection (:func:`nms_peaks`).
         bandwidth: mean-shift bandwidth on unit embeddings.
         min_points: fewest landmarks a group needs to be a face (default ``max(2, ceil(K / 4))``).
+        grouping: ``"anchor"`` (near-linear, default) or ``"mean_shift"`` (the paper's), module docstring.
     """
 
     def __init__(
@@ -149,6 +157,7 @@ class BottomUpCodec:
         max_per_channel: int = MAX_PER_CHANNEL,
         bandwidth: float = BANDWIDTH,
         min_points: int | None = None,
+        grouping: str = GROUPINGS[0],
     ) -> None:
         if int(input_size) != input_size or int(heatmap_size) != heatmap_size or heatmap_size < 1 or input_size < 1:
             raise ValueError(f"BottomUpCodec: sizes must be positive integers, got {input_size}, {heatmap_size}")
@@ -160,6 +169,8 @@ class BottomUpCodec:
             raise ValueError(f"BottomUpCodec: sigma and bandwidth must be > 0, got {sigma}, {bandwidth}")
         if not 0.0 < threshold < 1.0:
             raise ValueError(f"BottomUpCodec: threshold must be in (0, 1), got {threshold}")
+        if grouping not in GROUPINGS:
+            raise ValueError(f"BottomUpCodec: grouping must be one of {GROUPINGS}, got {grouping!r}")
         self.input_size = int(input_size)
         self.heatmap_size = int(heatmap_size)
         self.stride = self.input_size // self.heatmap_size
@@ -170,6 +181,7 @@ class BottomUpCodec:
         self.max_per_channel = int(max_per_channel)
         self.bandwidth = float(bandwidth)
         self.min_points = max(2, math.ceil(num_points / 4)) if min_points is None else int(min_points)
+        self.grouping = grouping
 
     def replace(self, **changes: Any) -> BottomUpCodec:
         """A new codec with ``changes`` (constructor arguments) and every other setting as here, checked
@@ -177,7 +189,7 @@ class BottomUpCodec:
         settings = dict(
             input_size=self.input_size, heatmap_size=self.heatmap_size, num_points=self.num_points, sigma=self.sigma,
             threshold=self.threshold, nms_kernel=self.nms_kernel, max_per_channel=self.max_per_channel,
-            bandwidth=self.bandwidth, min_points=self.min_points,
+            bandwidth=self.bandwidth, min_points=self.min_points, grouping=self.grouping,
         )
         unknown = sorted(set(changes) - set(settings))
         if unknown:
@@ -187,7 +199,7 @@ class BottomUpCodec:
     def __repr__(self) -> str:
         return (
             f"BottomUpCodec(input_size={self.input_size}, heatmap_size={self.heatmap_size}, num_points={self.num_points}, "
-            f"sigma={self.sigma}, threshold={self.threshold}, bandwidth={self.bandwidth:.3f}, min_points={self.min_points})"
+            f"sigma={self.sigma}, threshold={self.threshold}, bandwidth={self.bandwidth:.3f}, min_points={self.min_points}, grouping={self.grouping!r})"
         )
 
     # ------------------------------------------------------------------------------------------ encode
@@ -218,6 +230,15 @@ class BottomUpCodec:
                     instance[i, j] = f + 1
         return BottomUpTargets(segmentation.astype(np.float32), instance)
 
+    def ignore_cells(self, boxes: np.ndarray) -> np.ndarray:
+        """Output cells whose centre lies in one of ``boxes`` (``[x1, y1, x2, y2]`` input pixels): the regions
+        a face without labels covers, which the losses leave out. Shape: ``(G, 4) -> (h, w)`` bool."""
+        b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+        centres = heatmap_to_input(np.arange(self.heatmap_size, dtype=np.float64), self.stride)
+        inside_x = (centres[None, :] >= b[:, 0:1]) & (centres[None, :] <= b[:, 2:3])  # (G, w)
+        inside_y = (centres[None, :] >= b[:, 1:2]) & (centres[None, :] <= b[:, 3:4])  # (G, h)
+        return (inside_y[:, :, None] & inside_x[:, None, :]).any(axis=0)
+
     # ------------------------------------------------------------------------------------------ decode
     def candidates(self, logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Steps 1-2: landmark candidates of one image's ``(K, h, w)`` logits.
@@ -246,7 +267,10 @@ class BottomUpCodec:
             return []
         emb = embedding.detach()[:, torch.from_numpy(cell[:, 0]), torch.from_numpy(cell[:, 1])].T.double().cpu().numpy()
         emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        labels, _ = mean_shift(emb, bandwidth=self.bandwidth)
+        if self.grouping == "mean_shift":
+            labels, _ = mean_shift(emb, bandwidth=self.bandwidth)
+        else:
+            labels = anchor_grouping(emb, channel, score, bandwidth=self.bandwidth)
         return self.assemble(labels, channel, heatmap_to_input(xy.astype(np.float64), self.stride), score)
 
     def assemble(self, labels: np.ndarray, channel: np.ndarray, points: np.ndarray, score: np.ndarray) -> list[DecodedFace]:

@@ -22,14 +22,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..codecs.bottomup import BottomUpCodec
+from ..codecs.bottomup import BottomUpCodec, BottomUpTargets
 from ..imageio import read_image
 from ..landmarks import LandmarkScheme, get_scheme
 from ..models.zoo import IMAGENET_MEAN, IMAGENET_STD
 from ..types import Box, Sample
 from .transforms import AugmentConfig, photometric
 
-__all__ = ["Canvas", "MultiFaceDataset", "background_patch", "compose_canvas"]
+__all__ = ["Canvas", "EpochItems", "MultiFaceDataset", "background_patch", "compose_canvas"]
 
 #: Margin around the landmark box, as a fraction of its longer side on each side, kept with a face.
 MARGIN = 0.35
@@ -150,7 +150,58 @@ def compose_canvas(
     return Canvas(np.clip(canvas + 0.5, 0, 255).astype(np.uint8), all_points, all_visible)
 
 
-class MultiFaceDataset(Dataset):
+class EpochItems(Dataset):
+    """What FoxNet's training sets share: ``length`` items an epoch drawn from ``(seed, epoch, index)``,
+    photometric ``augment``, ``flip_prob``, the ``mean`` / ``std`` normalisation, ``max_faces`` padding, and
+    :meth:`item`, the one item layout (module docstring of :class:`MultiFaceDataset`)."""
+
+    def __init__(
+        self, *, codec: BottomUpCodec, length: int, max_faces: int, flip_prob: float, augment: AugmentConfig | None,
+        mean: Sequence[float], std: Sequence[float], seed: int,
+    ) -> None:
+        self.codec = codec
+        self.length = int(length)
+        self.max_faces = int(max_faces)
+        self.flip_prob = float(flip_prob)
+        self.augment = augment or AugmentConfig.none()
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        self.seed = int(seed)
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def item(
+        self, image: np.ndarray, targets: BottomUpTargets, points: Sequence[np.ndarray], visible: Sequence[np.ndarray], *,
+        index: int, ignore: np.ndarray | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """The item of a ``(S, S, 3)`` uint8 ``image`` with its ``targets``, faces' ``points`` / ``visible``
+        (the first ``max_faces`` kept in those two keys) and ``ignore`` cells (default none)."""
+        f, k = self.max_faces, self.codec.num_points
+        n = min(len(points), f)
+        pts = np.full((f, k, 2), np.nan, dtype=np.float32)
+        vis = np.zeros((f, k), dtype=bool)
+        if n:
+            pts[:n] = np.asarray(points[:n], dtype=np.float32)
+            vis[:n] = np.asarray(visible[:n], dtype=bool)
+        img = (image.astype(np.float32) - self.mean) / self.std
+        return {
+            "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
+            "segmentation": torch.from_numpy(targets.segmentation),
+            "instance": torch.from_numpy(targets.instance),
+            "ignore": torch.from_numpy(np.zeros(targets.instance.shape, dtype=bool) if ignore is None else ignore),
+            "points": torch.from_numpy(pts),
+            "visible": torch.from_numpy(vis),
+            "num_faces": torch.tensor(n, dtype=torch.int64),
+            "index": torch.tensor(int(index), dtype=torch.int64),
+        }
+
+
+class MultiFaceDataset(EpochItems):
     """Composed multi-face canvases with FoxNet targets.
 
     Args:
@@ -167,7 +218,8 @@ class MultiFaceDataset(Dataset):
         seed: base of the per-item random generator ``default_rng([seed, epoch, index])``.
 
     Item (``dict`` of tensors): ``image (3, S, S)`` float32 normalised; ``segmentation (K, h, w)`` float32;
-    ``instance (h, w)`` int64 (0: background, f + 1: face f); ``points (F, K, 2)`` float32 canvas pixels
+    ``instance (h, w)`` int64 (0: background, f + 1: face f); ``ignore (h, w)`` bool, all False (every
+    face of a canvas is labelled; real photos have ignore regions, :mod:`facealign.data.group_photos`); ``points (F, K, 2)`` float32 canvas pixels
     and ``visible (F, K)`` bool, padded to ``F = faces_per_canvas[1]`` with NaN / False; ``num_faces`` and
     ``index`` int64 scalars. All shapes are fixed, so the default collate stacks them.
     """
@@ -201,26 +253,15 @@ class MultiFaceDataset(Dataset):
             raise ValueError(f"MultiFaceDataset: faces_per_canvas must be 1 <= lo <= hi, got {faces_per_canvas}")
         self.samples = list(samples)
         self.size = int(size)
-        self.codec = codec or BottomUpCodec(
-            input_size=self.size, heatmap_size=self.size // STRIDE, num_points=self.scheme.num_points
+        codec = codec or BottomUpCodec(input_size=self.size, heatmap_size=self.size // STRIDE, num_points=self.scheme.num_points)
+        if codec.input_size != self.size or codec.num_points != self.scheme.num_points:
+            raise ValueError(f"MultiFaceDataset: codec {codec!r} does not fit size {size} / scheme {self.scheme.name}")
+        super().__init__(
+            codec=codec, length=len(self.samples) if length is None else int(length), max_faces=int(hi), flip_prob=flip_prob,
+            augment=augment, mean=mean, std=std, seed=seed,
         )
-        if self.codec.input_size != self.size or self.codec.num_points != self.scheme.num_points:
-            raise ValueError(f"MultiFaceDataset: codec {self.codec!r} does not fit size {size} / scheme {self.scheme.name}")
         self.faces_per_canvas = (int(lo), int(hi))
         self.face_size = face_size
-        self.length = len(self.samples) if length is None else int(length)
-        self.flip_prob = float(flip_prob)
-        self.augment = augment or AugmentConfig.none()
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.std = np.asarray(std, dtype=np.float32)
-        self.seed = int(seed)
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
-
-    def __len__(self) -> int:
-        return self.length
 
     def _load(self, sample: Sample) -> np.ndarray:
         return sample.image if sample.image is not None else read_image(sample.image_path)
@@ -246,19 +287,4 @@ class MultiFaceDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, int(index), 1])
         image = photometric(canvas.image, rng, self.augment)
         shown = [np.where(v[:, None], p, np.nan) for p, v in zip(canvas.points, canvas.visible)]
-        targets = self.codec.encode(shown)
-        f, k = self.faces_per_canvas[1], self.scheme.num_points
-        points = np.full((f, k, 2), np.nan, dtype=np.float32)
-        visible = np.zeros((f, k), dtype=bool)
-        points[: len(canvas.points)] = np.asarray(canvas.points, dtype=np.float32)
-        visible[: len(canvas.points)] = np.asarray(canvas.visible)
-        img = (image.astype(np.float32) - self.mean) / self.std
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))),
-            "segmentation": torch.from_numpy(targets.segmentation),
-            "instance": torch.from_numpy(targets.instance),
-            "points": torch.from_numpy(points),
-            "visible": torch.from_numpy(visible),
-            "num_faces": torch.tensor(len(canvas.points), dtype=torch.int64),
-            "index": torch.tensor(int(index), dtype=torch.int64),
-        }
+        return self.item(image, self.codec.encode(shown), canvas.points, canvas.visible, index=index)

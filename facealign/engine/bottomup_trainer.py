@@ -17,9 +17,16 @@ config), with multi-face data and measures:
   points; a ground-truth face counts when at least the codec's ``min_points`` of its points are
   visible (a face hidden under later ones cannot be found). (b) With ``data.multiface_val``, the real
   photos it lists, through :class:`~facealign.bottomup.FoxNetPredictor` (letterboxed as at inference),
-  as ``photo_precision`` ... ``photo_auc``.
-* **Best checkpoint**: the highest canvas F1, ties broken by the lower canvas NME. Detection comes
-  first: an NME over the few faces an early network finds says little.
+  as ``photo_precision`` ... ``photo_auc``. (c) With ``data.group_val``, those real group photos (held
+  out of training) as the issue's metric, :func:`~facealign.bottomup.evaluate_against_boxes`: a face is
+  found when its landmark centroid lies in a hand-drawn box, NME against the teacher's points
+  (``group_precision`` ... ``group_auc``).
+* **Real photos** (``data.group_labels``): crops of the pseudo-labelled group photos not in ``group_val``
+  (:class:`~facealign.data.group_photos.GroupPhotoDataset`, ``data.group_crops_per_epoch`` an epoch) are
+  mixed with the canvases; the batches of an epoch take the items in an order drawn from ``(seed, epoch)``.
+* **Best checkpoint**: the highest F1, ties broken by the lower NME: of the group photos where
+  ``group_val`` is given, else of the canvases. Detection comes first: an NME over the few faces an
+  early network finds says little.
 
 One process only (no DDP); ``flip_test`` does not apply.
 """
@@ -35,10 +42,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
-from ..bottomup import FoxNetPredictor, MultiFaceResult, evaluate_multiface
+from ..bottomup import FoxNetPredictor, MultiFaceResult, evaluate_against_boxes, evaluate_multiface
 from ..codecs.bottomup import BottomUpCodec
+from ..data.group_photos import GroupPhoto, GroupPhotoDataset, read_group_boxes, read_photo_list, read_pseudo_labels
 from ..data.multiface import MultiFaceDataset
 from ..data.transforms import AugmentConfig
 from ..imageio import read_image
@@ -69,6 +77,8 @@ class ValidationOutputs:
     visible: list[list[np.ndarray]] = field(default_factory=list)
     #: ``((segmentation, embedding), photo -> input matrix)`` of each validation photo.
     photos: list[tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray]] = field(default_factory=list)
+    #: the same for each held-out group photo (``data.group_val``).
+    groups: list[tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray]] = field(default_factory=list)
 
 
 def _scores(res: MultiFaceResult, prefix: str = "") -> dict[str, float]:
@@ -84,6 +94,48 @@ def _scores(res: MultiFaceResult, prefix: str = "") -> dict[str, float]:
     }
 
 
+@dataclass
+class HeldOutPhoto:
+    """A validation group photo: its path, hand-drawn boxes ``(M, 4)`` and per box the teacher's points or None."""
+
+    path: Path
+    boxes: np.ndarray
+    teacher: list[np.ndarray | None]
+
+
+class EpochPermutation(Sampler[int]):
+    """All indices of a dataset in an order drawn from ``(seed, epoch)`` (a resumed run sees the same)."""
+
+    def __init__(self, length: int, seed: int) -> None:
+        self.length, self.seed, self.epoch = int(length), int(seed), 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self):
+        return iter(np.random.default_rng([self.seed, self.epoch, 2]).permutation(self.length).tolist())
+
+
+def _held_out(photos: Sequence[GroupPhoto], names: Sequence[str], boxes: dict[str, np.ndarray], root: Path) -> list[HeldOutPhoto]:
+    """The validation photos ``names``: all their hand-drawn boxes, with the teacher's face of the boxes it labelled."""
+    labels = {p.image: p for p in photos}
+    out = []
+    for name in names:
+        if name not in boxes:
+            raise ValueError(f"group_val: {name} is not in {root / 'boxes.csv'}")
+        teacher: list[np.ndarray | None] = [None] * len(boxes[name])
+        if name in labels:
+            for face, box in zip(labels[name].faces, labels[name].boxes):
+                hit = np.flatnonzero(np.abs(boxes[name] - box).max(axis=1) < 0.01)  # labels keep boxes to 0.01 px
+                if len(hit):
+                    teacher[int(hit[0])] = face
+        out.append(HeldOutPhoto(root / name, boxes[name], teacher))
+    return out
+
+
 def _by_image(samples: Sequence[Sample]) -> list[tuple[Path, list[Sample]]]:
     """Faces grouped by photo, in the order the photos first appear."""
     groups: dict[Path, list[Sample]] = {}
@@ -97,7 +149,7 @@ class BottomUpTrainer:
     module docstring. ``BottomUpTrainer(cfg).fit(resume=True)`` continues ``last.pt``."""
 
     #: The metrics of the final summary line.
-    summary_keys = ("f1", "precision", "recall", "nme", "fr", "auc", "photo_f1", "photo_nme")
+    summary_keys = ("f1", "precision", "recall", "nme", "fr", "auc", "photo_f1", "photo_nme", "group_f1", "group_nme")
 
     def __init__(self, cfg: TrainConfig, *, config_root: Path | None = None) -> None:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -126,6 +178,11 @@ class BottomUpTrainer:
         self.train_set = self._canvases(train, length=d.canvases_per_epoch or self._canvas_count(len(train)), augment=cfg.augment)
         self.val_set = self._canvases(val, length=self._canvas_count(len(val)), augment=AugmentConfig.none(), flip_prob=0.0)
         self.photos = _by_image(self.faces.read(d.multiface_val, 0)) if d.multiface_val else []
+        self.group_val: list[HeldOutPhoto] = []
+        self._epoch_sets: list[Dataset] = [self.train_set]  # what set_epoch reaches each epoch
+        if d.group_labels:
+            self.train_set = self._with_group_photos(self.train_set)
+        self.sampler = EpochPermutation(len(self.train_set), cfg.seed)
         self._photo_pixels: dict[Path, np.ndarray] = {}
         if len(self.train_set) < cfg.batch_size:
             raise ValueError(
@@ -154,6 +211,26 @@ class BottomUpTrainer:
         if not cfg.data.dense_train or not cfg.data.dense_val:
             raise ValueError(f"{cfg.name}: bottom-up training needs data.dense_train and data.dense_val (faces to compose canvases from)")
 
+    def _with_group_photos(self, canvases: MultiFaceDataset) -> Dataset:
+        """The canvases and crops of the pseudo-labelled group photos not held out; reads the held-out ones."""
+        d = self.cfg.data
+        if not d.group_root:
+            raise ValueError(f"{self.cfg.name}: data.group_labels needs data.group_root (the folder of the photos and boxes.csv)")
+        root = self.faces.path(d.group_root)
+        photos = read_pseudo_labels(d.group_labels, num_points=self.card.num_points)
+        val = read_photo_list(d.group_val) if d.group_val else []
+        if val:
+            self.group_val = _held_out(photos, val, read_group_boxes(root / "boxes.csv"), root)
+        held = set(val)
+        train = [p for p in photos if p.image not in held]
+        crops = GroupPhotoDataset(
+            train, root=root, scheme=self.scheme, size=self.card.input_size, codec=self.codec,
+            max_faces=self.cfg.data.faces_per_canvas[1], length=d.group_crops_per_epoch or len(train),
+            flip_prob=self.cfg.augment.flip_prob, augment=self.cfg.augment, mean=self.card.mean, std=self.card.std, seed=self.cfg.seed,
+        )
+        self._epoch_sets = [canvases, crops]
+        return ConcatDataset([canvases, crops])
+
     def _canvas_count(self, faces: int) -> int:
         """Canvases that hold ``faces`` faces on average: ``faces / mean(faces_per_canvas)``, at least 1."""
         lo, hi = self.cfg.data.faces_per_canvas
@@ -174,8 +251,11 @@ class BottomUpTrainer:
             seed=self.cfg.seed,
         )
 
-    def _loader(self, ds: MultiFaceDataset, *, train: bool) -> DataLoader:
-        return DataLoader(ds, batch_size=self.cfg.batch_size, shuffle=False, drop_last=train, num_workers=self.cfg.workers)
+    def _loader(self, ds: Dataset, *, train: bool) -> DataLoader:
+        return DataLoader(
+            ds, batch_size=self.cfg.batch_size, sampler=self.sampler if train else None, shuffle=False, drop_last=train,
+            num_workers=self.cfg.workers,
+        )
 
     # ------------------------------------------------------------------------------------ checkpoints
     def state(self, epoch: int) -> dict[str, Any]:
@@ -195,7 +275,9 @@ class BottomUpTrainer:
     # ------------------------------------------------------------------------------------------ steps
     def train_epoch(self, epoch: int) -> dict[str, float]:
         self.model.train()
-        self.train_set.set_epoch(epoch)
+        for ds in self._epoch_sets:
+            ds.set_epoch(epoch)
+        self.sampler.set_epoch(epoch)
         return train_steps(
             self._loader(self.train_set, train=True), self._step_loss, optimizer=self.optimizer, scheduler=self.scheduler,
             epoch=epoch, epochs=self.cfg.epochs, log_every=self.cfg.log_every,
@@ -225,6 +307,7 @@ class BottomUpTrainer:
                 out.gt.append([points[f] for f in found])
                 out.visible.append([vis[f] for f in found])
         out.photos = [predictor.forward(self._photo(path), color="rgb") for path, _ in self.photos]
+        out.groups = [predictor.forward(read_image(p.path), color="rgb") for p in self.group_val]
         return out
 
     def validate(self, outputs: ValidationOutputs | None = None) -> dict[str, float]:
@@ -241,6 +324,10 @@ class BottomUpTrainer:
             photo_pred = [predictor.decode(o, matrix) for o, matrix in out.photos]
             photo_gt = [[s.points for s in faces] for _, faces in self.photos]
             row.update(_scores(evaluate_multiface(photo_pred, photo_gt, **kw), "photo_"))
+        if self.group_val:
+            group_pred = [predictor.decode(o, matrix) for o, matrix in out.groups]
+            res = evaluate_against_boxes(group_pred, [p.boxes for p in self.group_val], [p.teacher for p in self.group_val], **kw)
+            row.update(_scores(res, "group_"))
         return row
 
     def _photo(self, path: Path) -> np.ndarray:
@@ -250,10 +337,11 @@ class BottomUpTrainer:
 
     # -------------------------------------------------------------------------------------------- run
     def score(self, row: dict[str, Any]) -> tuple[float, float]:
-        """The validation score that picks ``best.pt`` (lower is better): ``(-f1, nme)`` of the canvases,
-        a NaN NME (no face matched) counting as infinite."""
-        nme = row["nme"]
-        return (-row["f1"], nme if math.isfinite(nme) else math.inf)
+        """The validation score that picks ``best.pt`` (lower is better): ``(-f1, nme)`` of the held-out
+        group photos when there are some, else of the canvases; a NaN NME (no face matched) counts as infinite."""
+        prefix = "group_" if self.group_val else ""
+        nme = row[f"{prefix}nme"]
+        return (-row[f"{prefix}f1"], nme if math.isfinite(nme) else math.inf)
 
     def fit(self, *, resume: bool = False, stop_after: int | None = None) -> list[dict[str, Any]]:
         """Train from ``start_epoch`` to ``cfg.epochs`` (or ``stop_after`` epochs of this call); each epoch

@@ -53,8 +53,10 @@ class DataConfig:
     ``faces_per_canvas``: inclusive range of faces on one canvas; ``canvases_per_epoch``: training
     canvases per epoch (0: the number of training faces over the mean faces per canvas, so each face is
     pasted about once an epoch); ``multiface_val``: optional annotation file or folder of real
-    multi-face photos (e.g. dlib's imglab XML examples), also scored each epoch. Top-down models ignore
-    these three.
+    multi-face photos (e.g. dlib's imglab XML examples), also scored each epoch. ``group_labels`` /
+    ``group_root`` / ``group_val`` / ``group_crops_per_epoch``: real group photos with teacher labels and
+    ignore regions mixed into training (:mod:`facealign.data.group_photos`), those of ``group_val`` held out
+    and scored against their hand-drawn boxes. Top-down models ignore these.
 
     Paths in the lists (and ``multiface_val``) are relative to ``data_root``; ``exclude`` and
     ``align_points`` relative to the working directory.
@@ -80,6 +82,10 @@ class DataConfig:
     source_weights: dict[str, float] = field(default_factory=dict)
     human_over_teacher: bool = False
     small_face_px: int = 0
+    group_labels: str = ""  # bottom-up: pseudo-labelled group photos (scripts/pseudo_label_groups.py JSON) to train on too
+    group_root: str = ""  # bottom-up: the folder of those photos and their boxes.csv
+    group_val: str = ""  # bottom-up: list of group photos held out and scored each epoch (hand-drawn boxes)
+    group_crops_per_epoch: int = 0  # bottom-up: real-photo crops per epoch; 0 = each training photo once
 
     def __post_init__(self) -> None:
         if self.train_align not in TRAIN_ALIGN:

@@ -28,6 +28,12 @@ so we use the quality focal loss of Li et al. ("Generalized Focal Loss", NeurIPS
 ``-|y - s|^beta ((1 - y) log(1 - s) + y log s)`` with ``s = sigmoid(logit)``, ``beta = 2``, summed and
 divided by the target mass: binary cross-entropy for soft labels with the focal down-weighting of the
 ~99.9% easy background cells.
+
+**Ignore regions** (real photos whose faces are not all labelled: ``scripts/pseudo_label_groups.py``):
+an ``ignore (B, h, w)`` mask leaves the cells of an unlabelled face out of the segmentation loss, neither
+background nor landmark, except where a labelled face's target is non-zero there. The Fox loss needs
+no mask: it only ever sees facial pixels of labelled instances (Eq. 1), and an ignore region holds none
+(instance id 0).
 """
 
 from __future__ import annotations
@@ -181,11 +187,14 @@ class FoxLoss(nn.Module):
         return fox_loss(embedding, instance, **self.kwargs)
 
 
-def landmark_segmentation_loss(logits: torch.Tensor, target: torch.Tensor, *, beta: float = QFL_BETA) -> torch.Tensor:
+def landmark_segmentation_loss(
+    logits: torch.Tensor, target: torch.Tensor, *, beta: float = QFL_BETA, ignore: torch.Tensor | None = None
+) -> torch.Tensor:
     """Quality focal loss (Li et al. 2020, Eq. 5) of landmark-segmentation logits against soft targets.
 
-    ``sum(|t - sigmoid(z)|^beta * BCE(z, t)) / max(sum(t), 1)``. Shape: ``(B, K, h, w), (B, K, h, w) -> ()``;
-    targets in ``[0, 1]``.
+    ``sum(w |t - sigmoid(z)|^beta * BCE(z, t)) / max(sum(t), 1)`` with ``w = 0`` on the cells of ``ignore``
+    whose target is 0 and 1 elsewhere. Shape: ``(B, K, h, w), (B, K, h, w)``, ``ignore (B, h, w)`` bool
+    -> ``()``; targets in ``[0, 1]``.
     """
     if logits.shape != target.shape:
         raise ValueError(
@@ -196,6 +205,12 @@ def landmark_segmentation_loss(logits: torch.Tensor, target: torch.Tensor, *, be
     target = target.to(logits.dtype)
     bce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
     focal = (torch.sigmoid(logits) - target).abs() ** beta
+    if ignore is not None:
+        if ignore.shape != (logits.shape[0], *logits.shape[2:]):
+            raise ValueError(
+                f"landmark_segmentation_loss: ignore must be (B, h, w) = {(logits.shape[0], *logits.shape[2:])}, got {tuple(ignore.shape)}"
+            )
+        focal = torch.where(ignore.bool()[:, None] & (target <= 0), torch.zeros_like(focal), focal)
     return (focal * bce).sum() / target.sum().clamp(min=1.0)
 
 
@@ -206,8 +221,8 @@ class LandmarkSegmentationLoss(nn.Module):
         super().__init__()
         self.beta = float(beta)
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return landmark_segmentation_loss(logits, target, beta=self.beta)
+    def forward(self, logits: torch.Tensor, target: torch.Tensor, ignore: torch.Tensor | None = None) -> torch.Tensor:
+        return landmark_segmentation_loss(logits, target, beta=self.beta, ignore=ignore)
 
 
 class FoxNetLossTerms(NamedTuple):
@@ -224,6 +239,7 @@ def foxnet_loss(
     *,
     segmentation: torch.Tensor,
     instance: torch.Tensor,
+    ignore: torch.Tensor | None = None,
     segmentation_weight: float = 1.0,
     embedding_weight: float = 1.0,
     beta: float = QFL_BETA,
@@ -233,16 +249,17 @@ def foxnet_loss(
 
     Shape: ``segmentation_logits (B, K, h, w)``, ``embedding (B, n, h, w)``, targets ``segmentation
     (B, K, h, w)`` and ``instance (B, h, w)`` (the keys of :class:`~facealign.data.multiface.MultiFaceDataset`
-    items) -> :class:`FoxNetLossTerms`. ``fox_kwargs``: those of :func:`fox_loss_terms`.
+    items), optional ``ignore (B, h, w)`` (module docstring) -> :class:`FoxNetLossTerms`. ``fox_kwargs``:
+    those of :func:`fox_loss_terms`.
     """
-    seg = landmark_segmentation_loss(segmentation_logits, segmentation, beta=beta)
+    seg = landmark_segmentation_loss(segmentation_logits, segmentation, beta=beta, ignore=ignore)
     fox = fox_loss_terms(embedding, instance, **fox_kwargs)
     return FoxNetLossTerms(segmentation_weight * seg + embedding_weight * fox.total, seg, fox)
 
 
 class FoxNetLoss(nn.Module):
     """Thin module around :func:`foxnet_loss`: ``loss(model(x), batch)`` with ``batch`` holding
-    ``"segmentation"`` and ``"instance"``."""
+    ``"segmentation"`` and ``"instance"`` (and ``"ignore"`` where it has one)."""
 
     def __init__(self, *, segmentation_weight: float = 1.0, embedding_weight: float = 1.0, beta: float = QFL_BETA, **fox_kwargs: float) -> None:
         super().__init__()
@@ -258,6 +275,7 @@ class FoxNetLoss(nn.Module):
             embedding,
             segmentation=batch["segmentation"],
             instance=batch["instance"],
+            ignore=batch.get("ignore"),
             segmentation_weight=self.segmentation_weight,
             embedding_weight=self.embedding_weight,
             beta=self.beta,

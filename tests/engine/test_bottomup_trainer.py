@@ -155,3 +155,68 @@ def test_validation_outputs_rescored_at_other_thresholds(tmp_path):
     with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\)"):
         bench.sweep(t, [1.5], [1.0], out)
     assert t.codec.threshold == 0.3
+
+
+GROUPS = (REPO / "../shared/data/groups").resolve()
+GROUP_PHOTOS = ["images/10001.jpg", "images/10010.jpg", "images/10011.jpg"]
+
+
+def _group_labels(tmp_path) -> Path:
+    """Pseudo-labels of 3 real group photos: a stand-in 68-point face (a diagonal) in each hand-drawn box
+    but the last of each photo, which becomes an ignore region."""
+    import numpy as np
+
+    from facealign.data.group_photos import GroupPhoto, pseudo_labels_json, read_group_boxes
+
+    boxes = read_group_boxes(GROUPS / "boxes.csv")
+    t = np.linspace(0.2, 0.8, 68)[:, None]
+    photos = []
+    for name in GROUP_PHOTOS:
+        b = boxes[name]
+        faces = np.stack([bx[:2] + t * (bx[2:] - bx[:2]) for bx in b[:-1]])
+        photos.append(GroupPhoto(name, faces, b[:-1], b[-1:]))
+    p = tmp_path / "labels.json"
+    p.write_text(pseudo_labels_json(photos, teacher="test"))
+    (tmp_path / "val.txt").write_text("# held out\nimages/10011.jpg\n")
+    return p
+
+
+GROUP_TINY = TINY.replace('multiface_val = "../samples/multiface/dlib_examples"\n', "").replace(
+    "[optim]", 'group_root = "../groups"\ngroup_crops_per_epoch = 4\ngroup_labels = "LABELS"\ngroup_val = "VAL"\n[optim]'
+)
+
+
+@pytest.mark.skipif(not (GROUPS / "boxes.csv").is_file(), reason="shared groups not present")
+def test_real_group_photos_mixed_in_resumable_scored_and_loadable(tmp_path, capsys):
+    from facealign.api import load_predictor
+    from facealign.bottomup import FoxNetPredictor
+
+    text = GROUP_TINY.replace("LABELS", str(_group_labels(tmp_path))).replace("VAL", str(tmp_path / "val.txt"))
+    t = BottomUpTrainer(_config(tmp_path, "groups", text))
+    # 8 canvases + 4 crops of the 2 training photos = 12 items, 3 iterations of 4; 1 held-out photo
+    assert (len(t.train_set), t.iters_per_epoch, len(t.group_val)) == (12, 3, 1)
+    val = t.group_val[0]
+    assert val.path.name == "10011.jpg" and len(val.teacher) == len(val.boxes) and val.teacher[-1] is None
+    assert all(f is not None for f in val.teacher[:-1])
+    items = [t.train_set[i] for i in (8, 9)]  # crops of real photos: ignore cells, labelled faces
+    assert all(it["ignore"].dtype == torch.bool for it in items) and any(it["ignore"].any() for it in items)
+    straight = BottomUpTrainer(_config(tmp_path, "groups", text))
+    straight.fit()
+    split = BottomUpTrainer(_config(tmp_path, "gsplit", text))
+    split.fit(stop_after=1)
+    resumed = BottomUpTrainer(_config(tmp_path, "gsplit", text))
+    resumed.fit(resume=True)
+    for k, v in straight.model.state_dict().items():
+        assert torch.equal(v, resumed.model.state_dict()[k]), k
+    row = straight.history[-1]
+    assert {f"group_{k}" for k in CANVAS_KEYS} <= set(row) and 0.0 <= row["group_f1"] <= 1.0
+    assert tuple(load_checkpoint(tmp_path / "runs/groups/best.pt")["best"]) == min(straight.score(r) for r in straight.history)
+    # the checkpoint runs where users run models: load_predictor and `facealign detect --model`
+    ckpt = tmp_path / "runs/groups/last.pt"
+    pred = load_predictor(ckpt)
+    assert isinstance(pred, FoxNetPredictor) and pred.input_size == 64
+    assert isinstance(pred(GROUPS / GROUP_PHOTOS[0]), list)
+    out = tmp_path / "det.jsonl"
+    assert main(["detect", str(GROUPS / GROUP_PHOTOS[0]), "--model", str(ckpt), "--json", str(out)]) == 0
+    line = json.loads(out.read_text().splitlines()[0])
+    assert line["image"].endswith("10001.jpg") and isinstance(line["faces"], list)

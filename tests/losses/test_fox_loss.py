@@ -98,3 +98,21 @@ def test_foxnet_loss_adds_both_parts() -> None:
     # segmentation: 3 cells x 0.173287 / mass 1 = 0.519860; total = 2 * that + the Fox loss above
     assert out.segmentation.item() == pytest.approx(3 * 0.25 * math.log(2), abs=1e-9)
     assert out.total.item() == pytest.approx(2 * out.segmentation.item() + out.fox.total.item(), abs=1e-12)
+
+
+def test_ignore_region_leaves_out_its_background_cells_but_not_a_labelled_target() -> None:
+    # 1 x 3 cells, sigmoid 0.5 everywhere, each cell costing 0.25 ln 2 = 0.173287 (as above).
+    logits = torch.zeros(1, 2, 1, 3)
+    target = torch.tensor([[[[1.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]]]])
+    # cells 0 and 1 ignored: channel 0 keeps cell 0 (its target is 1) and cell 2; channel 1 keeps cell 2 only
+    ignore = torch.tensor([[[True, True, False]]])
+    want = 3 * 0.25 * math.log(2)  # 3 counted cells / mass 1
+    assert landmark_segmentation_loss(logits, target, ignore=ignore).item() == pytest.approx(want, abs=1e-6)
+    assert landmark_segmentation_loss(logits, target).item() == pytest.approx(6 * 0.25 * math.log(2), abs=1e-6)
+    emb, inst = _two_instances()
+    batch = {"segmentation": target.double(), "instance": inst, "ignore": ignore}
+    out = FoxNetLoss()(FoxNetOutput(logits.double(), emb), batch)
+    assert out.segmentation.item() == pytest.approx(want, abs=1e-9)
+    assert out.fox.total.item() == pytest.approx(fox_loss(emb, inst).item(), abs=1e-12)  # the Fox loss needs no mask
+    with pytest.raises(ValueError, match=r"ignore must be \(B, h, w\)"):
+        landmark_segmentation_loss(logits, target, ignore=ignore[0])
