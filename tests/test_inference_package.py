@@ -2,6 +2,7 @@
 ``facealign export`` -> ``Aligner("x.onnx")``, execution providers, and the shipped detector file."""
 
 import hashlib
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,46 @@ print("models", main(["models"]))
         capture_output=True, text=True, timeout=120,
     )
     assert plain.stdout.strip() == "False", plain.stderr
+
+
+#: The inference side: what an application imports to find faces and landmarks, and the package's CLI.
+INFERENCE_MODULES = [
+    "facealign", "facealign.api", "facealign.detector", "facealign.runtime", "facealign.imageio",
+    "facealign.types", "facealign.video", "facealign.tracking", "facealign.detect_run", "facealign.cli",
+    "facealign.card", "facealign.geometry", "facealign.landmarks",
+]
+#: The training side (and torch) that the inference side must never pull in.
+TRAINING_MODULES = ["torch", "facealign.engine", "facealign.losses", "facealign.models", "facealign.outputs"]
+
+
+def _training_modules_after(imports: list[str], build_aligner: bool) -> list[str]:
+    """Import ``imports`` (and build the default ``Aligner`` if asked) in a fresh process; return the
+    training-side modules (a name in TRAINING_MODULES or below one) then in ``sys.modules``."""
+    code = f"""
+import importlib, json, sys
+for name in {imports!r}:
+    importlib.import_module(name)
+if {build_aligner!r}:
+    import facealign
+    facealign.Aligner()
+roots = {TRAINING_MODULES!r}
+print(json.dumps(sorted(m for m in sys.modules if any(m == r or m.startswith(r + ".") for r in roots))))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_graph_inference_side_leaves_training_and_torch_out():
+    """The architecture's one rule: the inference side imports neither training nor torch, so an
+    application needs only numpy, OpenCV and ONNX Runtime."""
+    assert _training_modules_after(INFERENCE_MODULES, build_aligner=True) == []
+
+
+def test_import_graph_check_sees_a_training_import():
+    """The check above can fail: the model registry is training side and is reported with torch."""
+    found = _training_modules_after(["facealign.models.zoo"], build_aligner=False)
+    assert {"torch", "facealign.models", "facealign.models.zoo"} <= set(found)
 
 
 def test_export_command_writes_a_graph_the_aligner_and_detect_load(ckpt, tmp_path, capsys):
