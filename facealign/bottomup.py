@@ -31,7 +31,7 @@ from torch import nn
 from . import metrics
 from .codecs.bottomup import BottomUpCodec, DecodedFace
 from .evaluate import FaceMatch
-from .geometry import apply_affine, invert_affine
+from .geometry import apply_affine, box_iou, invert_affine
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import SCHEMES, get_scheme
 from .models.zoo import IMAGENET_MEAN, IMAGENET_STD, create_model, get_model_card
@@ -42,7 +42,6 @@ __all__ = [
     "IOU_THRESHOLD",
     "FoxNetPredictor",
     "MultiFaceResult",
-    "box_iou",
     "evaluate_against_boxes",
     "evaluate_multiface",
     "landmark_boxes",
@@ -187,18 +186,6 @@ def _as_points(face: Any) -> np.ndarray:
 def landmark_boxes(faces: Sequence[Any]) -> np.ndarray:
     """Tight boxes ``[x1, y1, x2, y2]`` around each face's finite points. Shape: ``F x (K, 2) -> (F, 4)``."""
     return np.array([Box.from_points(_as_points(f)).as_array() for f in faces]).reshape(-1, 4)
-
-
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of boxes ``[x1, y1, x2, y2]`` (continuous areas). Shape: ``(N, 4), (M, 4) -> (N, M)``."""
-    a, b = np.asarray(a, dtype=np.float64).reshape(-1, 4), np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0.0, None), axis=-1)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
 
 
 def match_by_iou(pred_boxes: np.ndarray, gt_boxes: np.ndarray, *, threshold: float = IOU_THRESHOLD) -> FaceMatch:

@@ -32,6 +32,7 @@ __all__ = [
     "affine_from_params",
     "align_matrix",
     "apply_affine",
+    "box_iou",
     "box_crop_matrix",
     "compose_affine",
     "invert_affine",
@@ -207,3 +208,19 @@ def warp(
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=border_value,
     )
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of boxes ``[x1, y1, x2, y2]`` (continuous areas; 0 where the union is empty).
+
+    The one IoU of the package: the tracker's duplicate / match tests and the FoxNet evaluation's face
+    pairing both use it. Shape: ``(N, 4), (M, 4) -> (N, M)`` (a single ``(4,)`` box counts as ``(1, 4)``).
+    """
+    a, b = np.asarray(a, dtype=np.float64).reshape(-1, 4), np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0.0, None), axis=-1)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)

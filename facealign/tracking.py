@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import apply_affine, umeyama
+from .geometry import apply_affine, box_iou, umeyama
 from .imageio import ImageInput, to_rgb_uint8
 from .smoothing import KalmanFilterCV, OneEuroFilter
 from .types import Box, FaceLandmarks
 
-__all__ = ["SMOOTHING", "FaceTracker", "TrackedFace", "box_iou", "fraction_inside"]
+__all__ = ["SMOOTHING", "FaceTracker", "TrackedFace", "fraction_inside"]
 
 #: The smoothing methods of :class:`FaceTracker`.
 SMOOTHING = ("kalman", "one-euro", "none")
@@ -59,13 +59,9 @@ class TrackedFace(FaceLandmarks):
         return {"track": self.track, **super().to_dict()}
 
 
-def box_iou(a: Box, b: Box) -> float:
-    """Intersection over union of two boxes."""
-    iw = max(0.0, min(a.x2, b.x2) - max(a.x1, b.x1))
-    ih = max(0.0, min(a.y2, b.y2) - max(a.y1, b.y1))
-    inter = iw * ih
-    union = a.width * a.height + b.width * b.height - inter
-    return inter / union if union > 0 else 0.0
+def _box_iou(a: Box, b: Box) -> float:
+    """:func:`~facealign.geometry.box_iou` of two :class:`Box` objects."""
+    return float(box_iou(a.as_array(), b.as_array())[0, 0])
 
 
 def fraction_inside(points: np.ndarray, width: int, height: int) -> float:
@@ -217,7 +213,7 @@ class FaceTracker:
             raw = f.points.astype(np.float64)
             if float(np.mean(f.scores)) < self.min_score:
                 continue  # lost: the track ends
-            if any(box_iou(Box.from_points(raw), Box.from_points(o.raw)) > DUPLICATE_IOU for o in live):
+            if any(_box_iou(Box.from_points(raw), Box.from_points(o.raw)) > DUPLICATE_IOU for o in live):
                 continue  # two tracks on one face: the older (earlier in the list) goes on
             self._report(tr, f, raw, t)
             if fraction_inside(tr.face.points, w, h) >= self.min_inside:
@@ -234,7 +230,7 @@ class FaceTracker:
             box = Box.from_points(raw)
             if fraction_inside(raw, w, h) < self.min_inside:
                 continue
-            if any(box_iou(box, Box.from_points(o.raw)) > MATCH_IOU for o in live + new + self._left):
+            if any(_box_iou(box, Box.from_points(o.raw)) > MATCH_IOU for o in live + new + self._left):
                 continue  # a face already followed, or the one whose track ended as it left the frame
             tr = self._new_track(d, raw)
             self._report(tr, d, raw, t)
@@ -251,8 +247,8 @@ class FaceTracker:
             if fraction_inside(raw, w, h) < self.min_inside:
                 continue
             box = Box.from_points(raw)
-            best = max(free, key=lambda tr: box_iou(box, Box.from_points(tr.raw)), default=None)
-            if best is not None and box_iou(box, Box.from_points(best.raw)) > MATCH_IOU:
+            best = max(free, key=lambda tr: _box_iou(box, Box.from_points(tr.raw)), default=None)
+            if best is not None and _box_iou(box, Box.from_points(best.raw)) > MATCH_IOU:
                 free.remove(best)
             else:
                 best = self._new_track(f, raw)

@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 
 from .imageio import to_rgb_uint8
-from .tracking import FaceTracker, box_iou
+from .tracking import FaceTracker
 
-__all__ = ["FaceTracker", "VideoFrame", "VideoSource", "box_iou", "is_stream_url", "read_frames"]
+__all__ = ["FaceTracker", "VideoFrame", "VideoSource", "is_stream_url", "read_frames"]
 
 #: Inputs OpenCV opens as network streams rather than files.
 STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from facealign.bottomup import FoxNetPredictor, box_iou, evaluate_multiface, letterbox, match_by_iou
+from facealign.bottomup import FoxNetPredictor, evaluate_multiface, letterbox, match_by_iou
 from facealign.codecs import BottomUpCodec
 from facealign.geometry import apply_affine, invert_affine
 from facealign.imageio import read_image
@@ -19,12 +19,6 @@ from facealign.types import FaceLandmarks
 DLIB = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples" / "multiface" / "dlib_examples"
 #: A 5-point face: eye centres 10 px apart (the inter-ocular normaliser), nose, mouth corners.
 FACE5 = np.array([[0.0, 0.0], [10.0, 0.0], [5.0, 5.0], [1.0, 10.0], [9.0, 10.0]])
-
-
-def test_box_iou_hand_worked() -> None:
-    # [0, 0, 2, 2] and [1, 1, 3, 3]: intersection 1, union 4 + 4 - 1 = 7
-    iou = box_iou(np.array([[0, 0, 2, 2], [10, 10, 11, 11]]), np.array([[1, 1, 3, 3]]))
-    np.testing.assert_allclose(iou, [[1 / 7], [0.0]])
 
 
 def test_two_gt_three_pred_one_match() -> None:

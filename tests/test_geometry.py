@@ -8,6 +8,7 @@ from facealign.geometry import (
     align_matrix,
     apply_affine,
     box_crop_matrix,
+    box_iou,
     compose_affine,
     invert_affine,
     template_points,
@@ -114,3 +115,14 @@ def test_warp_moves_pixels_like_points():
     # flipping the image with the flip matrix lands the pixel at (W-1) - x
     flipped = warp(img, hflip_matrix(120), (120, 100))
     assert flipped[20, 89, 0] == 255
+
+
+def test_box_iou_hand_worked() -> None:
+    # [0, 0, 2, 2] and [1, 1, 3, 3]: intersection 1, union 4 + 4 - 1 = 7; the far box does not touch it
+    iou = box_iou(np.array([[0, 0, 2, 2], [10, 10, 11, 11]]), np.array([[1, 1, 3, 3]]))
+    np.testing.assert_allclose(iou, [[1 / 7], [0.0]])
+    # one (4,) box against another: [0, 0, 4, 2] inside [0, 0, 4, 4] -> 8 / 16; degenerate boxes -> 0
+    np.testing.assert_allclose(box_iou(Box(0, 0, 4, 2).as_array(), Box(0, 0, 4, 4).as_array()), [[0.5]])
+    assert box_iou(np.zeros(4), np.zeros(4))[0, 0] == 0.0
+    assert box_iou(np.zeros((0, 4)), np.ones((3, 4))).shape == (0, 3)
+
