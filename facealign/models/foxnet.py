@@ -25,9 +25,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from .backbones.hourglass import ConvBNReLU, Hourglass, Residual
+from .backbones.hourglass import Hourglass, Residual
+from .layers import ConvBNReLU
 from .backbones.resnet import ResNet
-from .zoo import _DLIB_LABELS, _FACES_LICENCE, ModelCard, _load_pretrained, register_model
+from .registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, finish_model, register_model
+from .zoo import ModelCard
 
 __all__ = ["FoxBlock", "FoxHourglass", "FoxNet", "FoxNetOutput", "FOX_POOL_KERNELS"]
 
@@ -183,9 +185,6 @@ CPU_BLOCKS = 0
 #: Gaussian sigma (output cells) of the landmark-segmentation targets (:class:`~facealign.codecs.BottomUpCodec`).
 SEGMENTATION_SIGMA = 1.0
 
-_NO_WEIGHTS = "no weights shipped (architecture only)"
-
-
 def _card(name: str, *, input_size: int, weights: str | None, description: str, training_data: str, licence: str) -> ModelCard:
     return ModelCard(
         name=name,
@@ -207,7 +206,7 @@ def _foxnet(name: str, pretrained: bool, kwargs: dict[str, Any], defaults: dict[
     for key, value in defaults.items():
         kwargs.setdefault(key, value)
     model = FoxNet(**kwargs)
-    return _load_pretrained(model, name) if pretrained else model
+    return finish_model(model, name, pretrained)
 
 
 @register_model(
@@ -216,7 +215,7 @@ def _foxnet(name: str, pretrained: bool, kwargs: dict[str, Any], defaults: dict[
         input_size=PAPER_INPUT,
         weights=None,
         training_data="none shipped (the paper trains on WFLW and its AISA multi-face set)",
-        licence=_NO_WEIGHTS,
+        licence=NO_WEIGHTS,
         description=(
             f"FoxNet: ResNet-50 stem + layer1, Fox hourglass ({PAPER_CHANNELS} ch, depth {PAPER_DEPTH}), "
             f"{PAPER_INPUT} px -> {PAPER_INPUT // FOXNET_STRIDE} px segmentation (68) + embedding ({EMBEDDING_DIM}); "
@@ -239,7 +238,7 @@ def foxnet_resnet_68(*, pretrained: bool = False, **kwargs: Any) -> FoxNet:
         input_size=CPU_INPUT,
         weights="foxnet_cpu_68.pt",
         training_data="multi-face canvases composed from faces/train68.txt (facealign.data.multiface)",
-        licence=_FACES_LICENCE + _DLIB_LABELS,
+        licence=FACES_LICENCE + DLIB_LABELS,
         description=(
             f"CPU-sized FoxNet: ResNet-18 stem only (64 ch), Fox hourglass ({CPU_CHANNELS} ch, depth {CPU_DEPTH}), "
             f"{CPU_INPUT} px canvas -> {CPU_INPUT // FOXNET_STRIDE} px segmentation (68) + embedding ({EMBEDDING_DIM})"

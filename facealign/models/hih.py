@@ -33,8 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones.hourglass import ConvBNReLU, StackedHourglass
-from .zoo import ModelCard, _load_pretrained, register_model
+from .backbones.hourglass import StackedHourglass
+from .layers import ConvBNReLU
+from .registry import NO_WEIGHTS, finish_model, register_model
+from .zoo import ModelCard
 
 __all__ = ["HIHModel", "HIHOffsetBranch", "HIHOutput", "StridedBasicBlock"]
 
@@ -167,9 +169,6 @@ CPU_DEPTH = 3
 CPU_BRANCH = 64
 CPU_SIGMA = 1.5
 
-_NO_WEIGHTS = "no weights shipped (architecture only)"
-
-
 def _paper_card(name: str, stacks: int, table: str) -> ModelCard:
     return ModelCard(
         name=name,
@@ -182,7 +181,7 @@ def _paper_card(name: str, stacks: int, table: str) -> ModelCard:
         output="hih",
         weights=None,
         training_data="none shipped (the paper trains on WFLW / COFW / 300W)",
-        licence=_NO_WEIGHTS,
+        licence=NO_WEIGHTS,
         description=(
             f"HIH with {stacks} hourglass stack(s) ({PAPER_CHANNELS} ch, depth {PAPER_DEPTH}, offset branch "
             f"{PAPER_BRANCH} ch), {PAPER_INPUT} px -> {PAPER_INPUT // 4}x{PAPER_INPUT // 4} integer + "
@@ -201,7 +200,7 @@ def _hih(name: str, stacks: int, pretrained: bool, kwargs: dict[str, Any]) -> HI
     kwargs.setdefault("channels", PAPER_CHANNELS)
     kwargs.setdefault("branch_channels", PAPER_BRANCH)
     model = HIHModel(**kwargs)
-    return _load_pretrained(model, name) if pretrained else model
+    return finish_model(model, name, pretrained)
 
 
 @register_model(_paper_card("HIH_T", 1, "10.37M params, 6.99G, WFLW NME 4.27"))
@@ -255,4 +254,4 @@ def hih_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> HIHModel:
     kwargs.setdefault("channels", CPU_CHANNELS)
     kwargs.setdefault("branch_channels", CPU_BRANCH)
     model = HIHModel(**kwargs)
-    return _load_pretrained(model, "hih_cpu_68") if pretrained else model
+    return finish_model(model, "hih_cpu_68", pretrained)

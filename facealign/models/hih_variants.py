@@ -27,9 +27,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from .backbones.hourglass import ConvBNReLU
+from .layers import ConvBNReLU
 from .hih import CPU_BRANCH, CPU_CHANNELS, CPU_DECIMAL, CPU_DEPTH, CPU_INPUT, HIHModel
-from .zoo import ModelCard, _load_pretrained, get_model_card, register_model
+from .registry import finish_model, get_model_card, register_model
+from .zoo import ModelCard
 
 __all__ = ["HIHOffsetMapModel", "HIHOffsetValueModel", "OffsetMapOutput", "OffsetValueOutput"]
 
@@ -138,11 +139,11 @@ def _cpu_card(name: str, output: str, head: str) -> ModelCard:
 def hih_wov_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> HIHOffsetValueModel:
     """WOV on hih_cpu_68's network. Keyword arguments: those of :class:`HIHOffsetValueModel`."""
     model = HIHOffsetValueModel(**{**_CPU, "decimal_size": CPU_DECIMAL, **kwargs})
-    return _load_pretrained(model, "hih_wov_cpu_68") if pretrained else model
+    return finish_model(model, "hih_wov_cpu_68", pretrained)
 
 
 @register_model(_cpu_card("hih_wom_cpu_68", "offset_map", "one shared pair of offset maps at the heatmaps' resolution (WOM)"))
 def hih_wom_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> HIHOffsetMapModel:
     """WOM on hih_cpu_68's network. Keyword arguments: those of :class:`HIHOffsetMapModel`."""
     model = HIHOffsetMapModel(**{**_CPU, **kwargs})
-    return _load_pretrained(model, "hih_wom_cpu_68") if pretrained else model
+    return finish_model(model, "hih_wom_cpu_68", pretrained)

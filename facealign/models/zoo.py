@@ -24,19 +24,25 @@ downloaded.
 
 from __future__ import annotations
 
-import fnmatch
-from collections.abc import Callable
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
-import torch
 from torch import nn
 
 from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, OUTPUT_KINDS, ModelCard, weights_path  # noqa: F401  (re-exported)
-from ..engine.checkpoint import load_torch_file
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
+from .registry import (  # noqa: F401  (re-exported: the registry's names were zoo's)
+    DLIB_LABELS,
+    FACES_LICENCE,
+    NO_WEIGHTS,
+    MissingWeightsError,
+    create_model,
+    finish_model,
+    get_model_card,
+    list_models,
+    register_model,
+)
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -68,120 +74,6 @@ PAPER_SIGMA = 2.0
 FACEALIGN_SIGMA = 1.5
 
 _PAPER_DATA = "none shipped (the paper trained on JD-landmark-2 minus the JD-landmark test images)"
-_NO_WEIGHTS = "no weights shipped (architecture only)"
-_FACES_LICENCE = (
-    "research use only: trained on ../shared/data/faces (CUHK CNN_FacePoint web photos and LFW/MTFL "
-    "faces, each under its dataset's terms)"
-)
-_DLIB_LABELS = (
-    "; the 68-point labels come from dlib's 300-W-trained shape predictor (300-W annotations: "
-    "non-commercial research use)"
-)
-
-
-class MissingWeightsError(FileNotFoundError):
-    """``pretrained=True`` for a model whose weights are not shipped in ``facealign/weights/``."""
-
-
-Builder = Callable[..., nn.Module]
-_F = TypeVar("_F", bound=Builder)
-#: name -> (constructor, card as registered; its ``weights`` is the declared file name).
-_REGISTRY: dict[str, tuple[Builder, ModelCard]] = {}
-
-def register_model(card: ModelCard) -> Callable[[_F], _F]:
-    """Decorator registering a constructor under ``card.name`` (which must equal the function's name).
-
-    The constructor takes keyword arguments only, among them ``pretrained: bool``, ``num_points`` and
-    ``input_size``, and returns a model whose ``num_points`` and ``heatmap_size`` attributes describe
-    what it was built as.
-    """
-
-    def decorator(fn: _F) -> _F:
-        if fn.__name__ != card.name:
-            raise ValueError(f"register_model: function {fn.__name__!r} must be named like its card {card.name!r}")
-        if card.name in _REGISTRY:
-            raise ValueError(f"register_model: a model named {card.name!r} is already registered")
-        _REGISTRY[card.name] = (fn, card)
-        return fn
-
-    return decorator
-
-
-def list_models(pattern: str | None = None) -> list[str]:
-    """Sorted registered names, optionally filtered by a shell-style pattern (``"sertis_mnv2_025_*"``)."""
-    names = sorted(_REGISTRY)
-    return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
-
-
-def _lookup(name: str) -> tuple[Builder, ModelCard]:
-    if name not in _REGISTRY:
-        import difflib
-
-        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3)
-        hint = f"; did you mean {close}?" if close else f"; registered: {list_models()}"
-        raise ValueError(f"unknown model {name!r}{hint}")
-    return _REGISTRY[name]
-
-
-def get_model_card(name: str, **model_kwargs: object) -> ModelCard:
-    """The card of a registered model.
-
-    ``weights`` is the file name only when that file is present in ``facealign/weights/``. With
-    ``model_kwargs`` (the same keyword arguments given to :func:`create_model`), the model is built
-    once to read what those arguments change: ``num_points``, ``input_size`` and ``heatmap_size``.
-    """
-    fn, card = _lookup(name)
-    if card.weights is not None and not weights_path(card.weights).is_file():
-        card = replace(card, weights=None)
-    if model_kwargs:
-        model = fn(pretrained=False, **model_kwargs)
-        card = replace(
-            card,
-            num_points=int(model.num_points),
-            input_size=int(model.input_size),
-            heatmap_size=int(model.heatmap_size),
-        )
-    return card
-
-
-def create_model(name: str, *, pretrained: bool = False, **kwargs: object) -> nn.Module:
-    """Build a registered model; ``pretrained=True`` loads its shipped weights (never downloads).
-
-    Raises ``ValueError`` for an unknown name and :class:`MissingWeightsError` when ``pretrained=True``
-    but the model's weights are not shipped.
-    """
-    fn, _ = _lookup(name)
-    return fn(pretrained=pretrained, **kwargs)
-
-
-def _load_pretrained(model: nn.Module, name: str) -> nn.Module:
-    """Load ``facealign/weights/<card.weights>`` into ``model`` (strictly), naming the model in errors.
-
-    The file holds a state_dict, or a trainer checkpoint dict whose ``"model"`` entry is one.
-    """
-    _, card = _lookup(name)
-    if card.weights is None:
-        raise MissingWeightsError(
-            f"no pretrained weights are shipped for model {name!r} ({card.licence}); "
-            "build it with pretrained=False and train it"
-        )
-    path = weights_path(card.weights)
-    if not path.is_file():
-        raise MissingWeightsError(
-            f"pretrained weights for model {name!r} are not in this installation: expected {path}"
-        )
-    state = load_torch_file(path, what="weights")
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise RuntimeError(
-            f"weights {path.name} do not fit model {name!r} as built (were num_points / width / strategy / "
-            f"filters changed?): {err}"
-        ) from err
-    return model
-
 
 def _heatmap_model(
     name: str,
@@ -196,7 +88,7 @@ def _heatmap_model(
 ) -> HeatmapModel:
     """Backbone + :class:`UpsampleHead` on its last feature map; ``num_points`` / ``input_size`` default
     to ``name``'s card; ``pretrained`` loads the shipped weights."""
-    _, card = _lookup(name)
+    card = get_model_card(name)
     head = UpsampleHead(
         backbone.out_channels[-1],
         card.num_points if num_points is None else int(num_points),
@@ -205,7 +97,7 @@ def _heatmap_model(
         heatmap_conv=heatmap_conv,
     )
     model = HeatmapModel(backbone, head, input_size=card.input_size if input_size is None else int(input_size))
-    return _load_pretrained(model, name) if pretrained else model
+    return finish_model(model, name, pretrained)
 
 
 def _heatmap_side(input_size: int, strategy: str) -> int:
@@ -223,7 +115,7 @@ def _paper_card(name: str, *, backbone: str, strategy: str, filters: int, source
         sigma=PAPER_SIGMA,
         weights=None,
         training_data=_PAPER_DATA,
-        licence=_NO_WEIGHTS,
+        licence=NO_WEIGHTS,
         description=f"{backbone} + {strategy} ({filters} filters), {PAPER_INPUT} px; Earp et al. 2021 {source}",
     )
 
@@ -420,7 +312,7 @@ def _facealign_card(name: str, *, scheme: str, num_points: int, training_data: s
         scheme="68",
         num_points=68,
         training_data="faces/train68.txt (68-point dlib teacher labels) + faces/train5.txt (human 5-point labels)",
-        licence=_FACES_LICENCE + _DLIB_LABELS,
+        licence=FACES_LICENCE + DLIB_LABELS,
     )
 )
 def facealign_mnv2_050_68(
@@ -453,7 +345,7 @@ def facealign_mnv2_050_68(
             "faces/train5.txt (human 5-point labels), starting from the weights of facealign_mnv2_050_68 "
             "(faces/train68.txt dlib teacher labels + faces/train5.txt)"
         ),
-        licence=_FACES_LICENCE + _DLIB_LABELS,
+        licence=FACES_LICENCE + DLIB_LABELS,
     )
 )
 def facealign_mnv2_050_5(

@@ -9,7 +9,7 @@ import torch
 
 from facealign.codecs import DECODER_NAMES
 from facealign.landmarks import get_scheme
-from facealign.models import zoo
+from facealign.models import registry, zoo
 from facealign.outputs import make_adapter
 from facealign.models.zoo import (
     DEFAULT_MODEL,
@@ -146,7 +146,7 @@ def test_pretrained_without_weights_names_the_model() -> None:
 
 
 def test_pretrained_loads_shipped_file(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(zoo, "weights_path", lambda filename: tmp_path / filename)
+    monkeypatch.setattr(registry, "weights_path", lambda filename: tmp_path / filename)
     name = "facealign_mnv2_050_5"
     with pytest.raises(MissingWeightsError, match=f"pretrained weights for model '{name}' are not in this installation"):
         create_model(name, pretrained=True)

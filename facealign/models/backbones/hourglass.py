@@ -28,23 +28,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ConvBNReLU", "Hourglass", "HourglassOutput", "Residual", "StackedHourglass"]
+from ..layers import ConvBNReLU
+
+__all__ = ["Hourglass", "HourglassOutput", "Residual", "StackedHourglass"]
 
 #: Output stride of the stem (and of every stack's features and heatmaps).
 HOURGLASS_STRIDE = 4
-
-
-class ConvBNReLU(nn.Sequential):
-    """``kernel x kernel`` conv (no bias, "same" padding) -> BatchNorm -> optional ReLU."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel: int = 3, stride: int = 1, *, relu: bool = True):
-        layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, out_channels, kernel, stride, padding=(kernel - 1) // 2, bias=False),
-            nn.BatchNorm2d(out_channels),
-        ]
-        if relu:
-            layers.append(nn.ReLU(inplace=True))
-        super().__init__(*layers)
 
 
 class Residual(nn.Module):

@@ -48,8 +48,9 @@ import torch
 from torch import nn
 
 from ...landmarks import get_scheme
-from ..backbones.hourglass import ConvBNReLU
-from ..zoo import _DLIB_LABELS, _FACES_LICENCE, FACEALIGN_SIGMA, ModelCard, _load_pretrained, register_model
+from ..layers import ConvBNReLU
+from ..registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, finish_model, register_model
+from ..zoo import FACEALIGN_SIGMA, ModelCard
 from .blocks import CoordConv2d, MaxBlurPool2d, MultiViewBlock
 from .hourglass import MultiViewHourglass
 from .lpm import LPM_DEPTH, PropagationModule
@@ -228,15 +229,14 @@ CPU_STACKS = 2
 CPU_CHANNELS = 64
 CPU_DEPTH = 3
 
-_NO_WEIGHTS = "no weights shipped (architecture only)"
-_CPU_LICENCE = _FACES_LICENCE + _DLIB_LABELS
+_CPU_LICENCE = FACES_LICENCE + DLIB_LABELS
 
 
 def _build(name: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[str, Any]) -> PropagationNet:
     for key, value in defaults.items():
         kwargs.setdefault(key, value)
     model = PropagationNet(**kwargs)
-    return _load_pretrained(model, name) if pretrained else model  # type: ignore[return-value]
+    return finish_model(model, name, pretrained)
 
 
 @register_model(
@@ -251,7 +251,7 @@ def _build(name: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[s
         output="propagation",
         weights=None,
         training_data="none shipped (the paper trains on WFLW / COFW / 300W with six attribute flags)",
-        licence=_NO_WEIGHTS,
+        licence=NO_WEIGHTS,
         description=(
             f"PropagationNet: {PAPER_STACKS} multi-view hourglass stacks ({PAPER_CHANNELS} ch, depth {PAPER_DEPTH}, "
             f"anti-aliasing 3, CoordConv) + propagation modules (15 WFLW boundaries), {PAPER_INPUT} px -> "

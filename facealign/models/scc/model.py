@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from ..backbones import ResNet, resnet18, resnet34
-from ..zoo import ModelCard, _load_pretrained, register_model
+from ..registry import NO_WEIGHTS, finish_model, register_model
+from ..zoo import ModelCard
 from .attention import AttentionMultiScale
 from .graph import GraphRelationHead
 
@@ -184,7 +185,6 @@ class FCRegressionModel(_RegressionModelBase):
 
 # --- zoo entries ------------------------------------------------------------------------------------------
 
-_NO_WEIGHTS = "no weights shipped (architecture only)"
 _REGRESSION_NOTE = (
     "coordinate regression: outputs (B, K, 2) input-crop pixels, decoding is the identity; the card's "
     "heatmap_size (= input_size, stride 1) and sigma are placeholders the card requires, not used"
@@ -206,13 +206,9 @@ def _card(
         weights=weights,
         training_data=training_data
         or "none shipped (train on faces/train68.txt; install build_adjacency of the training shapes first)",
-        licence=licence or _NO_WEIGHTS,
+        licence=licence or NO_WEIGHTS,
         description=f"{description}; {_REGRESSION_NOTE}",
     )
-
-
-def _finish(model: nn.Module, name: str, pretrained: bool) -> nn.Module:
-    return _load_pretrained(model, name) if pretrained else model
 
 
 @register_model(
@@ -230,7 +226,7 @@ def scc_resnet34_68(
 ) -> SCCModel:
     """The paper's SCC model at its sizes (ResNet-34, 256 px), 68 points. ``kwargs`` go to :class:`SCCModel`."""
     model = SCCModel(resnet34(), num_points=num_points, input_size=input_size, k=k, **kwargs)
-    return _finish(model, "scc_resnet34_68", pretrained)
+    return finish_model(model, "scc_resnet34_68", pretrained)
 
 
 @register_model(
@@ -245,7 +241,7 @@ def scc_fc_resnet34_68(
 ) -> FCRegressionModel:
     """The paper's fully-connected regression baseline (Table 5), ResNet-34, 256 px, 68 points."""
     model = FCRegressionModel(resnet34(), num_points=num_points, input_size=input_size)
-    return _finish(model, "scc_fc_resnet34_68", pretrained)
+    return finish_model(model, "scc_fc_resnet34_68", pretrained)
 
 
 #: Backbone width (stem channels; ResNet-18's 64 halved), branch channels ``(L-2, L-1)`` and graph width
@@ -296,7 +292,7 @@ def scc_cpu_68(
         hidden=hidden,
         **kwargs,
     )
-    return _finish(model, "scc_cpu_68", pretrained)
+    return finish_model(model, "scc_cpu_68", pretrained)
 
 
 @register_model(
@@ -317,4 +313,4 @@ def scc_fc_cpu_68(
 ) -> FCRegressionModel:
     """The FC-regression baseline on scc_cpu_68's backbone (the paper's Table 5 first column, at our scale)."""
     model = FCRegressionModel(resnet18(width=width), num_points=num_points, input_size=input_size)
-    return _finish(model, "scc_fc_cpu_68", pretrained)
+    return finish_model(model, "scc_fc_cpu_68", pretrained)

@@ -1,0 +1,157 @@
+"""The model registry: one flat name -> (constructor, :class:`ModelCard`) table (timm's ``@register_model``).
+
+A family (one file or package under :mod:`facealign.models`) registers its named constructors with
+:func:`register_model` and ends each with :func:`finish_model`, which loads the shipped weights
+(``facealign/weights/<card.weights>``, read with ``weights_only=True``; nothing is ever downloaded) when
+asked. Users call :func:`create_model`, :func:`get_model_card` and :func:`list_models`. The card strings
+every family shares (:data:`NO_WEIGHTS`, :data:`FACES_LICENCE`, :data:`DLIB_LABELS`) live here once.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TypeVar
+
+from torch import nn
+
+from ..card import ModelCard, weights_path
+from ..engine.checkpoint import load_torch_file
+
+__all__ = [
+    "DLIB_LABELS",
+    "FACES_LICENCE",
+    "NO_WEIGHTS",
+    "MissingWeightsError",
+    "create_model",
+    "finish_model",
+    "get_model_card",
+    "list_models",
+    "load_pretrained",
+    "register_model",
+]
+
+#: The licence line of a card without shipped weights.
+NO_WEIGHTS = "no weights shipped (architecture only)"
+#: The licence of weights trained on ``../shared/data/faces``.
+FACES_LICENCE = (
+    "research use only: trained on ../shared/data/faces (CUHK CNN_FacePoint web photos and LFW/MTFL "
+    "faces, each under its dataset's terms)"
+)
+#: Appended to :data:`FACES_LICENCE` for models trained on the dlib-teacher 68-point labels.
+DLIB_LABELS = (
+    "; the 68-point labels come from dlib's 300-W-trained shape predictor (300-W annotations: "
+    "non-commercial research use)"
+)
+
+
+class MissingWeightsError(FileNotFoundError):
+    """``pretrained=True`` for a model whose weights are not shipped in ``facealign/weights/``."""
+
+
+Builder = Callable[..., nn.Module]
+_F = TypeVar("_F", bound=Builder)
+_M = TypeVar("_M", bound=nn.Module)
+#: name -> (constructor, card as registered; its ``weights`` is the declared file name).
+_REGISTRY: dict[str, tuple[Builder, ModelCard]] = {}
+
+def register_model(card: ModelCard) -> Callable[[_F], _F]:
+    """Decorator registering a constructor under ``card.name`` (which must equal the function's name).
+
+    The constructor takes keyword arguments only, among them ``pretrained: bool``, ``num_points`` and
+    ``input_size``, and returns a model whose ``num_points`` and ``heatmap_size`` attributes describe
+    what it was built as.
+    """
+
+    def decorator(fn: _F) -> _F:
+        if fn.__name__ != card.name:
+            raise ValueError(f"register_model: function {fn.__name__!r} must be named like its card {card.name!r}")
+        if card.name in _REGISTRY:
+            raise ValueError(f"register_model: a model named {card.name!r} is already registered")
+        _REGISTRY[card.name] = (fn, card)
+        return fn
+
+    return decorator
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Sorted registered names, optionally filtered by a shell-style pattern (``"sertis_mnv2_025_*"``)."""
+    names = sorted(_REGISTRY)
+    return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+
+def _lookup(name: str) -> tuple[Builder, ModelCard]:
+    if name not in _REGISTRY:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3)
+        hint = f"; did you mean {close}?" if close else f"; registered: {list_models()}"
+        raise ValueError(f"unknown model {name!r}{hint}")
+    return _REGISTRY[name]
+
+
+def get_model_card(name: str, **model_kwargs: object) -> ModelCard:
+    """The card of a registered model.
+
+    ``weights`` is the file name only when that file is present in ``facealign/weights/``. With
+    ``model_kwargs`` (the same keyword arguments given to :func:`create_model`), the model is built
+    once to read what those arguments change: ``num_points``, ``input_size`` and ``heatmap_size``.
+    """
+    fn, card = _lookup(name)
+    if card.weights is not None and not weights_path(card.weights).is_file():
+        card = replace(card, weights=None)
+    if model_kwargs:
+        model = fn(pretrained=False, **model_kwargs)
+        card = replace(
+            card,
+            num_points=int(model.num_points),
+            input_size=int(model.input_size),
+            heatmap_size=int(model.heatmap_size),
+        )
+    return card
+
+
+def create_model(name: str, *, pretrained: bool = False, **kwargs: object) -> nn.Module:
+    """Build a registered model; ``pretrained=True`` loads its shipped weights (never downloads).
+
+    Raises ``ValueError`` for an unknown name and :class:`MissingWeightsError` when ``pretrained=True``
+    but the model's weights are not shipped.
+    """
+    fn, _ = _lookup(name)
+    return fn(pretrained=pretrained, **kwargs)
+
+
+def load_pretrained(model: nn.Module, name: str) -> nn.Module:
+    """Load ``facealign/weights/<card.weights>`` into ``model`` (strictly), naming the model in errors.
+
+    The file holds a state_dict, or a trainer checkpoint dict whose ``"model"`` entry is one.
+    """
+    _, card = _lookup(name)
+    if card.weights is None:
+        raise MissingWeightsError(
+            f"no pretrained weights are shipped for model {name!r} ({card.licence}); "
+            "build it with pretrained=False and train it"
+        )
+    path = weights_path(card.weights)
+    if not path.is_file():
+        raise MissingWeightsError(
+            f"pretrained weights for model {name!r} are not in this installation: expected {path}"
+        )
+    state = load_torch_file(path, what="weights")
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"weights {path.name} do not fit model {name!r} as built (were num_points / width / strategy / "
+            f"filters changed?): {err}"
+        ) from err
+    return model
+
+
+def finish_model(model: _M, name: str, pretrained: bool) -> _M:
+    """The last line of every family's constructor: ``model`` with ``name``'s shipped weights loaded
+    when ``pretrained`` (:func:`load_pretrained`), as built otherwise."""
+    return load_pretrained(model, name) if pretrained else model
