@@ -177,7 +177,7 @@ class HIHAdapter:
         self.codec, self.scheme, self.alpha, self._output = codec, scheme, float(alpha), HIHOutput
         #: Softmax temperature of the CSC loss. Eq. 5 has none (1); below 1 sharpens the targets' softmax
         #: over the decimal cells (at T = 1 the softmax of Gaussian values in [0, 1] over 4 x 4 cells peaks
-        #: at ~0.14 against 0.0625 uniform: a weak signal, see configs/hih_cpu_68_t01.toml).
+        #: at ~0.14 against 0.0625 uniform: a weak signal, see configs/experiments/hih_cpu_68_t01.toml).
         self.temperature = float(temperature)
 
     def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:

@@ -12,13 +12,15 @@ LIMIT=${LIMIT:-430}
 EXTRA=${EXTRA:-}
 PY=${PY:-python3}
 RUNS="mnv2_050_68_hard mnv2_050_68_hard_pdb mnv2_050_5_hard"
+# a run's config: configs/<run>.toml for a shipped recipe, configs/experiments/<run>.toml for the others
+config_of() { if [ -f "configs/$1.toml" ]; then echo "configs/$1.toml"; else echo "configs/experiments/$1.toml"; fi; }
 cd "$(dirname "$0")"
 t0=$(date +%s)
 mkdir -p data runs/audit && (cd data && $PY -m zipfile -e ../data.zip .) && cp data/retinaface5.json runs/audit/ || exit 1
 cp ../facealign/weights/*.pt facealign/weights/ 2>/dev/null  # the shipped weights the runs start from
 { nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1; nproc; $PY -c "import torch, cv2, numpy; print(torch.__version__, cv2.__version__, numpy.__version__)"; echo "unpacked in $(( $(date +%s) - t0 )) s"; } > runs/env.txt
 for c in $RUNS; do
-  PYTHONPATH=$PWD timeout "$LIMIT" $PY -m facealign.cli train "configs/$c.toml" --device "$DEVICE" --workers "$WORKERS" \
+  PYTHONPATH=$PWD timeout "$LIMIT" $PY -m facealign.cli train "$(config_of "$c")" --device "$DEVICE" --workers "$WORKERS" \
     --data-root data/faces --out-dir runs $EXTRA > "runs/$c.log" 2>&1 &
 done
 wait

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,18 @@ def test_every_shipped_config_loads():
         cfg = load_config(f)
         assert cfg.name == f.stem
         assert cfg.epochs > 0 and cfg.batch_size > 0
+
+
+def test_shipped_weights_name_a_recipe_in_configs():
+    """configs/ holds the recipes of shipped weights (configs/experiments/ the rest): every model card of
+    facealign/weights/ names the config it was trained with, and that file is in configs/ itself."""
+    cards = sorted((CONFIGS.parent / "facealign/weights").glob("*.md"))
+    named = {c.name: re.findall(r"`facealign train (configs/\S+\.toml)", c.read_text()) for c in cards}
+    trained = {k: v for k, v in named.items() if v}
+    assert set(trained) >= {"facealign_mnv2_050_68.md", "facealign_mnv2_050_5.md", "propnet_cpu_68_nolpm.md"}
+    for card, paths in trained.items():
+        for path in paths:
+            assert (CONFIGS.parent / path).is_file() and (CONFIGS.parent / path).parent == CONFIGS, (card, path)
 
 
 def test_unknown_keys_name_the_file(tmp_path):

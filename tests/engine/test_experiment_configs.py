@@ -1,6 +1,8 @@
-"""Every research config of ``configs/experiments/`` (issue 24) trains and resumes exactly: each file as it is
-(its data sources, the held-out human slice, loss, schedule, init_from), shrunk to a few faces and a tiny
-network of the same kind so that it runs in seconds."""
+"""Every people's-labels config of issue 24 (``configs/experiments/*_human*.toml`` and the shipped
+``configs/propnet_nolpm_human_focalwing.toml``) trains and resumes exactly: each file as it is (its data
+sources, the held-out human slice, loss, schedule, init_from), shrunk to a few faces and a tiny network of
+the same kind so that it runs in seconds. (Every config under ``configs/`` loads and keeps a sane schedule:
+tests/engine/test_config_schedule.py.)"""
 
 from dataclasses import replace
 from pathlib import Path
@@ -12,7 +14,7 @@ from facealign.engine.config import load_config
 from facealign.engine.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
-EXPERIMENTS = sorted((REPO / "configs/experiments").glob("*.toml"))
+EXPERIMENTS = sorted(REPO.glob("configs/**/*_human*.toml"))
 #: Tiny constructor arguments of each model kind (those of the every-kind test in test_trainer.py).
 TINY = {
     "hih_cpu_68": {"channels": 16, "depth": 2, "branch_channels": 16, "input_size": 64, "decimal_size": 4},
@@ -35,7 +37,9 @@ def _shrunk(path: Path, tmp_path: Path):
 
 
 def test_there_are_experiment_configs_and_each_model_has_a_tiny_size():
-    assert EXPERIMENTS, "no configs/experiments/*.toml"
+    assert sorted(p.stem for p in EXPERIMENTS) == [
+        "hih_human_128", "hih_human_256", "propnet_human_focalwing", "propnet_nolpm_human_focalwing", "scc_fc_human", "scc_human",
+    ]
     assert {load_config(p).model for p in EXPERIMENTS} <= set(TINY)
 
 
