@@ -24,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facealign.bench import median_ms
 from facealign.detector import RetinaFaceDetector
 from facealign.imageio import read_image
 
@@ -36,13 +37,8 @@ SIZES = ((640, 480), (960, 720), (1920, 1080), (4000, 3000), (8000, 6000))
 def ms_per_photo(detector: RetinaFaceDetector, rgb: np.ndarray, repeats: int) -> tuple[float, int]:
     """Median milliseconds of ``detector.detect(rgb)`` over ``repeats`` runs (after one warm-up) and the
     number of faces found."""
-    faces = len(detector.detect(rgb))
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        detector.detect(rgb)
-        times.append(1000 * (time.perf_counter() - t0))
-    return float(np.median(times)), faces
+    faces = len(detector.detect(rgb))  # the warm-up
+    return median_ms(lambda: detector.detect(rgb), repeats=repeats, warmup=0), faces
 
 
 def group_recall(detector: RetinaFaceDetector, n: int) -> tuple[dict[tuple[int, int], tuple[int, int]], float, int]:

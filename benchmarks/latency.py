@@ -28,7 +28,7 @@ import resource
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from facealign.api import Aligner
-from facealign.bench import landmark_latency_ms
+from facealign.bench import landmark_latency_ms, median_ms
 from facealign.detector import RetinaFaceDetector
 from facealign.imageio import read_image
 from facealign.models.zoo import get_model_card, list_models
@@ -47,20 +47,6 @@ ONE_FACE_PHOTO = ROOT.parent / "shared" / "data" / "samples" / "300w" / "image_0
 DETECTOR_SIDE = 640
 BIG_PHOTO = (8000, 6000)  # width, height
 THREADS = (1, 2)
-
-
-def median_ms(fn: Callable[[], object], *, repeats: int, warmup: int = 2) -> float:
-    """Median wall time of ``fn()`` in milliseconds over ``repeats`` calls after ``warmup`` calls."""
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1000.0 * float(np.median(times))
 
 
 def set_threads(threads: int) -> None:

@@ -34,9 +34,10 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from latency import median_ms, set_threads  # noqa: E402
+from latency import set_threads  # noqa: E402
 
 from facealign.api import Aligner  # noqa: E402
+from facealign.bench import median_ms  # noqa: E402
 from facealign.bottomup import FoxNetPredictor, letterbox  # noqa: E402
 from facealign.data.multiface import compose_canvas  # noqa: E402
 from facealign.data.readers import read_annotations  # noqa: E402

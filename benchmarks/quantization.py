@@ -23,12 +23,13 @@ import numpy as np
 import torch
 
 from facealign.codecs import DECODER_NAMES, HeatmapCodec, HIHCodec
+from facealign.data.readers import read_points_list
 from facealign.geometry import align_matrix, apply_affine, invert_affine
 from facealign.landmarks import get_scheme
 from facealign.metrics import nme
 
 DEFAULT_DATA = Path("/work/shared/data/faces/val68.txt")
-#: Input side of the shipped models (configs/mnv2_050_68.toml: 128 px aligned crops). The NME
+#: Input side of the shipped models (configs/mnv2_050_68_hard.toml: 128 px aligned crops). The NME
 #: depends only on the stride relative to the face, so other input sides give the same numbers at
 #: the same stride.
 DEFAULT_INPUT = 128
@@ -76,19 +77,6 @@ def hih_rows(input_size: int, heatmap_size: int, sigma: float) -> dict[str, tupl
 ROW_BUILDERS: list[RowBuilder] = [heatmap_rows, hih_rows]
 
 
-def read_points(path: Path, num_points: int) -> np.ndarray:
-    """``PATH x1 y1 ... xK yK`` rows -> ``(N, K, 2)`` float64."""
-    rows = []
-    for i, line in enumerate(path.read_text().splitlines(), start=1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 1 + 2 * num_points:
-            raise ValueError(f"{path}:{i}: expected a path and {2 * num_points} numbers, got {len(parts) - 1}")
-        rows.append(np.asarray(parts[1:], dtype=np.float64).reshape(num_points, 2))
-    return np.stack(rows)
-
-
 def round_trip(crop_points: np.ndarray, encode: Encode, decode: Decode) -> np.ndarray:
     """decode(encode(points)) in crop pixels, in chunks of :data:`CHUNK` faces. ``(N, K, 2) -> (N, K, 2)``."""
     out = []
@@ -126,7 +114,9 @@ def main() -> None:
 
     torch.set_num_threads(1)
     scheme = get_scheme("68")
-    gt = read_points(args.data, scheme.num_points)
+    gt = np.stack([s.points for s in read_points_list(args.data, check_images=False)])
+    if gt.shape[1] != scheme.num_points:
+        raise SystemExit(f"{args.data}: expected {scheme.num_points}-point rows, got {gt.shape[1]} points a row")
     size = args.input_size
     crop = np.stack([apply_affine(align_matrix(scheme.to_five(p), size), p) for p in gt])
     io = np.linalg.norm(crop[:, scheme.interocular[0]] - crop[:, scheme.interocular[1]], axis=-1)

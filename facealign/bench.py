@@ -1,22 +1,33 @@
-"""Landmark-stage latency of a model: median milliseconds per face, per backend and thread count."""
+"""Timing: :func:`median_ms` (the one timing loop of the package and ``benchmarks/``, torch-free) and
+the landmark-stage latency of a model, median milliseconds per face, per backend and thread count."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
-from .landmarks import get_scheme
-from .models.zoo import create_model, get_model_card
-from .outputs import make_adapter
-from .runtime import make_runner, make_stage_runner
-
-__all__ = ["PARTS", "landmark_latency_ms"]
+__all__ = ["PARTS", "landmark_latency_ms", "median_ms"]
 
 #: What :func:`landmark_latency_ms` can time: the network alone (a float32 crop in, its raw outputs
 #: out) or the landmark-stage graph the Aligner runs (a uint8 crop in: normalisation, network, decode;
 #: :class:`facealign.runtime.LandmarkStage`).
 PARTS = ("network", "stage")
+
+
+def median_ms(fn: Callable[[], object], *, repeats: int, warmup: int = 2) -> float:
+    """Median wall time of ``fn()`` in milliseconds over ``repeats`` calls after ``warmup`` calls."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return 1000.0 * float(np.median(times))
 
 
 def landmark_latency_ms(
@@ -34,6 +45,11 @@ def landmark_latency_ms(
     :data:`PARTS`; ``flip_test`` (stage only) adds the mirrored crops and the merge."""
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    from .landmarks import get_scheme  # here, not at the top: median_ms is torch-free, this needs PyTorch
+    from .models.zoo import create_model, get_model_card
+    from .outputs import make_adapter
+    from .runtime import make_runner, make_stage_runner
+
     card = get_model_card(model)
     net = create_model(model, pretrained=card.weights is not None)
     rng = np.random.default_rng(0)
@@ -44,11 +60,4 @@ def landmark_latency_ms(
         adapter = make_adapter(card, net, get_scheme(card.scheme))
         runner = make_stage_runner(net, card, adapter, backend=backend, threads=threads, flip_test=flip_test)
         x = rng.integers(0, 256, (batch, card.input_size, card.input_size, 3), dtype=np.uint8)
-    for _ in range(warmup):
-        runner(x)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        runner(x)
-        times.append(time.perf_counter() - t)
-    return 1000.0 * float(np.median(times)) / batch
+    return median_ms(lambda: runner(x), repeats=repeats, warmup=warmup) / batch

@@ -77,3 +77,14 @@ def test_latency_parts_run_and_bad_part_is_refused():
         assert np.isfinite(ms) and ms > 0
     with pytest.raises(ValueError, match=r"part must be one of \('network', 'stage'\), got 'decode'"):
         landmark_latency_ms("facealign_mnv2_050_68", part="decode")
+
+
+def test_median_ms_calls_warmup_plus_repeats():
+    """The one timing loop of the package and the benchmarks (facealign.bench.median_ms)."""
+    from facealign.bench import median_ms
+
+    calls = []
+    ms = median_ms(lambda: calls.append(1), repeats=3, warmup=2)
+    assert len(calls) == 5 and 0.0 <= ms < 50.0
+    with pytest.raises(ValueError, match="repeats must be >= 1, got 0"):
+        median_ms(lambda: None, repeats=0)
