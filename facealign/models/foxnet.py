@@ -28,7 +28,7 @@ from torch import nn
 from .backbones.hourglass import Hourglass, Residual
 from .layers import ConvBNReLU
 from .backbones.resnet import ResNet
-from .registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, finish_model, register_model
+from .registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, build_model, register_model
 from .zoo import ModelCard
 
 __all__ = ["FoxBlock", "FoxHourglass", "FoxNet", "FoxNetOutput", "FOX_POOL_KERNELS"]
@@ -203,10 +203,7 @@ def _card(name: str, *, input_size: int, weights: str | None, description: str, 
 
 
 def _foxnet(name: str, pretrained: bool, kwargs: dict[str, Any], defaults: dict[str, Any]) -> FoxNet:
-    for key, value in defaults.items():
-        kwargs.setdefault(key, value)
-    model = FoxNet(**kwargs)
-    return finish_model(model, name, pretrained)
+    return build_model(FoxNet, name, pretrained, defaults, kwargs)
 
 
 @register_model(

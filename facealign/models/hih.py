@@ -35,7 +35,7 @@ from torch import nn
 
 from .backbones.hourglass import StackedHourglass
 from .layers import ConvBNReLU
-from .registry import NO_WEIGHTS, finish_model, register_model
+from .registry import NO_WEIGHTS, build_model, finish_model, register_model
 from .zoo import ModelCard
 
 __all__ = ["HIHModel", "HIHOffsetBranch", "HIHOutput", "StridedBasicBlock"]
@@ -192,15 +192,11 @@ def _paper_card(name: str, stacks: int, table: str) -> ModelCard:
 
 
 def _hih(name: str, stacks: int, pretrained: bool, kwargs: dict[str, Any]) -> HIHModel:
-    kwargs.setdefault("num_points", PAPER_POINTS)
-    kwargs.setdefault("input_size", PAPER_INPUT)
-    kwargs.setdefault("decimal_size", PAPER_DECIMAL)
-    kwargs.setdefault("num_stacks", stacks)
-    kwargs.setdefault("depth", PAPER_DEPTH)
-    kwargs.setdefault("channels", PAPER_CHANNELS)
-    kwargs.setdefault("branch_channels", PAPER_BRANCH)
-    model = HIHModel(**kwargs)
-    return finish_model(model, name, pretrained)
+    defaults = dict(
+        num_points=PAPER_POINTS, input_size=PAPER_INPUT, decimal_size=PAPER_DECIMAL, num_stacks=stacks,
+        depth=PAPER_DEPTH, channels=PAPER_CHANNELS, branch_channels=PAPER_BRANCH,
+    )
+    return build_model(HIHModel, name, pretrained, defaults, kwargs)
 
 
 @register_model(_paper_card("HIH_T", 1, "10.37M params, 6.99G, WFLW NME 4.27"))

@@ -10,9 +10,9 @@ every family shares (:data:`NO_WEIGHTS`, :data:`FACES_LICENCE`, :data:`DLIB_LABE
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from torch import nn
 
@@ -24,6 +24,7 @@ __all__ = [
     "FACES_LICENCE",
     "NO_WEIGHTS",
     "MissingWeightsError",
+    "build_model",
     "create_model",
     "finish_model",
     "get_model_card",
@@ -155,3 +156,12 @@ def finish_model(model: _M, name: str, pretrained: bool) -> _M:
     """The last line of every family's constructor: ``model`` with ``name``'s shipped weights loaded
     when ``pretrained`` (:func:`load_pretrained`), as built otherwise."""
     return load_pretrained(model, name) if pretrained else model
+
+
+def build_model(
+    cls: Callable[..., _M], name: str, pretrained: bool, defaults: Mapping[str, Any], kwargs: Mapping[str, Any]
+) -> _M:
+    """A family constructor's body: ``cls(**{**defaults, **kwargs})`` (the caller's keyword arguments over the
+    registered model's defaults), then :func:`finish_model`."""
+    return finish_model(cls(**{**defaults, **kwargs}), name, pretrained)
+

@@ -49,7 +49,7 @@ from torch import nn
 
 from ...landmarks import get_scheme
 from ..layers import ConvBNReLU
-from ..registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, finish_model, register_model
+from ..registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, build_model, register_model
 from ..zoo import FACEALIGN_SIGMA, ModelCard
 from .blocks import CoordConv2d, MaxBlurPool2d, MultiViewBlock
 from .hourglass import MultiViewHourglass
@@ -233,10 +233,7 @@ _CPU_LICENCE = FACES_LICENCE + DLIB_LABELS
 
 
 def _build(name: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[str, Any]) -> PropagationNet:
-    for key, value in defaults.items():
-        kwargs.setdefault(key, value)
-    model = PropagationNet(**kwargs)
-    return finish_model(model, name, pretrained)
+    return build_model(PropagationNet, name, pretrained, defaults, kwargs)
 
 
 @register_model(
