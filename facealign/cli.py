@@ -162,6 +162,11 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     if not args.paths:
         raise ValueError("give photos, folders, videos or stream URLs, or --camera N")
     check_outputs(args.json, args.draw, args.csv)  # before the model is loaded: a bad target fails at once
+    from .video import is_stream_url
+
+    missing = [p for p in args.paths if not isinstance(p, int) and not is_stream_url(p) and not Path(p).exists()]
+    if missing:  # a path named on the command line that is not there: a usage error, before any work
+        raise FileNotFoundError(f"no such file or folder: {', '.join(map(str, missing))}")
     if not expand_inputs(args.paths):
         raise ValueError(f"no images found in {' '.join(map(str, args.paths))}")
     tracking = {k: getattr(args, k) for k in ("smoothing", "process_noise", "measurement_noise", "manoeuvre", "min_cutoff", "beta")}

@@ -162,6 +162,14 @@ def test_unwritable_json_folder_fails_at_once(tmp_path, capsys):
     assert "cannot write in" in capsys.readouterr().err
 
 
+def test_a_missing_input_path_is_a_usage_error_before_any_work(tmp_path, capsys):
+    out = tmp_path / "o.jsonl"
+    rc = main(["detect", str(SAMPLES / "300w/takeo.ppm"), str(tmp_path / "nope.jpg"), "--json", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err == f"facealign detect: error: no such file or folder: {tmp_path / 'nope.jpg'}\n"
+    assert not out.exists() and not list(tmp_path.iterdir())  # nothing written, no temporary file left
+
+
 def test_exit_status_1_names_the_skipped_files(ckpt, folder, capsys):
     rc = main(["detect", str(folder), "--model", str(ckpt), "--backend", "torch", "--quiet"])
     assert rc == 1
