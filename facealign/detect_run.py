@@ -193,16 +193,22 @@ class _CsvOut:
         self.file.commit()
 
 
-def _record(image: str, frame: int | None, faces: list[FaceLandmarks], *, rgb: np.ndarray, model: str | None,
-            time_s: float | None = None) -> str:
-    """One JSON line (the schema is in the README, "Output"): image, width, height, model, for video
+def _row(image: str, frame: int | None, faces: list[FaceLandmarks], *, rgb: np.ndarray, model: str | None,
+         time_s: float | None = None) -> dict:
+    """One output record (the schema is in the README, "Output"): image, width, height, model, for video
     frames frame and time_ms, then the faces (:meth:`FaceLandmarks.to_dict`)."""
     row: dict = {"image": image, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]), "model": model}
     if frame is not None:
         row["frame"] = frame
         row["time_ms"] = round(1000.0 * float(time_s or 0.0), 3)
     row["faces"] = [f.to_dict() for f in faces]
-    return json.dumps(row)
+    return row
+
+
+def _record(image: str, frame: int | None, faces: list[FaceLandmarks], *, rgb: np.ndarray, model: str | None,
+            time_s: float | None = None) -> str:
+    """:func:`_row` as one JSON line."""
+    return json.dumps(_row(image, frame, faces, rgb=rgb, model=model, time_s=time_s))
 
 
 def _video_frames(aligner, path: Path, smooth: bool) -> Iterator[tuple[int, np.ndarray, list[FaceLandmarks], float]]:

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..atomic import atomic_write_bytes, atomic_write_text
-from ..detect_run import VIDEO_EXTS, _record, _video_frames
+from ..detect_run import VIDEO_EXTS, _row, _video_frames
 from ..imageio import read_image
 from .inputs import iter_input_paths
 
@@ -96,15 +96,17 @@ def run_shard(predictor, layout: ShardLayout, shard: int, *, cwd: str, smooth: b
                 for i, rgb, faces, t in _video_frames(predictor, full, smooth):
                     counts["frames"] += 1
                     counts["faces"] += len(faces)
-                    lines.append(_record(name, i, faces, rgb=rgb, model=model, time_s=t))
-                    rows.append({**json.loads(lines[-1]), "error": None})
+                    row = _row(name, i, faces, rgb=rgb, model=model, time_s=t)
+                    lines.append(json.dumps(row))
+                    rows.append({**row, "error": None})
             else:
                 rgb = read_image(full)
                 faces = predictor(rgb, color="rgb")
                 counts["images"] += 1
                 counts["faces"] += len(faces)
-                lines.append(_record(name, None, faces, rgb=rgb, model=model))
-                rows.append({**json.loads(lines[-1]), "error": None})
+                row = _row(name, None, faces, rgb=rgb, model=model)
+                lines.append(json.dumps(row))
+                rows.append({**row, "error": None})
         except Exception as exc:  # noqa: BLE001 - one bad file of millions must not stop its shard
             counts["failures"] += 1
             msg = f"{type(exc).__name__}: {exc}"
