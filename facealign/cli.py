@@ -167,7 +167,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not isinstance(p, int) and not is_stream_url(p) and not Path(p).exists()]
     if missing:  # a path named on the command line that is not there: a usage error, before any work
         raise FileNotFoundError(f"no such file or folder: {', '.join(map(str, missing))}")
-    if not expand_inputs(args.paths):
+    files = expand_inputs(args.paths)  # walked once: run_detect gets the list
+    if not files:
         raise ValueError(f"no images found in {' '.join(map(str, args.paths))}")
     tracking = {k: getattr(args, k) for k in ("smoothing", "process_noise", "measurement_noise", "manoeuvre", "min_cutoff", "beta")}
     tracking = {k: v for k, v in tracking.items() if v is not None}  # None: FaceTracker's default
@@ -175,7 +176,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     aligner = load_predictor(model, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
                              score_threshold=args.score_threshold, device=args.device)
     name = getattr(getattr(aligner, "card", None), "name", None) or str(model)
-    summary = run_detect(aligner, args.paths, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
+    summary = run_detect(aligner, files, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
                          progress=not args.quiet, max_pixels=args.max_pixels, model=name, csv_out=args.csv,
                          tracker_options=tracking, show=args.show, max_frames=args.max_frames)
     if summary.stopped_by:
