@@ -25,14 +25,12 @@ from typing import Any, Protocol
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .codecs import HeatmapCodec, HIHCodec
 from .codecs.offsets import OffsetCodec, mirror_offset_maps, mirror_offsets
 from .landmarks import LandmarkScheme
-from .losses import adaptive_wing_loss, l1_loss, mse_loss, soft_wing_loss
-from .losses.mse import check_pair, weighted_reduce
+from .losses import adaptive_wing_loss, l1_loss, mse_loss, smooth_l1_loss, soft_wing_loss, stacked_mse_loss
 from .losses.hih_loss import ALPHA_TINY, csc_loss
 from .models.zoo import ModelCard
 
@@ -154,7 +152,7 @@ class HeatmapAdapter:
 
     def point_heatmaps(self, out: torch.Tensor) -> torch.Tensor:
         """The ``(B, K, h, w)`` maps centred on the sub-pixel points, for the 5-point soft-argmax loss
-        (:func:`facealign.engine.losses.five_point_loss`)."""
+        (:func:`facealign.losses.five_point_loss`)."""
         return out
 
 
@@ -187,7 +185,7 @@ class HIHAdapter:
 
     def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         w = batch["weights"]
-        integer = sum(mse_loss(out.integer[:, s], batch["integer"], w) for s in range(out.integer.shape[1]))
+        integer = stacked_mse_loss(out.integer, batch["integer"], w)
         csc = csc_loss(out.decimal, batch["decimal"], w, temperature=self.temperature)
         return integer + self.alpha * csc, {"integer": integer, "csc": csc}
 
@@ -377,7 +375,7 @@ class _IntegerAndOffsets:
 
     def _loss(self, out: Any, batch: dict[str, torch.Tensor], offsets: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         w = batch["weights"]
-        integer = sum(mse_loss(out.integer[:, s], batch["integer"], w) for s in range(out.integer.shape[1]))
+        integer = stacked_mse_loss(out.integer, batch["integer"], w)
         target = batch["offsets"].to(offsets.dtype)
         offset = self._offset_loss(offsets, target, w)
         return integer + self.alpha * offset, {"integer": integer, "offset": offset}
@@ -414,12 +412,6 @@ class OffsetValueAdapter(_IntegerAndOffsets):
         return self.codec.decode(out.integer[:, -1], out.offsets)
 
 
-def _smooth_l1(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Weighted Smooth L1 (beta 1, CornerNet's offset loss), mean over all elements. Shape: ``(B, K, 2)`` -> scalar."""
-    check_pair(pred, target, weights, name="smooth_l1")
-    return weighted_reduce(F.smooth_l1_loss(pred, target, reduction="none"), weights, "mean", name="smooth_l1")
-
-
 class OffsetMapAdapter(_IntegerAndOffsets):
     """WOM (Lan et al. Appendix B): integer heatmaps of every stack ``(B, S, K, h, w)`` + offset maps
     ``(B, G, 2, h, w)`` (``G = 1``: the paper's shared pair; ``G = K``: one pair per point).
@@ -432,7 +424,7 @@ class OffsetMapAdapter(_IntegerAndOffsets):
     """
 
     names = OUTPUT_NAMES["offset_map"]
-    _offset_loss = staticmethod(_smooth_l1)
+    _offset_loss = staticmethod(smooth_l1_loss)
 
     def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         return self._loss(out, batch, self.codec.read_maps(out.offset_maps, batch["cells"]))

@@ -25,6 +25,7 @@ from ..data.sources import human_five_override, source_records, source_weight, s
 from ..data.transforms import AugmentConfig
 from ..geometry import align_matrix, apply_affine, invert_affine
 from ..landmarks import LandmarkScheme, get_scheme
+from ..losses import five_point_loss
 from ..types import Sample, input_to_heatmap
 from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
@@ -35,7 +36,6 @@ from .loop import (
     FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
     train_device, train_steps,
 )
-from .losses import five_point_loss
 from .protocols import Protocol, downscaled_record, face_size_box, score_points
 
 __all__ = ["Trainer"]

@@ -7,7 +7,8 @@ that shape, e.g. ``(B, K)`` for heatmaps ``(B, K, h, w)`` or points ``(B, K, 2)`
 
 from .adaptive_wing import AdaptiveWingLoss, adaptive_wing_loss, awing_weight_map
 from .l1 import L1Loss, l1_loss
-from .mse import REDUCTIONS, MSELoss, mse_loss
+from .mse import REDUCTIONS, MSELoss, mse_loss, stacked_mse_loss
+from .smooth_l1 import SmoothL1Loss, smooth_l1_loss
 from .soft_wing import SoftWingLoss, soft_wing_loss
 from .wing import WingLoss, wing_loss
 
@@ -16,13 +17,16 @@ __all__ = [
     "AdaptiveWingLoss",
     "L1Loss",
     "MSELoss",
+    "SmoothL1Loss",
     "SoftWingLoss",
     "WingLoss",
     "adaptive_wing_loss",
     "awing_weight_map",
     "l1_loss",
     "mse_loss",
+    "smooth_l1_loss",
     "soft_wing_loss",
+    "stacked_mse_loss",
     "wing_loss",
 ]
 
@@ -57,3 +61,7 @@ __all__ += [
 from .focal_wing import PAPER_BETA, FocalWingLoss, focal_factor, focal_sample_weights, focal_wing_loss, propagation_loss
 
 __all__ += ["PAPER_BETA", "FocalWingLoss", "focal_factor", "focal_sample_weights", "focal_wing_loss", "propagation_loss"]
+
+from .five_point import FivePointLoss, five_point_loss, five_point_matrix
+
+__all__ += ["FivePointLoss", "five_point_loss", "five_point_matrix"]

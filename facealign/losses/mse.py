@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["MSELoss", "REDUCTIONS", "check_pair", "mse_loss", "weighted_reduce"]
+__all__ = ["MSELoss", "REDUCTIONS", "check_pair", "mse_loss", "stacked_mse_loss", "weighted_reduce"]
 
 #: Accepted values of every loss's ``reduction`` argument.
 REDUCTIONS = ("mean", "sum", "none")
@@ -65,6 +65,19 @@ def mse_loss(
     """
     check_pair(pred, target, weights, name="mse_loss")
     return weighted_reduce((pred - target) ** 2, weights, reduction, name="mse_loss")
+
+
+def stacked_mse_loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Intermediate supervision (Newell et al. 2016, Sec. 3.4): :func:`mse_loss` of every stack's heatmaps
+    against the same targets, **summed** over the stacks (HIH's integer heatmaps, Lan et al. Eq. 6, and
+    the WOV / WOM heads of its Appendix B-C).
+
+    Shape: ``pred (B, S, K, h, w)``, ``target (B, K, h, w)``, ``weights (B, K)`` or None -> scalar.
+    """
+    if not isinstance(pred, torch.Tensor) or pred.ndim != 5:
+        got = tuple(pred.shape) if isinstance(pred, torch.Tensor) else type(pred).__name__
+        raise ValueError(f"stacked_mse_loss: pred must be a tensor of shape (B, S, K, h, w), got {got}")
+    return sum((mse_loss(p, target, weights) for p in pred.unbind(1)), pred.new_zeros(()))
 
 
 class MSELoss(nn.Module):
