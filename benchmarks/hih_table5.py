@@ -11,8 +11,8 @@ row                what decodes
 Baseline (argmax)  hih_cpu_68's integer maps alone, argmax (:func:`facealign.codecs.argmax_decode`)
 WSM (quarter)      the same maps, a quarter cell toward the higher neighbour (the paper's WSM practice)
 DARK               the same maps, DARK (:func:`facealign.codecs.dark_decode`)
-WOV                hih_wov_cpu_68 (:class:`facealign.outputs.OffsetValueAdapter`)
-WOM                hih_wom_cpu_68 (:class:`facealign.outputs.OffsetMapAdapter`)
+WOV                hih_wov_cpu_68 (:class:`facealign.tasks.OffsetValueTask`)
+WOM                hih_wom_cpu_68 (:class:`facealign.tasks.OffsetMapTask`)
 HIH                hih_cpu_68 (integer + decimal heatmaps)
 =================  ==================================================================================
 
@@ -84,19 +84,19 @@ SLICES = ("val", "human68")
 
 @dataclass
 class IntegerMapsDecoded:
-    """An HIH adapter whose decoding reads the last stack's integer heatmaps alone with a heatmap decoder
-    (flip test unchanged). Enough of :class:`facealign.outputs.OutputAdapter` for ``Trainer.validate``."""
+    """An HIH task whose decoding reads the last stack's integer heatmaps alone with a heatmap decoder
+    (flip test unchanged). Enough of :class:`facealign.tasks.CropTask` for ``Trainer.validate``."""
 
-    adapter: Any
+    task: Any
     codec: HeatmapCodec
     method: str
 
     def merge_flip(self, out: Any, mirrored: Any) -> Any:
-        return self.adapter.merge_flip(out, mirrored)
+        return self.task.merge_flip(out, mirrored)
 
     def targets(self, *args: Any, **kwargs: Any) -> Any:
         """HIH's own training targets: the datasets a validation builds (its protocols') make them."""
-        return self.adapter.targets(*args, **kwargs)
+        return self.task.targets(*args, **kwargs)
 
     def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
         return self.codec.decode(out.integer[:, -1], self.method)
@@ -141,15 +141,15 @@ def evaluate(trainers: dict[str, Trainer]) -> list[dict[str, Any]]:
         if key not in trainers:
             continue
         trainer = trainers[key]
-        own = trainer.adapter
+        own = trainer.task
         if method is not None:
             card = trainer.card
             codec = HeatmapCodec(card.input_size, card.heatmap_size, card.sigma, decoder=method)
-            trainer.adapter = IntegerMapsDecoded(own, codec, method)
+            trainer.task = IntegerMapsDecoded(own, codec, method)
         try:
             metrics = trainer.validate()
         finally:
-            trainer.adapter = own
+            trainer.task = own
         info = model_info(trainer.model, trainer.card.input_size)
         results.append({"row": row, "model": trainer.cfg.model, "metrics": metrics, "info": info})
     return results
@@ -214,7 +214,7 @@ def offset_diagnostic(trainer: Trainer, slice_name: str = "val") -> dict[str, fl
     each point's true cell, as its loss reads them."""
 
     def read(out: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return out.offsets if hasattr(out, "offsets") else trainer.adapter.codec.read_maps(out.offset_maps, batch["cells"])
+        return out.offsets if hasattr(out, "offsets") else trainer.task.codec.read_maps(out.offset_maps, batch["cells"])
 
     return offset_scores(*_validation_outputs(trainer, read, "offsets", slice_name))
 

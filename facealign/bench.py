@@ -47,7 +47,7 @@ def landmark_latency_ms(
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     from .landmarks import get_scheme  # here, not at the top: median_ms is torch-free, this needs PyTorch
     from .models.zoo import create_model, get_model_card
-    from .outputs import make_adapter
+    from .tasks import make_task
     from .runtime import make_runner, make_stage_runner
 
     card = get_model_card(model)
@@ -57,7 +57,7 @@ def landmark_latency_ms(
         runner = make_runner(net, card, backend=backend, threads=threads)
         x = rng.standard_normal((batch, 3, card.input_size, card.input_size)).astype(np.float32)
     else:
-        adapter = make_adapter(card, net, get_scheme(card.scheme))
-        runner = make_stage_runner(net, card, adapter, backend=backend, threads=threads, flip_test=flip_test)
+        task = make_task(card, net, get_scheme(card.scheme))
+        runner = make_stage_runner(net, card, task, backend=backend, threads=threads, flip_test=flip_test)
         x = rng.integers(0, 256, (batch, card.input_size, card.input_size, 3), dtype=np.uint8)
     return median_ms(lambda: runner(x), repeats=repeats, warmup=warmup) / batch

@@ -188,12 +188,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from .api import _load_model
     from .atomic import check_writable
     from .export import export_onnx, export_stage
-    from .outputs import OUTPUT_NAMES
+    from .tasks import task_class
 
     check_writable(args.output, what="output")  # before the model is loaded and exported
     card, net = _load_model(args.model)
     if args.network_only:
-        rep = export_onnx(net, card.input_size, args.output, names=OUTPUT_NAMES[card.output], tolerance=args.tolerance)
+        rep = export_onnx(net, card.input_size, args.output, names=task_class(card.output).names, tolerance=args.tolerance)
         print(f"wrote {rep.path} ({rep.size_bytes / 1e6:.2f} MB); ONNX Runtime vs PyTorch max |diff| = {rep.max_abs_diff:.2e}")
         return 0
     stage = export_stage(net, card, args.output, flip_test=args.flip_test)

@@ -57,7 +57,7 @@ def export_onnx(
 ) -> ExportReport:
     """Export ``model`` to ``path`` (atomically) and compare ONNX Runtime's output with PyTorch's on
     a random batch; raises ``RuntimeError`` when the largest absolute difference over all outputs
-    exceeds ``tolerance``. ``names`` name the graph's outputs (:attr:`facealign.outputs.OutputAdapter.names`).
+    exceeds ``tolerance``. ``names`` name the graph's outputs (the output kind's task ``names``, :mod:`facealign.tasks`).
     """
     data = export_onnx_bytes(model, input_size, names=names)
     x = np.random.default_rng(seed).standard_normal((batch, 3, input_size, input_size)).astype(np.float32)

@@ -4,7 +4,7 @@ Two kinds of graph run on either backend:
 
 * the network alone (:func:`make_runner`): a float32 batch ``(N, 3, S, S)`` -> the network's outputs
   as a list of numpy arrays (heatmaps ``(N, K, h, w)`` for heatmap models; HIH's integer and decimal
-  maps; ...; :mod:`facealign.outputs` turns them back into the network's output type);
+  maps; ...; in the order of the output kind's ``names``, :mod:`facealign.tasks`);
 * the whole landmark stage after the crop (:class:`LandmarkStage`, :func:`make_stage_runner`): uint8 RGB
   crops ``(N, S, S, 3)`` -> normalisation -> network [-> mirrored crops and merge] -> decode ->
   ``[coords (N, K, 2) crop px, scores (N, K)]``. On ONNX Runtime the decoder runs inside the graph too,
@@ -78,21 +78,21 @@ class LandmarkStage(torch.nn.Module):
 
     ``forward(crops)``: uint8 RGB crops ``(B, S, S, 3)`` -> ``x = (rgb - mean) / std`` as ``(B, 3, S, S)``
     -> the network (and its mirrored crops, merged, when ``flip_test``:
-    :func:`facealign.outputs.predict_crops`) -> the adapter's decoder -> ``coords (B, K, 2)`` in crop
+    :func:`facealign.tasks.predict_crops`) -> the task's decoder -> ``coords (B, K, 2)`` in crop
     pixels and ``scores (B, K)``.
     """
 
-    def __init__(self, net: torch.nn.Module, adapter: Any, *, mean: Sequence[float], std: Sequence[float], flip_test: bool = False) -> None:
+    def __init__(self, net: torch.nn.Module, task: Any, *, mean: Sequence[float], std: Sequence[float], flip_test: bool = False) -> None:
         super().__init__()
-        self.net, self.adapter, self.flip_test = net.eval(), adapter, bool(flip_test)
+        self.net, self.task, self.flip_test = net.eval(), task, bool(flip_test)
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
 
     def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        from .outputs import predict_crops
+        from .tasks import predict_crops
 
         x = (crops.permute(0, 3, 1, 2).float() - self.mean) / self.std
-        coords, scores = self.adapter.decode(predict_crops(self.net, x, adapter=self.adapter, flip_test=self.flip_test))
+        coords, scores = self.task.decode(predict_crops(self.net, x, task=self.task, flip_test=self.flip_test))
         return coords.float(), scores.float()
 
 
@@ -105,7 +105,7 @@ def export_onnx_bytes(
     example: torch.Tensor | None = None,
 ) -> bytes:
     """Export ``model`` to an ONNX graph with a dynamic batch axis: input ``input``, outputs ``names``
-    (the flattened network output, :attr:`facealign.outputs.OutputAdapter.names`). ``example``: the
+    (the flattened network output, the output kind's task ``names``: :mod:`facealign.tasks`). ``example``: the
     input to trace with (default: a float32 zero batch ``(1, 3, input_size, input_size)``)."""
     model = model.eval()
     x = torch.zeros(1, 3, input_size, input_size) if example is None else example
@@ -160,17 +160,17 @@ def make_runner(
     threads: int = 1,
 ) -> LandmarkRunner:
     """The runner for ``backend`` ("onnx" or "torch") of a model built as ``card`` describes."""
-    from .outputs import OUTPUT_NAMES
+    from .tasks import task_class
 
     return _backend_runner(
-        model, card.input_size, backend=backend, device=device, threads=threads, names=OUTPUT_NAMES[card.output]
+        model, card.input_size, backend=backend, device=device, threads=threads, names=task_class(card.output).names
     )
 
 
 def make_stage_runner(
     net: torch.nn.Module,
     card: ModelCard,
-    adapter: Any,
+    task: Any,
     *,
     backend: str,
     device: str = "cpu",
@@ -179,7 +179,7 @@ def make_stage_runner(
 ) -> LandmarkRunner:
     """The runner of the whole landmark stage (:class:`LandmarkStage`) on ``backend``: uint8 RGB crops
     ``(N, S, S, 3)`` -> ``[coords (N, K, 2) crop px, scores (N, K)]``."""
-    stage = LandmarkStage(net, adapter, mean=card.mean, std=card.std, flip_test=flip_test)
+    stage = LandmarkStage(net, task, mean=card.mean, std=card.std, flip_test=flip_test)
     return stage_runner(stage, card.input_size, backend=backend, device=device, threads=threads)
 
 
@@ -193,10 +193,10 @@ def stage_runner(stage: LandmarkStage, input_size: int, *, backend: str, device:
 def build_stage(net: torch.nn.Module, card: ModelCard, *, flip_test: bool = False) -> LandmarkStage:
     """The :class:`LandmarkStage` of ``net`` built as ``card`` says, with the card's decoder."""
     from .landmarks import get_scheme
-    from .outputs import make_adapter
+    from .tasks import make_task
 
-    adapter = make_adapter(card, net, get_scheme(card.scheme))
-    return LandmarkStage(net, adapter, mean=card.mean, std=card.std, flip_test=flip_test)
+    task = make_task(card, net, get_scheme(card.scheme))
+    return LandmarkStage(net, task, mean=card.mean, std=card.std, flip_test=flip_test)
 
 
 def stage_onnx_bytes(stage: LandmarkStage, input_size: int, *, opset: int = 17) -> bytes:

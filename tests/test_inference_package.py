@@ -100,7 +100,7 @@ INFERENCE_MODULES = [
     "facealign.card", "facealign.geometry", "facealign.landmarks",
 ]
 #: The training side (and torch) that the inference side must never pull in.
-TRAINING_MODULES = ["torch", "facealign.engine", "facealign.losses", "facealign.models", "facealign.outputs"]
+TRAINING_MODULES = ["torch", "facealign.engine", "facealign.losses", "facealign.models", "facealign.tasks"]
 
 
 def _training_modules_after(imports: list[str], build_aligner: bool) -> list[str]:

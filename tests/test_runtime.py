@@ -11,8 +11,8 @@ from facealign.geometry import align_matrix, warp
 from facealign.imageio import read_image
 from facealign.landmarks import get_scheme
 from facealign.models.zoo import create_model, get_model_card
-from facealign.outputs import make_adapter, predict_crops
 from facealign.runtime import OnnxRunner, export_onnx_bytes, make_runner, make_stage_runner
+from facealign.tasks import make_task, predict_crops
 
 SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
 #: RetinaFace's 5 points on takeo.ppm (rounded), enough to make a real aligned crop.
@@ -29,11 +29,11 @@ def crops():
     return np.stack(out)
 
 
-def _eager(net, card, adapter, crops, flip):
+def _eager(net, card, task, crops, flip):
     x = (torch.from_numpy(crops).permute(0, 3, 1, 2).float() - torch.tensor(card.mean).view(1, 3, 1, 1)) / torch.tensor(
         card.std
     ).view(1, 3, 1, 1)
-    coords, scores = adapter.decode(predict_crops(net, x, adapter=adapter, flip_test=flip))
+    coords, scores = task.decode(predict_crops(net, x, task=task, flip_test=flip))
     return coords.numpy(), scores.numpy()
 
 
@@ -44,14 +44,14 @@ def test_stage_graph_equals_the_steps_one_by_one(crops, backend, flip):
     torch.manual_seed(0)
     net = create_model("facealign_mnv2_050_68", **kwargs).eval()
     card = get_model_card("facealign_mnv2_050_68", **kwargs)
-    adapter = make_adapter(card, net, get_scheme(card.scheme))
-    coords, scores = make_stage_runner(net, card, adapter, backend=backend, flip_test=flip)(crops)
-    ref_c, ref_s = _eager(net, card, adapter, crops, flip)
+    task = make_task(card, net, get_scheme(card.scheme))
+    coords, scores = make_stage_runner(net, card, task, backend=backend, flip_test=flip)(crops)
+    ref_c, ref_s = _eager(net, card, task, crops, flip)
     assert coords.shape == (2, 68, 2) and scores.shape == (2, 68)
     np.testing.assert_allclose(coords, ref_c, atol=2e-3)
     np.testing.assert_allclose(scores, ref_s, atol=1e-5)
     # the mirrored crop changes the answer (so the flag reached the graph)
-    other, _ = make_stage_runner(net, card, adapter, backend=backend, flip_test=not flip)(crops)
+    other, _ = make_stage_runner(net, card, task, backend=backend, flip_test=not flip)(crops)
     assert np.abs(other - coords).max() > 1e-3
 
 
@@ -59,7 +59,7 @@ def test_onnx_runner_takes_the_graph_input_type(crops):
     """A uint8 graph gets uint8 crops, a float graph float32 (whatever the caller passed)."""
     net = create_model("facealign_mnv2_050_68", width=0.25, input_size=64, filters=16).eval()
     card = get_model_card("facealign_mnv2_050_68", width=0.25, input_size=64, filters=16)
-    assert make_stage_runner(net, card, make_adapter(card, net, get_scheme(card.scheme)), backend="onnx").input_dtype == np.uint8
+    assert make_stage_runner(net, card, make_task(card, net, get_scheme(card.scheme)), backend="onnx").input_dtype == np.uint8
     runner = make_runner(net, card, backend="onnx")
     assert runner.input_dtype == np.float32
     (heatmaps,) = runner(crops.transpose(0, 3, 1, 2).astype(np.float64))

@@ -8,8 +8,9 @@ config), with multi-face data and measures:
   ``input_size`` canvases, ``data.faces_per_canvas`` at a time (:class:`~facealign.data.multiface.MultiFaceDataset`),
   ``data.canvases_per_epoch`` canvases an epoch (0: as many as put each face on a canvas about once).
   Canvas ``i`` of epoch ``e`` is drawn from ``(seed, e, i)``, so the loader needs no shuffling and a
-  resumed run sees the canvases of an uninterrupted one. Loss: :class:`~facealign.losses.fox_loss.FoxNetLoss`
-  (``loss = "fox"``), its segmentation and Fox terms logged as ``segmentation`` and ``fox``.
+  resumed run sees the canvases of an uninterrupted one. Codec and loss: the ``bottomup`` task
+  (:class:`~facealign.tasks.BottomUpTask`: :class:`~facealign.losses.fox_loss.FoxNetLoss`, ``loss = "fox"``),
+  its segmentation and Fox terms logged as ``segmentation`` and ``fox``.
 * **Validation** each epoch, as the FoxNet paper measures (Sec. III, :func:`~facealign.bottomup.evaluate_multiface`):
   (a) fixed canvases composed from ``data.dense_val`` (seed ``cfg.seed``, epoch 0, no augmentation),
   ``precision`` / ``recall`` / ``f1`` (fractions) of the faces found at landmark-box IoU >= 0.5 and
@@ -45,14 +46,13 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from ..bottomup import FoxNetPredictor, MultiFaceResult, evaluate_against_boxes, evaluate_multiface
-from ..codecs.bottomup import BottomUpCodec
 from ..data.group_photos import GroupPhoto, GroupPhotoDataset, read_group_boxes, read_photo_list, read_pseudo_labels
 from ..data.multiface import MultiFaceDataset
 from ..data.transforms import AugmentConfig
 from ..imageio import read_image
 from ..landmarks import get_scheme
-from ..losses.fox_loss import FoxNetLoss
 from ..models.zoo import ModelCard, create_model, get_model_card
+from ..tasks import BottomUpTask, make_task
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
 from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
@@ -164,14 +164,11 @@ class BottomUpTrainer:
 
         self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
         self._check(cfg)
+        self.scheme = get_scheme(self.card.scheme)
+        self.task: BottomUpTask = make_task(self.card, None, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)  # type: ignore[assignment]
+        self.codec = self.task.codec
         self.memory_format = memory_format(cfg)
         self.model = create_model(cfg.model, **cfg.model_kwargs).to(memory_format=self.memory_format)
-        self.scheme = get_scheme(self.card.scheme)
-        self.codec = BottomUpCodec(
-            input_size=self.card.input_size, heatmap_size=self.card.heatmap_size,
-            num_points=self.card.num_points, sigma=self.card.sigma,
-        )
-        self.loss = FoxNetLoss()
         d = cfg.data
         train = self.faces.read(d.dense_train, d.limit_train)
         val = self.faces.read(d.dense_val, d.limit_val)
@@ -200,10 +197,6 @@ class BottomUpTrainer:
     def _check(self, cfg: TrainConfig) -> None:
         if self.card.output != "bottomup":
             raise ValueError(f"{cfg.name}: BottomUpTrainer trains bottom-up models; {cfg.model} returns {self.card.output!r} outputs")
-        if cfg.loss != "fox":
-            raise ValueError(f'{cfg.name}: bottom-up models train with loss = "fox" (FoxNetLoss); got loss = {cfg.loss!r}')
-        if cfg.loss_args:
-            raise ValueError(f"{cfg.name}: the Fox loss takes the paper's settings (Eq. 5); loss_args {sorted(cfg.loss_args)} do not apply")
         if cfg.five_loss_weight > 0:
             raise ValueError(f"{cfg.name}: five_loss_weight > 0 needs a heatmap model; {cfg.model} is bottom-up")
         if cfg.device != "cpu":
@@ -284,8 +277,7 @@ class BottomUpTrainer:
         )
 
     def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        terms = self.loss(self.model(batch["image"].contiguous(memory_format=self.memory_format)), batch)
-        return terms.total, {"segmentation": terms.segmentation, "fox": terms.fox.total}
+        return self.task.loss(self.model(batch["image"].contiguous(memory_format=self.memory_format)), batch)
 
     def _predictor(self) -> FoxNetPredictor:
         """The inference path of the validation, decoding with ``self.codec`` as it is now."""

@@ -120,7 +120,7 @@ class TrainConfig:
     ``loss`` names the training loss where the model's output kind has a choice (heatmap: "awing",
     "mse", "l1"; HIH: "hih"; regression (SCC): "softwing", "l1"; PropagationNet: "focalwing";
     bottom-up FoxNet: "fox"); ``loss_args`` its settings where the kind takes any
-    (:data:`facealign.outputs.LOSS_ARGS`; HIH: ``alpha``, ``temperature``). ``flip_test`` applies to top-down validation only; bottom-up models take
+    (the task's ``loss_args``, :mod:`facealign.tasks`; HIH: ``alpha``, ``temperature``). ``flip_test`` applies to top-down validation only; bottom-up models take
     ``augment``'s photometric fields and ``flip_prob`` (per pasted face), their canvases being the
     geometric augmentation.
     """

@@ -1,5 +1,6 @@
-"""The training engine shared by every top-down method (heatmap, HIH, regression): one place where a :class:`TrainConfig` turns
-into a model, data, loss, optimiser and schedule; epochs with validation (NME / FR / AUC with
+"""The training engine shared by every top-down method (heatmap, HIH, regression, PropagationNet, WOV / WOM): one place
+where a :class:`TrainConfig` turns into a model, data, the task of its output kind (:mod:`facealign.tasks`: targets, loss,
+flip merge, decoding), optimiser and schedule; epochs with validation (NME / FR / AUC with
 flip-test averaging), JSON-lines metrics, atomic checkpoints and exact resume; PyTorch DDP under
 ``torchrun`` (gloo on CPU, nccl on GPU).
 """
@@ -26,12 +27,12 @@ from ..data.transforms import AugmentConfig
 from ..geometry import align_matrix, apply_affine, invert_affine
 from ..landmarks import LandmarkScheme, get_scheme
 from ..losses import five_point_loss
+from ..tasks import CropTask, make_task, predict_crops
 from ..types import Sample, input_to_heatmap
 from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
 from .checkpoint import init_weights
 from .config import TrainConfig
-from ..outputs import make_adapter, predict_crops
 from .loop import (
     FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
     train_device, train_steps,
@@ -77,8 +78,11 @@ class Trainer:
                 print(f"init_from {cfg.init_from}: {len(copied)} tensors copied, {len(kept)} kept as initialised"
                       + (f" ({', '.join(kept[:4])}{', ...' if len(kept) > 4 else ''})" if kept else ""))
         self.scheme = get_scheme(self.card.scheme)
-        self.adapter = make_adapter(self.card, self.model, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)
-        if cfg.five_loss_weight > 0 and not hasattr(self.adapter, "point_heatmaps"):
+        task = make_task(self.card, self.model, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)
+        if not isinstance(task, CropTask):
+            raise ValueError(f"{cfg.name}: Trainer trains top-down models; {cfg.model} returns {self.card.output!r} outputs")
+        self.task: CropTask = task
+        if cfg.five_loss_weight > 0 and not hasattr(self.task, "point_heatmaps"):
             raise ValueError(
                 f"five_loss_weight > 0 needs maps centred on the points (soft-argmax 5-point loss: heatmap and "
                 f"propagation models); {cfg.model} returns {self.card.output!r} outputs"
@@ -159,7 +163,7 @@ class Trainer:
             records,
             scheme=self.scheme,
             input_size=self.card.input_size,
-            targets=self.adapter,
+            targets=self.task,
             mean=self.card.mean,
             std=self.card.std,
             augment=self.cfg.augment if train else AugmentConfig.none(),
@@ -276,10 +280,10 @@ class Trainer:
     def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         batch = to_device(batch, self.device)
         out = self.ddp(batch["image"].contiguous(memory_format=self.memory_format))
-        loss, parts = self.adapter.loss(out, batch)
+        loss, parts = self.task.loss(out, batch)
         if self.cfg.five_loss_weight > 0:
             parts["five"] = five_point_loss(
-                self.adapter.point_heatmaps(out),
+                self.task.point_heatmaps(out),  # type: ignore[attr-defined]
                 input_to_heatmap(batch["five"], self.card.stride),
                 scheme=self.scheme,
                 sigma=self.card.sigma,
@@ -296,8 +300,8 @@ class Trainer:
         preds = []
         for batch in self._loader(ds, train=False, epoch=0):
             images = batch["image"].to(self.device).contiguous(memory_format=self.memory_format)
-            out = predict_crops(self.model, images, adapter=self.adapter, flip_test=self.cfg.flip_test)
-            coords, _ = self.adapter.decode(out)
+            out = predict_crops(self.model, images, task=self.task, flip_test=self.cfg.flip_test)
+            coords, _ = self.task.decode(out)
             for c, m in zip(coords.cpu().numpy(), batch["matrix"].numpy()):
                 preds.append(apply_affine(invert_affine(m), c))
         return np.stack(preds)

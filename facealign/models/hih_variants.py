@@ -15,8 +15,8 @@ decimal heatmaps, so that the representations can be compared on one backbone.
 
 Offsets are fractions of a cell, ``[0, 1)`` (:mod:`facealign.codecs.offsets`); the last layers' biases
 start at 0.5, the middle of the cell, so an untrained head decodes like argmax. The networks return
-tensors only; targets, loss and decoding are :class:`facealign.outputs.OffsetValueAdapter` /
-:class:`facealign.outputs.OffsetMapAdapter`.
+tensors only; targets, loss and decoding are :class:`facealign.tasks.OffsetValueTask` /
+:class:`facealign.tasks.OffsetMapTask`.
 """
 
 from __future__ import annotations

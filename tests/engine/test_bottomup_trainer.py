@@ -99,7 +99,7 @@ def test_best_is_highest_f1_then_lowest_nme(tmp_path):
 def test_canvases_per_epoch_and_config_errors(tmp_path):
     t = BottomUpTrainer(_config(tmp_path, "many", TINY.replace("limit_val = 6", "limit_val = 6\ncanvases_per_epoch = 12")))
     assert (len(t.train_set), t.iters_per_epoch) == (12, 3)
-    with pytest.raises(ValueError, match='loss = "fox"'):
+    with pytest.raises(ValueError, match="output kind 'bottomup' trains with loss 'fox'; got loss='awing'"):
         BottomUpTrainer(_config(tmp_path, "awing", TINY.replace('loss = "fox"', 'loss = "awing"')))
     with pytest.raises(ValueError, match="fewer than batch_size 16"):
         BottomUpTrainer(_config(tmp_path, "big", TINY.replace("batch_size = 4", "batch_size = 16")))

@@ -13,7 +13,7 @@ import torch
 from facealign.engine.checkpoint import load_checkpoint
 from facealign.engine.config import load_config
 from facealign.engine.trainer import Trainer
-from facealign.outputs import flip_heatmaps
+from facealign.tasks import flip_heatmaps
 
 REPO = Path(__file__).resolve().parents[2]
 FACES = (REPO / "../shared/data/faces").resolve()

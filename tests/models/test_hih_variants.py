@@ -1,5 +1,5 @@
 """WOV / WOM heads on HIH's network (Lan et al. Appendix B-C): shapes, backward, the parameters each head
-adds or removes against hih_cpu_68, zoo entries and their adapters."""
+adds or removes against hih_cpu_68, zoo entries and their tasks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from facealign.landmarks import get_scheme
 from facealign.models import create_model, get_model_card, model_info
 from facealign.models.hih_variants import HIHOffsetMapModel, HIHOffsetValueModel, OffsetMapOutput, OffsetValueOutput
-from facealign.outputs import OffsetMapAdapter, OffsetValueAdapter, make_adapter
+from facealign.tasks import OffsetMapTask, OffsetValueTask, make_task
 
 SMALL = dict(num_points=5, input_size=64, num_stacks=2, depth=2, channels=16, branch_channels=16)
 
@@ -57,22 +57,22 @@ def test_parameters_against_hih_cpu_68() -> None:
     assert gmacs["wom"] == pytest.approx(0.1383, abs=1e-3)
 
 
-def test_zoo_cards_and_adapters() -> None:
+def test_zoo_cards_and_tasks() -> None:
     scheme = get_scheme("68")
     base = get_model_card("hih_cpu_68")
-    for name, kind, adapter_type, loss in (
-        ("hih_wov_cpu_68", "offset_value", OffsetValueAdapter, "wov"),
-        ("hih_wom_cpu_68", "offset_map", OffsetMapAdapter, "wom"),
+    for name, kind, task_type, loss in (
+        ("hih_wov_cpu_68", "offset_value", OffsetValueTask, "wov"),
+        ("hih_wom_cpu_68", "offset_map", OffsetMapTask, "wom"),
     ):
         card = get_model_card(name)
         assert card.output == kind and (card.input_size, card.heatmap_size, card.sigma) == (128, 32, base.sigma)
         assert (card.training_data, card.licence) == (base.training_data, base.licence)
         model = create_model(name)
-        assert isinstance(make_adapter(card, model, scheme, loss=loss), adapter_type)
-        with pytest.raises(ValueError, match=f"train with the '{loss}' loss"):
-            make_adapter(card, model, scheme, loss="hih")
-    assert make_adapter(get_model_card("hih_wom_cpu_68"), create_model("hih_wom_cpu_68"), scheme).codec.shared_maps
-    per_point = make_adapter(get_model_card("hih_wom_cpu_68"), create_model("hih_wom_cpu_68", per_point_maps=True), scheme)
+        assert isinstance(make_task(card, model, scheme, loss=loss), task_type)
+        with pytest.raises(ValueError, match=f"{name}: output kind '{kind}' trains with loss '{loss}'; got loss='hih'"):
+            make_task(card, model, scheme, loss="hih")
+    assert make_task(get_model_card("hih_wom_cpu_68"), create_model("hih_wom_cpu_68"), scheme).codec.shared_maps
+    per_point = make_task(get_model_card("hih_wom_cpu_68"), create_model("hih_wom_cpu_68", per_point_maps=True), scheme)
     assert not per_point.codec.shared_maps
 
 

@@ -10,7 +10,7 @@ import torch
 from facealign.codecs import DECODER_NAMES
 from facealign.landmarks import get_scheme
 from facealign.models import registry, zoo
-from facealign.outputs import make_adapter
+from facealign.tasks import make_task
 from facealign.models.zoo import (
     DEFAULT_MODEL,
     IMAGENET_MEAN,
@@ -30,7 +30,7 @@ TABLE3 = ["SSSS", "DSSS", "DDSS", "DSSD", "DSDS", "DDDS", "SSSD", "SDSD", "SSDD"
 
 @pytest.mark.parametrize("name", list_models())
 def test_every_registered_model_builds_and_runs(name: str) -> None:
-    """Every entry builds as its card says, runs, and (top-down kinds) decodes through its output adapter."""
+    """Every entry builds as its card says, runs, and (top-down kinds) decodes through the task of its output kind."""
     card = get_model_card(name)
     model = create_model(name).eval()
     assert model.num_points == card.num_points
@@ -59,7 +59,7 @@ def test_every_registered_model_builds_and_runs(name: str) -> None:
     else:  # regression: fixed input size; (B, K, 2) input-pixel coordinates
         assert out.shape == (1, card.num_points, 2)
     if side == card.input_size:
-        coords, scores = make_adapter(card, model, get_scheme(card.scheme)).decode(out)
+        coords, scores = make_task(card, model, get_scheme(card.scheme)).decode(out)
         assert coords.shape == (1, card.num_points, 2) and scores.shape == (1, card.num_points)
 
 

@@ -211,7 +211,7 @@ class PropagationNet(nn.Module):
 
 # --- the zoo ---------------------------------------------------------------------------------------------
 # output="propagation": PropagationOutput (every stack's heatmaps + boundary heatmaps), trained and decoded
-# through facealign.outputs.PropagationAdapter.
+# through facealign.tasks.PropagationTask.
 
 #: Paper settings (Sec. 4.3): 256 px input, 64 x 64 heatmaps, 4 stacks; WFLW's 98 points, M = 15.
 PAPER_INPUT = 256

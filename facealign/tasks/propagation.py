@@ -1,0 +1,80 @@
+"""The ``propagation`` task: PropagationNet's landmark heatmaps of every stack ``(B, S, K, h, w)`` and
+boundary heatmaps ``(B, S, M, h, w)`` (Huang et al., "PropagationNet", 2021; ``M = 0`` without the
+propagation module)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ..card import ModelCard
+from ..codecs import BoundaryCodec, HeatmapCodec
+from ..landmarks import LandmarkScheme
+from ..losses import propagation_loss
+from .base import finite_points
+from .flip import flip_heatmaps
+
+__all__ = ["PropagationTask"]
+
+
+class PropagationTask:
+    """Targets: Gaussian landmark heatmaps (:class:`~facealign.codecs.HeatmapCodec`) and boundary heatmaps
+    (:class:`~facealign.codecs.BoundaryCodec`). Loss: Eq. 5, Focal Wing on landmarks plus ``beta`` times
+    Focal Wing on boundaries, over every stack (:func:`~facealign.losses.propagation_loss`); our faces
+    carry no attribute flags, so the focal factor is 1 and Focal Wing is Adaptive Wing. Decoding: the
+    last stack's landmark heatmaps with the card's decoder (the paper's quarter-pixel shift for
+    ``propnet_wflw_98``). Flip test: landmark maps with the scheme's flip map, boundary maps with the
+    boundaries' own (left and right contours swap).
+    """
+
+    kind: ClassVar[str] = "propagation"
+    names: ClassVar[tuple[str, ...]] = ("heatmaps", "boundaries")
+    loss_names: ClassVar[tuple[str, ...]] = ("focalwing",)
+    loss_args: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, codec: HeatmapCodec, scheme: LandmarkScheme, *, num_boundaries: int) -> None:
+        self.codec, self.scheme = codec, scheme
+        self.boundary_codec = (
+            BoundaryCodec(scheme, codec.input_size, codec.heatmap_size, codec.sigma) if num_boundaries else None
+        )
+        if self.boundary_codec is not None and self.boundary_codec.num_boundaries != num_boundaries:
+            raise ValueError(
+                f"the model predicts {num_boundaries} boundaries but scheme {scheme.name} has "
+                f"{self.boundary_codec.num_boundaries}"
+            )
+
+    @classmethod
+    def from_card(cls, card: ModelCard, model: Any, scheme: LandmarkScheme, *, loss: str) -> PropagationTask:
+        codec = HeatmapCodec(card.input_size, card.heatmap_size, card.sigma, decoder=card.decoder)
+        return cls(codec, scheme, num_boundaries=int(model.num_boundaries))
+
+    def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
+        pts, keep = finite_points(points, visible)
+        heatmaps, weights = self.codec.encode(pts, keep)
+        if self.boundary_codec is None:
+            size = self.codec.heatmap_size
+            boundaries, boundary_weights = np.zeros((0, size, size), np.float32), np.zeros(0, np.float32)
+        else:
+            boundaries, boundary_weights = self.boundary_codec.encode(pts, keep)
+        return {"heatmaps": heatmaps, "weights": weights, "boundaries": boundaries, "boundary_weights": boundary_weights}
+
+    def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return propagation_loss(
+            out.heatmaps, out.boundaries, batch["heatmaps"], batch["boundaries"], batch["weights"], batch["boundary_weights"]
+        )
+
+    def merge_flip(self, out: Any, mirrored: Any) -> Any:
+        heatmaps = 0.5 * (out.heatmaps + flip_heatmaps(mirrored.heatmaps, self.scheme.flip_index))
+        if self.boundary_codec is None:
+            return out._replace(heatmaps=heatmaps)
+        bfi = self.boundary_codec.flip_index
+        return out._replace(heatmaps=heatmaps, boundaries=0.5 * (out.boundaries + flip_heatmaps(mirrored.boundaries, bfi)))
+
+    def decode(self, out: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codec.decode(out.heatmaps[:, -1])
+
+    def point_heatmaps(self, out: Any) -> torch.Tensor:
+        """The last stack's landmark maps (the decoded ones), for :func:`facealign.losses.five_point_loss`."""
+        return out.heatmaps[:, -1]
