@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+import typing
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,6 @@ from ..landmarks import LandmarkScheme, get_scheme
 from ..losses import five_point_loss
 from ..tasks import CropTask, make_task, predict_crops
 from ..types import Sample, input_to_heatmap
-from ..models.scc.adjacency import build_adjacency
 from ..models.zoo import ModelCard, create_model, get_model_card
 from .checkpoint import init_weights
 from .config import TrainConfig
@@ -39,7 +39,16 @@ from .loop import (
 )
 from .protocols import Protocol, downscaled_record, face_size_box, score_points
 
-__all__ = ["Trainer"]
+__all__ = ["PreparesForTraining", "Trainer"]
+
+
+@typing.runtime_checkable
+class PreparesForTraining(typing.Protocol):
+    """A model that sets itself up from the training data before its first step:
+    ``prepare_training(shapes)`` with the fully labelled training faces in crop pixels ``(M, K, 2)``
+    (:meth:`Trainer.train_shapes`), e.g. SCC's data-driven adjacency (Eq. 4)."""
+
+    def prepare_training(self, shapes: np.ndarray) -> None: ...
 
 
 def _is_dist() -> bool:
@@ -91,8 +100,8 @@ class Trainer:
         self.train_set = self._dataset(self._records(train=True), train=True)
         self.val_set = self._dataset(self._records(train=False), train=False)
         self.protocols = self._protocols() if _rank() == 0 else []
-        if hasattr(self.model, "set_adjacency"):  # SCC: the data-driven graph of the training shapes
-            self.model.set_adjacency(build_adjacency(self.train_shapes()[1], k=self.model.k))
+        if isinstance(self.model, PreparesForTraining):  # e.g. SCC: the data-driven graph of the training shapes
+            self.model.prepare_training(self.train_shapes()[1])
         self.train_indices = self._train_indices()
         self.model.to(self.device)
         self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)

@@ -11,7 +11,7 @@ last layer's outputs of order one while the loss sees pixels, as the paper's Sof
 Train with a coordinate loss on these pixel outputs, e.g.
 ``facealign.losses.soft_wing_loss(model(x), target_px, visibility)``; decoding is the identity.
 Before training an SCC model, install the data-driven adjacency:
-``model.set_adjacency(build_adjacency(train_shapes_in_crop_pixels, k=model.k))``.
+``model.prepare_training(train_shapes_in_crop_pixels)`` (the trainer calls it).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from torch import nn
 from ..backbones import ResNet, resnet18, resnet34
 from ..registry import NO_WEIGHTS, finish_model, register_model
 from ..zoo import ModelCard
+from .adjacency import build_adjacency
 from .attention import AttentionMultiScale
 from .graph import GraphRelationHead
 
@@ -148,6 +149,12 @@ class SCCModel(_RegressionModelBase):
         """Install the data-driven ``(K, K)`` mask of :func:`~facealign.models.scc.adjacency.build_adjacency`
         (a buffer: it is saved and loaded with the state_dict)."""
         self.head.adjacency.set_mask(mask)
+
+    def prepare_training(self, shapes: np.ndarray) -> None:
+        """The trainer's set-up hook (:class:`facealign.engine.trainer.PreparesForTraining`): install the
+        adjacency of the training shapes in crop pixels, ``build_adjacency(shapes, k=self.k)`` (Eq. 4).
+        Shape: ``shapes (M, K, 2)``."""
+        self.set_adjacency(build_adjacency(shapes, k=self.k))
 
     @property
     def adjacency(self) -> np.ndarray:
