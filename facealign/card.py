@@ -18,7 +18,6 @@ __all__ = [
     "DEFAULT_MODEL",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
-    "OUTPUT_KINDS",
     "ModelCard",
     "card_from_json",
     "card_to_json",
@@ -33,17 +32,6 @@ IMAGENET_STD = (58.395, 57.12, 57.375)
 DEFAULT_MODEL = "facealign_mnv2_050_68"
 
 
-#: What a network returns: heatmaps ``(B, K, h, w)`` to decode; input-pixel coordinates ``(B, K, 2)``
-#: (regression models such as SCC; their heatmap_size is the input size and sigma is unused); HIH's
-#: integer + decimal heatmaps (:class:`facealign.models.hih.HIHOutput`); PropagationNet's landmark +
-#: boundary heatmaps of every stack (:class:`facealign.models.propagation.PropagationOutput`); HIH's
-#: comparison heads, integer heatmaps + sub-cell offset values or offset maps
-#: (:mod:`facealign.models.hih_variants`); or
-#: FoxNet's bottom-up segmentation + embeddings (whole photos, many faces: not an Aligner crop model).
-#: :mod:`facealign.outputs` holds what each top-down kind means for training and decoding.
-OUTPUT_KINDS = ("heatmap", "regression", "hih", "propagation", "bottomup", "offset_value", "offset_map")
-
-
 @dataclass(frozen=True)
 class ModelCard:
     """Everything needed to use a registered model.
@@ -52,8 +40,11 @@ class ModelCard:
     input_size: square input side (px) of the aligned crop; mean / std: RGB normalisation on the 0-255
     scale (``x = (rgb - mean) / std``); heatmap_size: square heatmap side (cells); sigma: Gaussian target
     sigma in heatmap cells; decoder: default heatmap decoder (a name of
-    :data:`facealign.codecs.DECODER_NAMES`); output: what the network returns (``"heatmap"``:
-    ``(B, K, heatmap_size, heatmap_size)``); weights: file name in ``facealign/weights/`` when shipped
+    :data:`facealign.codecs.DECODER_NAMES`); output: what the network returns, an output kind of
+    :data:`facealign.tasks.TASKS` (``"heatmap"``: ``(B, K, heatmap_size, heatmap_size)``; ``"bottomup"``:
+    FoxNet's whole-photo outputs, not an Aligner crop model), checked when the model is registered
+    (:func:`facealign.models.registry.register_model`): the kinds and what they mean are training side,
+    and a card read from a graph needs no more than the landmark stage's fixed outputs; weights: file name in ``facealign/weights/`` when shipped
     with the package, else ``None``; training_data, licence, description: free text.
     """
 
@@ -80,8 +71,6 @@ class ModelCard:
             )
         if not self.sigma > 0:
             raise ValueError(f"{self.name}: sigma must be positive, got {self.sigma}")
-        if self.output not in OUTPUT_KINDS:
-            raise ValueError(f"{self.name}: output must be one of {OUTPUT_KINDS}, got {self.output!r}")
         if len(self.mean) != 3 or len(self.std) != 3 or min(self.std) <= 0:
             raise ValueError(f"{self.name}: mean / std must be 3 RGB values (std > 0), got {self.mean} / {self.std}")
 

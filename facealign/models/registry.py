@@ -18,6 +18,7 @@ from torch import nn
 
 from ..card import ModelCard, weights_path
 from ..engine.checkpoint import load_torch_file
+from ..tasks import TASKS
 
 __all__ = [
     "DLIB_LABELS",
@@ -62,8 +63,10 @@ def register_model(card: ModelCard) -> Callable[[_F], _F]:
 
     The constructor takes keyword arguments only, among them ``pretrained: bool``, ``num_points`` and
     ``input_size``, and returns a model whose ``num_points`` and ``heatmap_size`` attributes describe
-    what it was built as.
+    what it was built as. ``card.output`` must be an output kind of :data:`facealign.tasks.TASKS`.
     """
+    if card.output not in TASKS:
+        raise ValueError(f"register_model: {card.name}: output must be one of {tuple(TASKS)}, got {card.output!r}")
 
     def decorator(fn: _F) -> _F:
         if fn.__name__ != card.name:

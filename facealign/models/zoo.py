@@ -28,7 +28,7 @@ from typing import Any
 
 from torch import nn
 
-from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, OUTPUT_KINDS, ModelCard, weights_path  # noqa: F401  (re-exported)
+from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, ModelCard, weights_path  # noqa: F401  (re-exported)
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel

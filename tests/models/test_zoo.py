@@ -10,7 +10,7 @@ import torch
 from facealign.codecs import DECODER_NAMES
 from facealign.landmarks import get_scheme
 from facealign.models import registry, zoo
-from facealign.tasks import make_task
+from facealign.tasks import TASKS, make_task
 from facealign.models.zoo import (
     DEFAULT_MODEL,
     IMAGENET_MEAN,
@@ -176,6 +176,10 @@ def test_register_model_checks_names() -> None:
 
     with pytest.raises(ValueError, match="must be named like its card"):
         register_model(card)(other_name)
+    # the output kind must be one the tasks know: the card's check, made where cards are registered
+    assert {get_model_card(n).output for n in list_models()} <= set(TASKS)
+    with pytest.raises(ValueError, match=r"register_model: x: output must be one of \('heatmap', 'regression', .*got 'maps'"):
+        register_model(dataclasses.replace(card, name="x", output="maps"))
 
 
 def test_model_card_validates() -> None:
