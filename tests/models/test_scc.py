@@ -156,6 +156,21 @@ def test_adjacency_travels_in_the_state_dict() -> None:
         fresh.set_adjacency(np.eye(68))
 
 
+def test_prepare_training_installs_the_adjacency_of_the_training_shapes() -> None:
+    """The trainer's hook (PreparesForTraining): SCC builds its graph from the shapes it is given (Eq. 4);
+    the FC baseline has no graph and no hook."""
+    from facealign.engine.trainer import PreparesForTraining
+    from facealign.models.scc import build_adjacency
+
+    shapes = np.random.default_rng(1).uniform(10, 118, size=(12, 68, 2))
+    model = _cpu_scc()
+    assert isinstance(model, PreparesForTraining)
+    model.prepare_training(shapes)
+    assert model.adjacency_fitted
+    np.testing.assert_array_equal(model.adjacency, build_adjacency(shapes, k=model.k))
+    assert not isinstance(FCRegressionModel(resnet18(), num_points=5, input_size=64), PreparesForTraining)
+
+
 def test_fc_baseline_forward_backward() -> None:
     model = FCRegressionModel(resnet18(), num_points=5, input_size=64)
     out = model(torch.randn(2, 3, 64, 64))
