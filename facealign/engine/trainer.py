@@ -89,7 +89,10 @@ class Trainer:
         self.scheme = get_scheme(self.card.scheme)
         task = make_task(self.card, self.model, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)
         if not isinstance(task, CropTask):
-            raise ValueError(f"{cfg.name}: Trainer trains top-down models; {cfg.model} returns {self.card.output!r} outputs")
+            raise ValueError(
+                f"{cfg.name}: Trainer trains top-down models; {cfg.model} returns {self.card.output!r} outputs "
+                "(bottom-up models train with facealign.engine.bottomup_trainer.BottomUpTrainer)"
+            )
         self.task: CropTask = task
         if cfg.five_loss_weight > 0 and not hasattr(self.task, "point_heatmaps"):
             raise ValueError(

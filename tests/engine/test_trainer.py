@@ -171,6 +171,13 @@ def test_five_point_loss_is_refused_where_no_map_is_centred_on_the_points(tmp_pa
         Trainer(cfg)
 
 
+def test_a_bottom_up_model_is_refused_with_the_trainer_to_use(tmp_path):
+    """FoxNet's task is not a crop task: the top-down trainer says so before reading any data."""
+    cfg = _config(tmp_path, model="foxnet_cpu_68", model_kwargs={}, loss="fox", five_loss_weight=0.0)
+    with pytest.raises(ValueError, match="Trainer trains top-down models; foxnet_cpu_68 returns 'bottomup' outputs"):
+        Trainer(cfg)
+
+
 def test_pose_balancing_oversamples_the_training_faces(tmp_path):
     from facealign.data.balance import pose_bins
 
