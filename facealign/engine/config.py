@@ -117,10 +117,10 @@ class TrainConfig:
     """One named experiment (Earp et al. Sec. 3.3 baseline: Adam, lr 1e-3, 40 epochs, x0.1 at 20/30,
     batch 16).
 
-    ``loss`` names the training loss where the model's output kind has a choice (heatmap: "awing",
-    "mse", "l1"; HIH: "hih"; regression (SCC): "softwing", "l1"; PropagationNet: "focalwing";
-    bottom-up FoxNet: "fox"); ``loss_args`` its settings where the kind takes any
-    (the task's ``loss_args``, :mod:`facealign.tasks`; HIH: ``alpha``, ``temperature``). ``flip_test`` applies to top-down validation only; bottom-up models take
+    ``loss`` names the training loss, one of the ``loss_names`` of the model's output kind
+    (:func:`facealign.tasks.make_task` lists them; heatmap: "awing", "mse", "l1"); ``loss_args`` its
+    settings where the kind takes any (the task's ``loss_args``; HIH: ``alpha``, ``temperature``).
+    ``flip_test`` applies to top-down validation only; bottom-up models take
     ``augment``'s photometric fields and ``flip_prob`` (per pasted face), their canvases being the
     geometric augmentation.
     """
