@@ -44,8 +44,9 @@ class ModelCard:
     :data:`facealign.tasks.TASKS` (``"heatmap"``: ``(B, K, heatmap_size, heatmap_size)``; ``"bottomup"``:
     FoxNet's whole-photo outputs, not an Aligner crop model), checked when the model is registered
     (:func:`facealign.models.registry.register_model`): the kinds and what they mean are training side,
-    and a card read from a graph needs no more than the landmark stage's fixed outputs; weights: file name in ``facealign/weights/`` when shipped
-    with the package, else ``None``; training_data, licence, description: free text.
+    and a card read from a graph needs no more than the landmark stage's fixed outputs; weights: file
+    name in ``facealign/weights/`` when shipped with the package, else ``None``; training_data,
+    licence, description: free text.
     """
 
     name: str

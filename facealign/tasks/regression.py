@@ -19,7 +19,8 @@ __all__ = ["RegressionTask"]
 class RegressionTask:
     """Targets: the points themselves (no codec: the network's output is the decoded form). Loss: Soft
     Wing (Zhu et al. Eq. 9) on pixels by default, or L1. Decoding is the identity; regression gives no
-    per-point confidence, so every score is 1. Flip test: :func:`flip_coordinates`."""
+    per-point confidence, so every score is 1. Flip test: :func:`flip_coordinates`. The cards of
+    regression models give the input size as ``heatmap_size``; their ``sigma`` is unused."""
 
     kind: ClassVar[str] = "regression"
     names: ClassVar[tuple[str, ...]] = ("points",)
