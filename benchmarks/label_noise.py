@@ -19,7 +19,7 @@ and the share of the first harmonic of the position inside an integer cell that 
 ``exp(-2 pi^2 sigma^2 / L^2)`` (the characteristic function of the noise at frequency ``1 / L``): what the
 decimal branch has to learn from.
 
-    .venv/bin/python benchmarks/label_noise.py [--data ../shared/data/300w_human] [--sizes 128:32:4 256:64:8]
+    .venv/bin/python -m benchmarks.label_noise [--data ../shared/data/300w_human] [--sizes 128:32:4 256:64:8]
 """
 
 from __future__ import annotations

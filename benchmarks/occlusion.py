@@ -13,7 +13,7 @@ failures do not mix into the comparison. Reported per occlusion level: NME (%, o
 distance) over the points left visible and over the hidden ones, and how much the visible points'
 error grew against the same points' error on the unoccluded photo (the first level should be 0).
 
-    .venv/bin/python benchmarks/occlusion.py --model runs/scc_cpu_68/best.pt --model runs/scc_fc_cpu_68/best.pt \\
+    .venv/bin/python -m benchmarks.occlusion --model runs/scc_cpu_68/best.pt --model runs/scc_fc_cpu_68/best.pt \\
         --model facealign_mnv2_050_68 [--levels 0 0.3 0.5 0.7] [--limit 200] [--data DIR --holdout FILE]
 """
 
