@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import cv2
@@ -233,3 +234,42 @@ def test_paired_difference_hand_worked():
     assert d["mean"] == 0.0 and -1.0 <= d["lo"] < 0.0 < d["hi"] <= 1.0 and d["better"] == 1
     with pytest.raises(ValueError, match=r"expected two equal non-empty \(N,\) arrays, got \(2,\) and \(3,\)"):
         human_slice.paired_difference(np.zeros(2), np.zeros(3))
+
+
+BENCH = REPO / "benchmarks"
+#: Where benchmark commands are documented: the READMEs, the model cards and the benchmarks' own docstrings.
+DOCS = [REPO / "README.md", BENCH / "README.md", *sorted((REPO / "facealign/weights").glob("*.md")), *sorted(BENCH.glob("*.py"))]
+
+
+def _benchmarks() -> set[str]:
+    return {p.stem for p in BENCH.glob("*.py") if p.stem != "__init__"}
+
+
+def _imports_another_benchmark(name: str) -> bool:
+    return re.search(r"^\s*from benchmarks(\.\w+)? import ", (BENCH / f"{name}.py").read_text(), re.M) is not None
+
+
+def test_documented_benchmark_commands_name_benchmarks_that_exist():
+    """Every ``python -m benchmarks.NAME`` and ``python benchmarks/NAME.py`` in the docs names a benchmark, and one
+    that imports another benchmark is documented only as a module (run as a file it would not find the package)."""
+    modules = _benchmarks()
+    as_module, as_file = set(), set()
+    for doc in DOCS:
+        text = doc.read_text()
+        as_module |= {(doc.name, m) for m in re.findall(r"-m benchmarks\.([a-z0-9_]+)", text)}
+        as_file |= {(doc.name, m) for m in re.findall(r"python\S* benchmarks/([a-z0-9_]+)\.py", text)}
+    assert {m for _, m in as_module} >= {"peers", "hard_faces", "human_slice", "latency", "multiface"}
+    assert not [(d, m) for d, m in as_module | as_file if m not in modules]
+    assert not [(d, m) for d, m in as_file if _imports_another_benchmark(m)]
+
+
+def test_benchmarks_import_each_other_as_a_package_and_each_has_a_readme_section():
+    """No benchmark edits ``sys.path``; hard_faces / latency / human_slice / multiface import their helpers from
+    the package; benchmarks/README.md names every benchmark in a heading (or the closing list of the others)."""
+    assert not [n for n in _benchmarks() if "sys.path" in (BENCH / f"{n}.py").read_text()]
+    assert {n for n in _benchmarks() if _imports_another_benchmark(n)} >= {"hard_faces", "human_slice", "multiface"}
+    readme = (BENCH / "README.md").read_text()
+    others = readme[readme.index("## Others") :]
+    headings = "\n".join(re.findall(r"^## .*$", readme, re.M))
+    headed = set(re.findall(r"`(\w+)\.py`", headings)) | set(re.findall(r"^- `(\w+)\.py`", others, re.M))
+    assert headed == _benchmarks()
