@@ -34,17 +34,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.peers import dlib_rect_edges, hog_box_from_retinaface, pin_to_one_cpu
-from facealign.data.dataset import FaceRecord
-from facealign.data.profile import cfp_to_68, cfp_to_five
-from facealign.data.readers import read_annotations, read_points_list
-from facealign.data.readers.cfp import read_cfp_folder
-from facealign.data.sources import split_holdout
-from facealign.detector import Detection, RetinaFaceDetector
-from facealign.engine.protocols import downscaled_record, face_size_box, score_points
-from facealign.imageio import read_image
-from facealign.landmarks import get_scheme
-from facealign.types import Box
+from benchmarks.peers import dlib_rect_edges, hog_box_from_retinaface, pin_to_one_cpu  # noqa: E402
+
+from facealign.data.dataset import FaceRecord  # noqa: E402
+from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
+from facealign.data.readers import read_annotations, read_points_list  # noqa: E402
+from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
+from facealign.data.sources import split_holdout  # noqa: E402
+from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
+from facealign.engine.protocols import downscaled_record, face_size_box, score_points  # noqa: E402
+from facealign.imageio import read_image  # noqa: E402
+from facealign.landmarks import get_scheme  # noqa: E402
+from facealign.types import Box  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
