@@ -3,7 +3,7 @@
 Prints the mean and spread over the faces of faces/val5.txt; the mean is facealign.api.FIVE_IN_BOX,
 used to place a first crop when a user passes boxes only.
 
-    .venv/bin/python benchmarks/box_template.py [--data ../shared/data/faces/val5.txt]
+    .venv/bin/python -m benchmarks.box_template [--data ../shared/data/faces/val5.txt]
 """
 
 from __future__ import annotations

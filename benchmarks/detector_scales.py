@@ -10,7 +10,7 @@ a box counts as found when a detection's centre lies in it) by box width, and ms
 single pass, the default (small-face pass where the first pass finds a face under 48 px) and
 ``max_scale=2`` (every photo at 2x as well). One RetinaFace thread throughout.
 
-    .venv/bin/python benchmarks/detector_scales.py [--repeats 3] [--groups 200]
+    .venv/bin/python -m benchmarks.detector_scales [--repeats 3] [--groups 200]
 """
 
 from __future__ import annotations

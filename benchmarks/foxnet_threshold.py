@@ -10,7 +10,7 @@ landmark-centroid rule, NME against the teacher) precision / recall / F1 and NME
 then the setting ``best.pt``'s rule prefers (``BottomUpTrainer.score``: the group photos' F1 then NME
 where the config has them, else the canvases').
 
-    .venv/bin/python benchmarks/foxnet_threshold.py [--config configs/foxnet_cpu_68.toml]
+    .venv/bin/python -m benchmarks.foxnet_threshold [--config configs/foxnet_cpu_68.toml]
         [--checkpoint runs/foxnet_cpu_68/best.pt] [--thresholds 0.1 0.15 ...] [--bandwidth ...]
         [--grouping anchor mean_shift] [--teacher]
 

@@ -14,7 +14,7 @@ scaled with it); the detection nearest the labels goes to every method:
   eye centre, nose tip and mouth corner);
 * dlib's 68-point predictor on the box its HOG detector would give (``peers.hog_box_from_retinaface``).
 
-    .venv-peers/bin/python benchmarks/hard_faces.py --model facealign_mnv2_050_68 --model runs/X/last.pt [--flip-test]
+    .venv-peers/bin/python -m benchmarks.hard_faces --model facealign_mnv2_050_68 --model runs/X/last.pt [--flip-test]
 """
 
 from __future__ import annotations
@@ -34,8 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import dlib_rect_edges, hog_box_from_retinaface, nearest_detection, pin_to_one_cpu  # noqa: E402
+from benchmarks.peers import dlib_rect_edges, hog_box_from_retinaface, pin_to_one_cpu  # noqa: E402
 
 from facealign.data.dataset import FaceRecord  # noqa: E402
 from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
@@ -133,9 +132,9 @@ def facealign_method(model: str, *, flip_test: bool, second_pass: bool = False) 
     scheme = aligner.scheme
 
     def run(rgb: np.ndarray, det: Detection) -> np.ndarray:
-        pts = aligner(rgb, points5=[det.points])[0].points.astype(np.float64)
+        pts = aligner(rgb, color="rgb", points5=[det.points])[0].points.astype(np.float64)
         if second_pass:
-            pts = aligner(rgb, points5=[scheme.to_five(pts)])[0].points.astype(np.float64)
+            pts = aligner(rgb, color="rgb", points5=[scheme.to_five(pts)])[0].points.astype(np.float64)
         return pts
 
     return run, scheme.num_points

@@ -32,8 +32,8 @@ Last, whether the sub-pixel parts learnt anything from the image: HIH's decimal 
 (:func:`decimal_diagnostic`: argmax-cell accuracy against chance, CSC against the input-blind floor) and
 WOV's / WOM's offsets (:func:`offset_diagnostic`: mean error against the best constant answer).
 
-    .venv/bin/python benchmarks/hih_table5.py [--hih runs/hih_cpu_68/best.pt] [--wov ...] [--wom ...]
-    .venv/bin/python benchmarks/hih_table5.py --slice human68 --hih-config configs/experiments/hih_human_128.toml \
+    .venv/bin/python -m benchmarks.hih_table5 [--hih runs/hih_cpu_68/best.pt] [--wov ...] [--wom ...]
+    .venv/bin/python -m benchmarks.hih_table5 --slice human68 --hih-config configs/experiments/hih_human_128.toml \
         --hih runs/hih_human_128/last.pt
 """
 

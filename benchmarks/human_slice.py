@@ -7,7 +7,7 @@ Each entry is a config that names the slice (``data.human68_val``), optionally `
 weights, else the weights the config starts from (its ``init_from``: a shipped model's weights), so the
 shipped default is ``configs/mnv2_050_68_hard.toml`` (issue 20's config, which starts from it).
 
-    .venv/bin/python benchmarks/human_slice.py configs/mnv2_050_68_hard.toml \\
+    .venv/bin/python -m benchmarks.human_slice configs/mnv2_050_68_hard.toml \\
         configs/experiments/scc_human.toml=runs/scc_human/last.pt ... [--paired]
 
 ``--paired``: each entry against the first, face by face (:func:`paired_difference`: the mean difference of the
@@ -23,15 +23,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark scripts
-
-from hih_table5 import load_trainer, slice_dataset  # noqa: E402
-
-from facealign.engine.config import load_config  # noqa: E402
-from facealign.engine.protocols import score_points  # noqa: E402
-from facealign.metrics import nme  # noqa: E402
-from facealign.engine.trainer import Trainer  # noqa: E402
-from facealign.models import model_info  # noqa: E402
+from benchmarks.hih_table5 import load_trainer, slice_dataset
+from facealign.engine.config import load_config
+from facealign.engine.protocols import score_points
+from facealign.engine.trainer import Trainer
+from facealign.metrics import nme
+from facealign.models import model_info
 
 SLICE = "human68"
 

@@ -19,7 +19,7 @@ and the share of the first harmonic of the position inside an integer cell that 
 ``exp(-2 pi^2 sigma^2 / L^2)`` (the characteristic function of the noise at frequency ``1 / L``): what the
 decimal branch has to learn from.
 
-    .venv/bin/python benchmarks/label_noise.py [--data ../shared/data/300w_human] [--sizes 128:32:4 256:64:8]
+    .venv/bin/python -m benchmarks.label_noise [--data ../shared/data/300w_human] [--sizes 128:32:4 256:64:8]
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from facealign.landmarks import get_scheme
+from facealign.metrics import normalizer
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "../shared/data"
 #: Fourth-difference weights and the noise variance they pass, sum(w^2) = 70.
@@ -39,11 +42,12 @@ FOURTH = np.array([1.0, -4.0, 6.0, -4.0, 1.0])
 FOURTH_GAIN = float((FOURTH**2).sum())
 #: Median |N(0, 1)|: the robust scale of a normal variable from its median absolute value.
 MAD_NORMAL = 0.6745
-#: iBUG 68 chains (0-based): the jaw line (open) and the outer lip (closed loop).
-JAW = tuple(range(0, 17))
-OUTER_LIP = tuple(range(48, 60))
-#: iBUG 68 outer eye corners (viewer's left eye's outer corner, right eye's outer corner).
-OUTER_CORNERS = (36, 45)
+IBUG68 = get_scheme("68")
+_BOUNDARIES = {b.name: b.indices for b in IBUG68.boundaries}
+#: iBUG 68 chains (0-based), from the scheme's boundaries: the jaw line 0-16 (open) and the outer lip 48-59
+#: (closed loop: the upper and the lower outer lip, each without its last point, the corner the other starts at).
+JAW = _BOUNDARIES["contour"]
+OUTER_LIP = _BOUNDARIES["lip_upper_outer"][:-1] + _BOUNDARIES["lip_lower_outer"][:-1]
 
 
 def fourth_differences(points: np.ndarray, chain: tuple[int, ...], *, closed: bool) -> np.ndarray:
@@ -71,11 +75,11 @@ def harmonic_left(sigma_px: float, cell_px: float) -> float:
     return float(np.exp(-2.0 * np.pi**2 * sigma_px**2 / cell_px**2))
 
 
-def normalised_points(samples: list, corners: tuple[int, int] = OUTER_CORNERS) -> tuple[np.ndarray, np.ndarray]:
-    """Each face's points divided by its outer-eye-corner distance, and those distances (px of the photo).
-    Shape: ``-> (N, 68, 2), (N,)``."""
+def normalised_points(samples: list) -> tuple[np.ndarray, np.ndarray]:
+    """Each face's points divided by its outer-eye-corner distance (:func:`facealign.metrics.normalizer`,
+    300-W's NME normaliser), and those distances (px of the photo). Shape: ``-> (N, 68, 2), (N,)``."""
     pts = np.stack([s.points for s in samples]).astype(np.float64)
-    d = np.linalg.norm(pts[:, corners[0]] - pts[:, corners[1]], axis=-1)
+    d = normalizer(pts, IBUG68, "interocular")
     return pts / d[:, None, None], d
 
 
@@ -83,15 +87,13 @@ def crop_corner_distance(samples: list, align: dict, data_root: Path, input_size
     """Median outer-eye-corner distance (px) of the faces in crops of ``input_size`` aligned on ``align``'s
     5 points (key: the image path relative to ``faces/``), the labels' 5 points where it has none."""
     from facealign.geometry import align_matrix, apply_affine
-    from facealign.landmarks import get_scheme
 
-    sch = get_scheme("68")
     faces = (data_root / "faces").resolve()
     out = []
     for s in samples:
         key = Path(os.path.relpath(Path(s.image_path).resolve(), faces)).as_posix()
-        five = np.asarray(align[key], np.float64).reshape(5, 2) if key in align else sch.to_five(s.points)
-        c = apply_affine(align_matrix(five, input_size), s.points[list(OUTER_CORNERS)])
+        five = np.asarray(align[key], np.float64).reshape(5, 2) if key in align else IBUG68.to_five(s.points)
+        c = apply_affine(align_matrix(five, input_size), s.points[list(IBUG68.interocular)])
         out.append(float(np.linalg.norm(c[0] - c[1])))
     return float(np.median(out))
 

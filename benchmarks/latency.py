@@ -17,7 +17,7 @@ Prints a markdown table of median milliseconds:
 then the peak resident memory of a fresh process that runs ``Aligner`` on an 8000 x 6000 photo
 (``group.jpg`` resized in memory), beside the same process's peak before that photo.
 
-    .venv/bin/python benchmarks/latency.py [--model NAME ...] [--repeats 50]
+    .venv/bin/python -m benchmarks.latency [--model NAME ...] [--repeats 50]
 """
 
 from __future__ import annotations
@@ -66,8 +66,7 @@ def resize_longer_side(rgb: np.ndarray, side: int) -> np.ndarray:
 
 def peer_rows(rgb: np.ndarray, repeats: int) -> tuple[list[tuple[str, str, str, float]], list[str]]:
     """Per-face times of dlib and MediaPipe on the first RetinaFace detection of ``rgb`` (1 thread)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import peers  # benchmarks/peers.py: the same calls as the accuracy benchmark
+    from benchmarks import peers  # the same calls as the accuracy benchmark (imports dlib / MediaPipe lazily)
 
     det = RetinaFaceDetector(threads=1).detect(rgb)[0]
     rows, notes = [], []
@@ -107,7 +106,7 @@ def latency_table(models: Sequence[str], repeats: int) -> str:
         for flip in (False, True):
             stage = Aligner(model, detector=None, backend="onnx", threads=1, flip_test=flip)
             label = f"{model}: landmark stage from the 5 points (crop, graph, map back){' + flip test' if flip else ''}, per face"
-            rows.append((label, "onnx", "1", median_ms(lambda: stage(one_face, points5=[five]), repeats=repeats)))
+            rows.append((label, "onnx", "1", median_ms(lambda: stage(one_face, color="rgb", points5=[five]), repeats=repeats)))
     for threads in THREADS:
         set_threads(threads)
         det = RetinaFaceDetector(threads=threads)

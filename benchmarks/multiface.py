@@ -18,32 +18,28 @@ Rows, median ms per image over ``--repeats`` runs, 1 thread (torch, OpenCV and n
 
 Then the slope of each in ms per face (``numpy.polyfit`` of degree 1 over the face counts).
 
-    .venv/bin/python benchmarks/multiface.py [--repeats 5] [--max-faces 64] [--canvas 512]
+    .venv/bin/python -m benchmarks.multiface [--repeats 5] [--max-faces 64] [--canvas 512]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from latency import set_threads  # noqa: E402
-
-from facealign.api import Aligner  # noqa: E402
-from facealign.bench import median_ms  # noqa: E402
-from facealign.bottomup import FoxNetPredictor, letterbox  # noqa: E402
-from facealign.data.multiface import compose_canvas  # noqa: E402
-from facealign.data.readers import read_annotations  # noqa: E402
-from facealign.geometry import apply_affine  # noqa: E402
-from facealign.imageio import read_image  # noqa: E402
-from facealign.landmarks import get_scheme  # noqa: E402
+from benchmarks.latency import set_threads
+from facealign.api import Aligner
+from facealign.bench import median_ms
+from facealign.bottomup import FoxNetPredictor, letterbox
+from facealign.data.multiface import compose_canvas
+from facealign.data.readers import read_annotations
+from facealign.geometry import apply_affine
+from facealign.imageio import read_image
+from facealign.landmarks import get_scheme
 
 ROOT = Path(__file__).resolve().parents[1]
 FACES = ROOT.parent / "shared" / "data" / "faces" / "train68.txt"

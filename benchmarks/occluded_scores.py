@@ -5,7 +5,7 @@ On every face RetinaFace finds in the 300-W sample photos, the lower face (from 
 uncovered photo, so both runs see the same crop geometry. Printed: the mean score of the covered
 points with and without the cover, and of the points left visible.
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/occluded_scores.py [--model facealign_mnv2_050_68]
+    .venv/bin/python -m benchmarks.occluded_scores [--model facealign_mnv2_050_68]
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ failures do not mix into the comparison. Reported per occlusion level: NME (%, o
 distance) over the points left visible and over the hidden ones, and how much the visible points'
 error grew against the same points' error on the unoccluded photo (the first level should be 0).
 
-    .venv/bin/python benchmarks/occlusion.py --model runs/scc_cpu_68/best.pt --model runs/scc_fc_cpu_68/best.pt \\
+    .venv/bin/python -m benchmarks.occlusion --model runs/scc_cpu_68/best.pt --model runs/scc_fc_cpu_68/best.pt \\
         --model facealign_mnv2_050_68 [--levels 0 0.3 0.5 0.7] [--limit 200] [--data DIR --holdout FILE]
 """
 
@@ -27,12 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
+from facealign.landmarks import get_scheme
+
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO / "../shared/data/faces"
 #: Grey of the occluding block (mid-grey, neither black nor white).
 OCCLUDER_GREY = 128
-#: iBUG 68: the chin point and the eyebrows (the occlusion runs from below the chin towards the brows).
-CHIN, BROWS = 8, tuple(range(17, 27))
+_BOUNDARIES = {b.name: b.indices for b in get_scheme("68").boundaries}
+#: iBUG 68, from the scheme's boundaries: the chin point (the middle of the jaw line, 8) and the eyebrows
+#: (17-26); the occlusion runs from below the chin towards the brows.
+CHIN = _BOUNDARIES["contour"][len(_BOUNDARIES["contour"]) // 2]
+BROWS = _BOUNDARIES["brow_left"] + _BOUNDARIES["brow_right"]
 
 
 def occlude_lower_face(rgb: np.ndarray, points: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     from facealign.data.readers import read_annotations
     from facealign.data.sources import split_holdout
     from facealign.imageio import read_image
-    from facealign.landmarks import get_scheme
     from facealign.metrics import nme
 
     scheme = get_scheme("68")

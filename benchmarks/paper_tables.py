@@ -7,7 +7,7 @@ The "paper" columns are the paper's own numbers, typed in by hand. Our FLOPs are
 conventions -- GMACs (multiply-adds) and GFLOPs (= 2 x MACs, what FlopCounterMode counts) -- and our
 size both as fp32 bytes / 2**20 (MiB) and / 10**6 (MB); the closing lines say which convention fits.
 
-    .venv/bin/python benchmarks/paper_tables.py
+    .venv/bin/python -m benchmarks.paper_tables
 """
 
 from __future__ import annotations

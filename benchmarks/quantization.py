@@ -8,7 +8,7 @@ the floor that a perfect network trained on these targets would still pay for th
 Each row is a named ``(encode, decode)`` pair built for an ``(input_size, heatmap_size, sigma)``;
 add a representation (e.g. HIH integer + decimal heatmaps) by adding a builder to ``ROW_BUILDERS``.
 
-    python benchmarks/quantization.py [--data PATH] [--sigma 1.5] [--input-size 128] [--heatmap-sizes 16 32 48 64]
+    python -m benchmarks.quantization [--data PATH] [--sigma 1.5] [--input-size 128] [--heatmap-sizes 16 32 48 64]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from facealign.geometry import align_matrix, apply_affine, invert_affine
 from facealign.landmarks import get_scheme
 from facealign.metrics import nme
 
-DEFAULT_DATA = Path("/work/shared/data/faces/val68.txt")
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "val68.txt"
 #: Input side of the shipped models (configs/mnv2_050_68_hard.toml: 128 px aligned crops). The NME
 #: depends only on the stride relative to the face, so other input sides give the same numbers at
 #: the same stride.

@@ -7,7 +7,7 @@ and the merge), and while the photos were being aligned (single process: ``run_d
 is loaded; Ray: from the first shard's start to the last shard's end on the workers, ``RaySummary.
 working_seconds``), the rate a long job settles at. Prints a markdown table.
 
-    .venv/bin/python benchmarks/ray_throughput.py [--photos 120] [--shard-size 10] [--workers 1 2]
+    .venv/bin/python -m benchmarks.ray_throughput [--photos 120] [--shard-size 10] [--workers 1 2]
 """
 
 from __future__ import annotations

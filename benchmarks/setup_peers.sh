@@ -3,7 +3,7 @@
 # MediaPipe), so benchmarks/peers.py can run every method on the same detector output.
 # The peers never enter the core package's environment (.venv). See ../../shared/PEERS.md.
 #
-#   bash benchmarks/setup_peers.sh            # then: .venv-peers/bin/python benchmarks/peers.py
+#   bash benchmarks/setup_peers.sh            # then: .venv-peers/bin/python -m benchmarks.peers
 #
 # Idempotent: re-running reuses the venv and only installs what is missing.
 set -euo pipefail

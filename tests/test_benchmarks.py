@@ -1,32 +1,21 @@
-"""The pure helpers of benchmarks/peers.py, latency.py and hih_table5.py (no dlib / MediaPipe needed)."""
+"""The pure helpers of the benchmarks (no dlib / MediaPipe needed), imported as the package they are
+(``benchmarks/__init__.py``; the repository root is on pytest's ``pythonpath``)."""
 
 from __future__ import annotations
 
 import importlib.util
-import sys
+import re
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from benchmarks import hard_faces, hih_table5, human_slice, label_noise, latency, occlusion, peers
 from facealign.detector import Detection
 from facealign.types import Box
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-peers = _load("peers")
-latency = _load("latency")
-hih_table5 = _load("hih_table5")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_face_centre_is_mean_of_eyes_and_mouth_corners():
@@ -109,7 +98,6 @@ def test_latency_helpers():
 
 
 def test_occlusion_block_hides_the_lower_face_by_hand():
-    occlusion = _load("occlusion")
     pts = np.zeros((68, 2))
     pts[:, 0] = np.linspace(20, 80, 68)
     pts[:, 1] = 50.0
@@ -157,8 +145,6 @@ def test_hih_offset_scores_hand_worked():
     assert half["l1"] == pytest.approx((0.4 + 0.3 + 0.2 + 0.1 + 0.4 + 0.2) / 6, abs=1e-6)
 
 
-hard_faces = _load("hard_faces")
-
 
 def test_hard_faces_scores_68_point_models_on_68_points_and_5_point_models_on_their_5():
     five = np.array([[0.0, 0.0], [10.0, 0.0], [5.0, 5.0], [2.0, 8.0], [8.0, 8.0]])
@@ -176,7 +162,7 @@ def test_hard_faces_scores_68_point_models_on_68_points_and_5_point_models_on_th
 
 
 def _load_script(name: str):
-    spec = importlib.util.spec_from_file_location(f"_script_{name}", BENCH.parent / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", REPO / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -199,7 +185,6 @@ def test_pack_faces_cuts_and_scales_a_photo_and_its_points_alike(tmp_path):
     assert (xs.mean(), ys.mean()) == pytest.approx((14.5, 14.5), abs=0.3)
 
 def test_fourth_differences_cancel_a_cubic_and_pass_noise_70_times():
-    label_noise = _load("label_noise")
     t = np.arange(7.0)
     cubic = np.stack([t, 0.5 * t**3 - t**2], axis=-1)[None]  # (1, 7, 2): one face, a 7-point chain
     d = label_noise.fourth_differences(cubic, tuple(range(7)), closed=False)
@@ -215,7 +200,6 @@ def test_fourth_differences_cancel_a_cubic_and_pass_noise_70_times():
 
 
 def test_noise_sigma_and_harmonic_left_hand_worked():
-    label_noise = _load("label_noise")
     # |d| = sqrt(70) everywhere: rms = sqrt(70 / 70) = 1, mad = sqrt(70) / 0.6745 / sqrt(70) = 1 / 0.6745
     s = label_noise.noise_sigma(np.array([70**0.5, -(70**0.5)] * 3))
     assert s["rms"] == pytest.approx(1.0) and s["mad"] == pytest.approx(1 / 0.6745)
@@ -231,7 +215,6 @@ def test_noise_sigma_and_harmonic_left_hand_worked():
 def test_human_slice_entries_and_a_config_without_the_slice():
     from types import SimpleNamespace
 
-    human_slice = _load("human_slice")
     assert human_slice.parse_entry("configs/a.toml") == ("configs/a.toml", None)
     assert human_slice.parse_entry("configs/a.toml=runs/a/last.pt") == ("configs/a.toml", Path("runs/a/last.pt"))
     with pytest.raises(ValueError, match="expected CONFIG or CONFIG=CHECKPOINT, got 'configs/a.toml='"):
@@ -243,7 +226,6 @@ def test_human_slice_entries_and_a_config_without_the_slice():
 
 
 def test_paired_difference_hand_worked():
-    human_slice = _load("human_slice")
     # every face 0.5 lower: the mean and every bootstrap mean are -0.5, all 4 faces better
     d = human_slice.paired_difference(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.5, 2.5, 3.5, 4.5]), draws=50)
     assert d == {"mean": -0.5, "lo": -0.5, "hi": -0.5, "better": 4}
@@ -252,3 +234,42 @@ def test_paired_difference_hand_worked():
     assert d["mean"] == 0.0 and -1.0 <= d["lo"] < 0.0 < d["hi"] <= 1.0 and d["better"] == 1
     with pytest.raises(ValueError, match=r"expected two equal non-empty \(N,\) arrays, got \(2,\) and \(3,\)"):
         human_slice.paired_difference(np.zeros(2), np.zeros(3))
+
+
+BENCH = REPO / "benchmarks"
+#: Where benchmark commands are documented: the READMEs, the model cards and the benchmarks' own docstrings.
+DOCS = [REPO / "README.md", BENCH / "README.md", *sorted((REPO / "facealign/weights").glob("*.md")), *sorted(BENCH.glob("*.py"))]
+
+
+def _benchmarks() -> set[str]:
+    return {p.stem for p in BENCH.glob("*.py") if p.stem != "__init__"}
+
+
+def _imports_another_benchmark(name: str) -> bool:
+    return re.search(r"^\s*from benchmarks(\.\w+)? import ", (BENCH / f"{name}.py").read_text(), re.M) is not None
+
+
+def test_documented_benchmark_commands_name_benchmarks_that_exist():
+    """Every ``python -m benchmarks.NAME`` and ``python benchmarks/NAME.py`` in the docs names a benchmark, and one
+    that imports another benchmark is documented only as a module (run as a file it would not find the package)."""
+    modules = _benchmarks()
+    as_module, as_file = set(), set()
+    for doc in DOCS:
+        text = doc.read_text()
+        as_module |= {(doc.name, m) for m in re.findall(r"-m benchmarks\.([a-z0-9_]+)", text)}
+        as_file |= {(doc.name, m) for m in re.findall(r"python\S* benchmarks/([a-z0-9_]+)\.py", text)}
+    assert {m for _, m in as_module} >= {"peers", "hard_faces", "human_slice", "latency", "multiface"}
+    assert not [(d, m) for d, m in as_module | as_file if m not in modules]
+    assert not [(d, m) for d, m in as_file if _imports_another_benchmark(m)]
+
+
+def test_benchmarks_import_each_other_as_a_package_and_each_has_a_readme_section():
+    """No benchmark edits ``sys.path``; hard_faces / latency / human_slice / multiface import their helpers from
+    the package; benchmarks/README.md names every benchmark in a heading (or the closing list of the others)."""
+    assert not [n for n in _benchmarks() if "sys.path" in (BENCH / f"{n}.py").read_text()]
+    assert {n for n in _benchmarks() if _imports_another_benchmark(n)} >= {"hard_faces", "human_slice", "multiface"}
+    readme = (BENCH / "README.md").read_text()
+    others = readme[readme.index("## Others") :]
+    headings = "\n".join(re.findall(r"^## .*$", readme, re.M))
+    headed = set(re.findall(r"`(\w+)\.py`", headings)) | set(re.findall(r"^- `(\w+)\.py`", others, re.M))
+    assert headed == _benchmarks()

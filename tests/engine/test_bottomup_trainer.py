@@ -1,7 +1,6 @@
 """FoxNet through the training engine on a few real faces composed into canvases: exact resume,
 checkpoint contents, multi-face metrics, and `facealign train` choosing the bottom-up trainer."""
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -121,10 +120,9 @@ def test_facealign_train_dispatches_bottom_up_models(tmp_path, capsys):
 
 
 def _foxnet_threshold():
-    spec = importlib.util.spec_from_file_location("_bench_foxnet_threshold", REPO / "benchmarks/foxnet_threshold.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import foxnet_threshold  # the benchmarks package (the repository root is on pytest's pythonpath)
+
+    return foxnet_threshold
 
 
 def test_validation_outputs_rescored_at_other_thresholds(tmp_path):
