@@ -120,7 +120,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     if args.pred:
-        from .evaluate import evaluate_files, format_table
+        from .evaluation import evaluate_files, format_table
 
         if not args.gt:
             raise ValueError("--pred needs --gt (the annotation file to compare with)")
@@ -128,7 +128,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(format_table(result))
         return 0
     if args.model:
-        from .engine.evaluate_model import evaluate_model
+        from .evaluation.model import evaluate_model
 
         evaluate_model(args.model, args.data, norm=args.norm, threshold=args.threshold, flip_test=not args.no_flip,
                        align=args.align)
