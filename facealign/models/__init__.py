@@ -5,7 +5,7 @@ from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
 from .info import Info, count_flops, model_info
 from ..card import DEFAULT_MODEL, ModelCard
-from .registry import MissingWeightsError, create_model, get_model_card, list_models, register_model
+from .registry import MissingWeightsError, create_model, get_model_card, list_models, load_model, register_model
 from . import zoo  # noqa: F401,E402  (registers the sertis_* and facealign_* heatmap models)
 from . import foxnet, hih, hih_variants, propagation, scc  # noqa: F401,E402  (register the foxnet_*, HIH_T/S/B, hih_cpu_68, hih_wov / hih_wom, propnet_* and scc_* models)
 
@@ -22,6 +22,7 @@ __all__ = [
     "create_model",
     "get_model_card",
     "list_models",
+    "load_model",
     "model_info",
     "register_model",
     "resnet18",

@@ -10,14 +10,17 @@ every family shares (:data:`NO_WEIGHTS`, :data:`FACES_LICENCE`, :data:`DLIB_LABE
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from torch import nn
 
 from ..card import ModelCard, weights_path
-from ..engine.checkpoint import load_torch_file
+from ..engine.checkpoint import load_checkpoint, load_torch_file
+from ..errors import CheckpointError
 
 __all__ = [
     "DLIB_LABELS",
@@ -29,6 +32,7 @@ __all__ = [
     "finish_model",
     "get_model_card",
     "list_models",
+    "load_model",
     "load_pretrained",
     "register_model",
 ]
@@ -102,15 +106,14 @@ def get_model_card(name: str, **model_kwargs: object) -> ModelCard:
     fn, card = _lookup(name)
     if card.weights is not None and not weights_path(card.weights).is_file():
         card = replace(card, weights=None)
-    if model_kwargs:
-        model = fn(pretrained=False, **model_kwargs)
-        card = replace(
-            card,
-            num_points=int(model.num_points),
-            input_size=int(model.input_size),
-            heatmap_size=int(model.heatmap_size),
-        )
-    return card
+    return _built_card(card, fn(pretrained=False, **model_kwargs)) if model_kwargs else card
+
+
+def _built_card(card: ModelCard, model: nn.Module) -> ModelCard:
+    """``card`` with what a model built with other keyword arguments says it is."""
+    return replace(
+        card, num_points=int(model.num_points), input_size=int(model.input_size), heatmap_size=int(model.heatmap_size)
+    )
 
 
 def create_model(name: str, *, pretrained: bool = False, **kwargs: object) -> nn.Module:
@@ -165,3 +168,32 @@ def build_model(
     registered model's defaults), then :func:`finish_model`."""
     return finish_model(cls(**{**defaults, **kwargs}), name, pretrained)
 
+
+def load_model(model: str | os.PathLike[str]) -> tuple[ModelCard, nn.Module]:
+    """The card and the network, in eval mode, of a registered name (with its shipped weights) or of a
+    trainer checkpoint file (``.pt``: its ``model_name``, ``model_kwargs`` and weights). The file is read
+    once (``weights_only=True``, :func:`facealign.engine.checkpoint.load_checkpoint`) and the network built
+    once; a checkpoint's card is its model's card with what the built network says (:func:`get_model_card`).
+
+    Raises ``FileNotFoundError`` for a missing file, :class:`~facealign.errors.CheckpointError` for a file
+    that is refused, names no model or whose weights do not fit it, ``ValueError`` for an unknown name.
+    """
+    p = Path(model)
+    if p.suffix != ".pt":
+        name = str(model)
+        return get_model_card(name), create_model(name, pretrained=True).eval()
+    ckpt = load_checkpoint(p)  # "no such file" when missing; never runs code
+    name = ckpt.get("model_name")
+    if not isinstance(name, str) or not name:
+        raise CheckpointError(f"checkpoint {p}: does not say which model it holds (no 'model_name')")
+    kwargs = dict(ckpt.get("model_kwargs", {}))
+    net = create_model(name, **kwargs)
+    card = get_model_card(name)
+    if kwargs:
+        card = _built_card(card, net)
+    try:
+        net.load_state_dict(ckpt["model"])
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        raise CheckpointError(f"checkpoint {p}: its weights do not fit model {name} ({' '.join(first[1:2]).strip() or first[0]})") from None
+    return card, net.eval()
