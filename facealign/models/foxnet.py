@@ -28,8 +28,8 @@ from torch import nn
 from .backbones.hourglass import Hourglass, Residual
 from .layers import ConvBNReLU
 from .backbones.resnet import ResNet
-from .registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, build_model, register_model
-from .zoo import ModelCard
+from ..card import ModelCard
+from .registry import build_model, model_card, register_model
 
 __all__ = ["FoxBlock", "FoxHourglass", "FoxNet", "FoxNetOutput", "FOX_POOL_KERNELS"]
 
@@ -185,19 +185,17 @@ CPU_BLOCKS = 0
 #: Gaussian sigma (output cells) of the landmark-segmentation targets (:class:`~facealign.codecs.BottomUpCodec`).
 SEGMENTATION_SIGMA = 1.0
 
-def _card(name: str, *, input_size: int, weights: str | None, description: str, training_data: str, licence: str) -> ModelCard:
-    return ModelCard(
-        name=name,
-        scheme="68",
+def _card(name: str, *, input_size: int, shipped: bool, description: str, training_data: str) -> ModelCard:
+    return model_card(
+        name,
         num_points=68,
         input_size=input_size,
         heatmap_size=input_size // FOXNET_STRIDE,
         sigma=SEGMENTATION_SIGMA,
         decoder="argmax",
         output="bottomup",
-        weights=weights,
+        shipped=shipped,
         training_data=training_data,
-        licence=licence,
         description=description,
     )
 
@@ -210,9 +208,8 @@ def _foxnet(name: str, pretrained: bool, kwargs: dict[str, Any], defaults: dict[
     _card(
         "foxnet_resnet_68",
         input_size=PAPER_INPUT,
-        weights=None,
+        shipped=False,
         training_data="none shipped (the paper trains on WFLW and its AISA multi-face set)",
-        licence=NO_WEIGHTS,
         description=(
             f"FoxNet: ResNet-50 stem + layer1, Fox hourglass ({PAPER_CHANNELS} ch, depth {PAPER_DEPTH}), "
             f"{PAPER_INPUT} px -> {PAPER_INPUT // FOXNET_STRIDE} px segmentation (68) + embedding ({EMBEDDING_DIM}); "
@@ -233,9 +230,8 @@ def foxnet_resnet_68(*, pretrained: bool = False, **kwargs: Any) -> FoxNet:
     _card(
         "foxnet_cpu_68",
         input_size=CPU_INPUT,
-        weights="foxnet_cpu_68.pt",
+        shipped=True,
         training_data="multi-face canvases composed from faces/train68.txt (facealign.data.multiface)",
-        licence=FACES_LICENCE + DLIB_LABELS,
         description=(
             f"CPU-sized FoxNet: ResNet-18 stem only (64 ch), Fox hourglass ({CPU_CHANNELS} ch, depth {CPU_DEPTH}), "
             f"{CPU_INPUT} px canvas -> {CPU_INPUT // FOXNET_STRIDE} px segmentation (68) + embedding ({EMBEDDING_DIM})"

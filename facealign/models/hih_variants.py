@@ -29,8 +29,8 @@ from torch import nn
 
 from .layers import ConvBNReLU
 from .hih import CPU_BRANCH, CPU_CHANNELS, CPU_DECIMAL, CPU_DEPTH, CPU_INPUT, HIHModel
+from ..card import ModelCard
 from .registry import finish_model, get_model_card, register_model
-from .zoo import ModelCard
 
 __all__ = ["HIHOffsetMapModel", "HIHOffsetValueModel", "OffsetMapOutput", "OffsetValueOutput"]
 

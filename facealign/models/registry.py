@@ -3,8 +3,9 @@
 A family (one file or package under :mod:`facealign.models`) registers its named constructors with
 :func:`register_model` and ends each with :func:`finish_model`, which loads the shipped weights
 (``facealign/weights/<card.weights>``, read with ``weights_only=True``; nothing is ever downloaded) when
-asked. Users call :func:`create_model`, :func:`get_model_card` and :func:`list_models`. The card strings
-every family shares (:data:`NO_WEIGHTS`, :data:`FACES_LICENCE`, :data:`DLIB_LABELS`) live here once.
+asked, and builds its cards with :func:`model_card`. Users call :func:`create_model`, :func:`get_model_card`,
+:func:`list_models` and :func:`load_model`. The card strings every family shares (:data:`NO_WEIGHTS`,
+:data:`FACES_LICENCE`, :data:`DLIB_LABELS`, :data:`TEACHER68_DATA`, :data:`TEACHER68_LICENCE`) live here once.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ __all__ = [
     "DLIB_LABELS",
     "FACES_LICENCE",
     "NO_WEIGHTS",
+    "TEACHER68_DATA",
+    "TEACHER68_LICENCE",
     "MissingWeightsError",
     "build_model",
     "create_model",
@@ -34,6 +37,7 @@ __all__ = [
     "list_models",
     "load_model",
     "load_pretrained",
+    "model_card",
     "register_model",
 ]
 
@@ -49,6 +53,52 @@ DLIB_LABELS = (
     "; the 68-point labels come from dlib's 300-W-trained shape predictor (300-W annotations: "
     "non-commercial research use)"
 )
+
+#: What the CPU-sized 68-point research models (HIH, PropagationNet, SCC) were trained on.
+TEACHER68_DATA = "faces/train68.txt (68-point dlib teacher labels)"
+#: The licence of weights trained on ``faces/train68.txt`` alone (its photos are all CUHK CNN_FacePoint's).
+TEACHER68_LICENCE = (
+    "research use only: trained on ../shared/data/faces (CUHK CNN_FacePoint web photos); the 68-point labels "
+    "come from dlib's 300-W-trained shape predictor (300-W annotations: non-commercial research use)"
+)
+
+
+def model_card(
+    name: str,
+    *,
+    num_points: int,
+    input_size: int,
+    heatmap_size: int,
+    sigma: float,
+    description: str,
+    training_data: str,
+    shipped: bool = False,
+    licence: str | None = None,
+    output: str = "heatmap",
+    decoder: str = "dark",
+    scheme: str | None = None,
+) -> ModelCard:
+    """The card every family registers its models with.
+
+    ``shipped``: the weights are ``facealign/weights/<name>.pt`` and the licence defaults to
+    :data:`FACES_LICENCE` + :data:`DLIB_LABELS`; otherwise there are no weights and the licence is
+    :data:`NO_WEIGHTS` (``training_data`` then says what the paper trained on). ``scheme`` defaults to
+    the scheme named by ``num_points`` (``"68"``, ``"98"``, ...). Other fields as :class:`ModelCard`.
+    """
+    return ModelCard(
+        name=name,
+        scheme=str(num_points) if scheme is None else scheme,
+        num_points=int(num_points),
+        input_size=int(input_size),
+        heatmap_size=int(heatmap_size),
+        sigma=float(sigma),
+        decoder=decoder,
+        output=output,
+        weights=f"{name}.pt" if shipped else None,
+        training_data=training_data,
+        licence=licence if licence is not None else (FACES_LICENCE + DLIB_LABELS if shipped else NO_WEIGHTS),
+        description=description,
+    )
 
 
 class MissingWeightsError(FileNotFoundError):

@@ -41,6 +41,7 @@ from .registry import (  # noqa: F401  (re-exported: the registry's names were z
     finish_model,
     get_model_card,
     list_models,
+    model_card,
     register_model,
 )
 
@@ -106,16 +107,13 @@ def _heatmap_side(input_size: int, strategy: str) -> int:
 
 
 def _paper_card(name: str, *, backbone: str, strategy: str, filters: int, source: str) -> ModelCard:
-    return ModelCard(
-        name=name,
-        scheme=str(PAPER_POINTS),
+    return model_card(
+        name,
         num_points=PAPER_POINTS,
         input_size=PAPER_INPUT,
         heatmap_size=_heatmap_side(PAPER_INPUT, strategy),
         sigma=PAPER_SIGMA,
-        weights=None,
         training_data=_PAPER_DATA,
-        licence=NO_WEIGHTS,
         description=f"{backbone} + {strategy} ({filters} filters), {PAPER_INPUT} px; Earp et al. 2021 {source}",
     )
 
@@ -287,18 +285,16 @@ FACEALIGN_STRATEGY = "SDD"
 FACEALIGN_FILTERS = 64
 
 
-def _facealign_card(name: str, *, scheme: str, num_points: int, training_data: str, licence: str) -> ModelCard:
+def _facealign_card(name: str, *, num_points: int, training_data: str) -> ModelCard:
     heatmap = _heatmap_side(FACEALIGN_INPUT, FACEALIGN_STRATEGY)
-    return ModelCard(
-        name=name,
-        scheme=scheme,
+    return model_card(
+        name,
         num_points=num_points,
         input_size=FACEALIGN_INPUT,
         heatmap_size=heatmap,
         sigma=FACEALIGN_SIGMA,
-        weights=f"{name}.pt",
+        shipped=True,
         training_data=training_data,
-        licence=licence,
         description=(
             f"MobileNetV2-{FACEALIGN_WIDTH} + {FACEALIGN_STRATEGY} head ({FACEALIGN_FILTERS} filters), "
             f"{FACEALIGN_INPUT} px 5-point-aligned crops -> {heatmap} px heatmaps; {num_points} points"
@@ -309,10 +305,8 @@ def _facealign_card(name: str, *, scheme: str, num_points: int, training_data: s
 @register_model(
     _facealign_card(
         "facealign_mnv2_050_68",
-        scheme="68",
         num_points=68,
         training_data="faces/train68.txt (68-point dlib teacher labels) + faces/train5.txt (human 5-point labels)",
-        licence=FACES_LICENCE + DLIB_LABELS,
     )
 )
 def facealign_mnv2_050_68(
@@ -339,13 +333,11 @@ def facealign_mnv2_050_68(
 @register_model(
     _facealign_card(
         "facealign_mnv2_050_5",
-        scheme="5",
         num_points=5,
         training_data=(
             "faces/train5.txt (human 5-point labels), starting from the weights of facealign_mnv2_050_68 "
             "(faces/train68.txt dlib teacher labels + faces/train5.txt)"
         ),
-        licence=FACES_LICENCE + DLIB_LABELS,
     )
 )
 def facealign_mnv2_050_5(
