@@ -21,7 +21,8 @@ from .codecs.bottomup import BottomUpCodec, DecodedFace
 from .geometry import apply_affine, invert_affine
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import SCHEMES, get_scheme
-from .models.zoo import IMAGENET_MEAN, IMAGENET_STD, create_model, get_model_card
+from .card import IMAGENET_MEAN, IMAGENET_STD
+from .models.registry import create_model, get_model_card
 from .runtime import torch_threads
 from .types import Box, FaceLandmarks
 

@@ -34,7 +34,7 @@ from .landmarks import LandmarkScheme
 from .losses import adaptive_wing_loss, l1_loss, mse_loss, soft_wing_loss
 from .losses.mse import check_pair, weighted_reduce
 from .losses.hih_loss import ALPHA_TINY, csc_loss
-from .models.zoo import ModelCard
+from .card import ModelCard
 
 __all__ = [
     "HEATMAP_LOSSES",
@@ -447,7 +447,7 @@ class OffsetMapAdapter(_IntegerAndOffsets):
 
 def _offset_adapter(card: ModelCard, model: nn.Module, scheme: LandmarkScheme, *, loss: str | None) -> OutputAdapter:
     """:func:`make_adapter` for ``offset_value`` (WOV, loss ``"wov"``) and ``offset_map`` (WOM, loss ``"wom"``)."""
-    from .models.hih_variants import OffsetMapOutput, OffsetValueOutput
+    from .models.hih import OffsetMapOutput, OffsetValueOutput
 
     value = card.output == "offset_value"
     name = "wov" if value else "wom"

@@ -124,7 +124,7 @@ def test_hih_and_regression_models_run_through_the_aligner(tmp_path, photo, name
     68 finite points on each backend, the two backends agree, and flip test keeps the shapes."""
     import torch
 
-    from facealign.models.zoo import create_model
+    from facealign.models.registry import create_model
 
     torch.manual_seed(0)
     net = create_model(name).eval()
@@ -147,7 +147,7 @@ def test_bottom_up_models_get_their_own_predictor(tmp_path, photo):
 
     from facealign.api import load_predictor
     from facealign.bottomup import FoxNetPredictor
-    from facealign.models.zoo import create_model
+    from facealign.models.registry import create_model
 
     torch.manual_seed(0)
     path = tmp_path / "fox.pt"

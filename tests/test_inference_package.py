@@ -15,7 +15,7 @@ from facealign.card import weights_path
 from facealign.cli import main
 from facealign.export import aligned_crops, export_onnx
 from facealign.imageio import read_image
-from facealign.models.zoo import create_model, get_model_card, list_models
+from facealign.models.registry import create_model, get_model_card, list_models
 from facealign.runtime import OnnxRunner, read_stage_graph
 from facealign.torch_stage import TorchRunner, build_stage
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from facealign.landmarks import get_scheme
-from facealign.models.zoo import create_model, get_model_card
+from facealign.models.registry import create_model, get_model_card
 from facealign.outputs import (
     OUTPUT_NAMES,
     HeatmapAdapter,

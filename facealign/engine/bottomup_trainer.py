@@ -53,7 +53,8 @@ from ..data.transforms import AugmentConfig
 from ..imageio import read_image
 from ..landmarks import get_scheme
 from ..losses.fox_loss import FoxNetLoss
-from ..models.zoo import ModelCard, create_model, get_model_card
+from ..card import ModelCard
+from ..models.registry import create_model, get_model_card
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
 from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps

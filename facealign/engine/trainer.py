@@ -27,7 +27,8 @@ from ..geometry import align_matrix, apply_affine, invert_affine
 from ..landmarks import LandmarkScheme, get_scheme
 from ..types import Sample, input_to_heatmap
 from ..models.scc.adjacency import build_adjacency
-from ..models.zoo import ModelCard, create_model, get_model_card
+from ..card import ModelCard
+from ..models.registry import create_model, get_model_card
 from .checkpoint import init_weights
 from .config import TrainConfig
 from ..outputs import make_adapter, predict_crops

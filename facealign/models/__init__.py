@@ -7,7 +7,7 @@ from .info import Info, count_flops, model_info
 from ..card import DEFAULT_MODEL, ModelCard
 from .registry import MissingWeightsError, create_model, get_model_card, list_models, load_model, register_model
 from . import zoo  # noqa: F401,E402  (registers the sertis_* and facealign_* heatmap models)
-from . import foxnet, hih, hih_variants, propagation, scc  # noqa: F401,E402  (register the foxnet_*, HIH_T/S/B, hih_cpu_68, hih_wov / hih_wom, propnet_* and scc_* models)
+from . import foxnet, hih, propagation, scc  # noqa: F401,E402  (register the foxnet_*, HIH_T/S/B, hih_cpu_68, hih_wov / hih_wom, propnet_* and scc_* models)
 
 __all__ = [
     "DEFAULT_MODEL",

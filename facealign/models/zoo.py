@@ -1,13 +1,13 @@
-"""The model zoo: named constructor functions in one flat registry (timm's ``@register_model``).
-
-Every entry carries a :class:`ModelCard` with everything needed to use it (input size, mean / std,
-landmark scheme, heatmap size and sigma, decoder, weights, training data, licence)::
+"""The heatmap family (backbone + upsampling head -> heatmaps, Earp et al.): named constructors registered in
+the model registry (:mod:`facealign.models.registry`, timm's ``@register_model``), each with a
+:class:`~facealign.card.ModelCard` (input size, mean / std, landmark scheme, heatmap size and sigma,
+decoder, weights, training data, licence)::
 
     >>> from facealign.models import create_model, get_model_card, list_models
     >>> card = get_model_card("facealign_mnv2_050_68")
     >>> model = create_model("facealign_mnv2_050_68", pretrained=card.weights is not None)
 
-Two families are registered:
+Two groups are registered:
 
 * ``sertis_*``: the configurations of Earp et al. ("Sub-pixel face landmarks using heatmaps and a bag
   of tricks"), at the paper's sizes, 106 points, architecture only (no weights are published):
@@ -28,34 +28,16 @@ from typing import Any
 
 from torch import nn
 
-from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, OUTPUT_KINDS, ModelCard, weights_path  # noqa: F401  (re-exported)
+from ..card import ModelCard
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
-from .registry import (  # noqa: F401  (re-exported: the registry's names were zoo's)
-    DLIB_LABELS,
-    FACES_LICENCE,
-    NO_WEIGHTS,
-    MissingWeightsError,
-    create_model,
-    finish_model,
-    get_model_card,
-    list_models,
-    model_card,
-    register_model,
-)
+from .registry import finish_model, get_model_card, model_card, register_model
 
 __all__ = [
-    "DEFAULT_MODEL",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "MissingWeightsError",
-    "ModelCard",
-    "create_model",
-    "get_model_card",
-    "list_models",
-    "register_model",
-    "weights_path",
+    "FACEALIGN_SIGMA",
+    "facealign_mnv2_050_5",
+    "facealign_mnv2_050_68",
 ]
 
 #: Output stride of every registered backbone's last feature map.

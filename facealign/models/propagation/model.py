@@ -230,9 +230,6 @@ CPU_STACKS = 2
 CPU_CHANNELS = 64
 CPU_DEPTH = 3
 
-def _build(name: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[str, Any]) -> PropagationNet:
-    return build_model(PropagationNet, name, pretrained, defaults, kwargs)
-
 
 @register_model(
     model_card(
@@ -262,7 +259,7 @@ def propnet_wflw_98(*, pretrained: bool = False, **kwargs: Any) -> PropagationNe
         depth=PAPER_DEPTH,
         input_size=PAPER_INPUT,
     )
-    return _build("propnet_wflw_98", pretrained, defaults, kwargs)
+    return build_model(PropagationNet, "propnet_wflw_98", pretrained, defaults, kwargs)
 
 
 def _cpu_card(name: str, *, use_lpm: bool) -> ModelCard:
@@ -298,10 +295,10 @@ def _cpu_defaults(use_lpm: bool) -> dict[str, Any]:
 @register_model(_cpu_card("propnet_cpu_68", use_lpm=True))
 def propnet_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> PropagationNet:
     """A two-stack, 64-channel PropagationNet for 128 px crops and 68 points (13 boundaries)."""
-    return _build("propnet_cpu_68", pretrained, _cpu_defaults(True), kwargs)
+    return build_model(PropagationNet, "propnet_cpu_68", pretrained, _cpu_defaults(True), kwargs)
 
 
 @register_model(_cpu_card("propnet_cpu_68_nolpm", use_lpm=False))
 def propnet_cpu_68_nolpm(*, pretrained: bool = False, **kwargs: Any) -> PropagationNet:
     """:func:`propnet_cpu_68` without the propagation module (the Table 4 ablation)."""
-    return _build("propnet_cpu_68_nolpm", pretrained, _cpu_defaults(False), kwargs)
+    return build_model(PropagationNet, "propnet_cpu_68_nolpm", pretrained, _cpu_defaults(False), kwargs)

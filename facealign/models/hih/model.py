@@ -33,12 +33,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones.hourglass import StackedHourglass
-from .layers import ConvBNReLU
-from ..card import ModelCard
-from .registry import TEACHER68_DATA, TEACHER68_LICENCE, build_model, model_card, register_model
+from ...card import ModelCard
+from ..backbones.hourglass import StackedHourglass
+from ..layers import ConvBNReLU
+from ..registry import TEACHER68_DATA, TEACHER68_LICENCE, build_model, model_card, register_model
 
-__all__ = ["HIHModel", "HIHOffsetBranch", "HIHOutput", "StridedBasicBlock"]
+__all__ = ["HIHModel", "HIHOffsetBranch", "HIHOutput", "HIH_B", "HIH_S", "HIH_T", "StridedBasicBlock", "hih_cpu_68"]
 
 
 class HIHOutput(NamedTuple):
@@ -131,7 +131,7 @@ class HIHModel(nn.Module):
 
     def _build_backbone(self, *, num_points: int, input_size: int, num_stacks: int, depth: int, channels: int) -> None:
         """The stacked hourglass and the attributes every head on it shares (also used by the Table V
-        variants of :mod:`facealign.models.hih_variants`, which replace the offset branch)."""
+        variants of :mod:`facealign.models.hih.variants`, which replace the offset branch)."""
         self.backbone = StackedHourglass(num_points=num_points, num_stacks=num_stacks, depth=depth, channels=channels)
         if int(input_size) != input_size or input_size < 1 or input_size % self.backbone.input_multiple:
             raise ValueError(
