@@ -134,3 +134,5 @@ def test_evaluate_against_boxes_counts_boxes_and_measures_teacher_faces() -> Non
     assert res.f1 == pytest.approx(0.8) and res.nmes.shape == (1,) and res.nmes[0] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="must list the same photos"):
         evaluate_against_boxes(pred, boxes, [], scheme="68")
+    with pytest.raises(ValueError, match=r"evaluate_photos: 2 boxes but 1 ground-truth entries in photo 0"):
+        evaluate_against_boxes(pred, boxes, [[teacher]], scheme="68")

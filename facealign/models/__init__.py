@@ -1,4 +1,7 @@
-"""Networks: backbones, heads, the heatmap model, the model zoo and model size / cost."""
+"""Networks: the registry (:mod:`.registry`: ``register_model``, ``model_card``, ``create_model``,
+``get_model_card``, ``load_model``), shared blocks (:mod:`.layers`, backbones, heads), one file or package
+per family (:mod:`.zoo` the heatmap models, :mod:`.hih`, :mod:`.propagation`, :mod:`.scc`, :mod:`.foxnet`;
+importing this package registers them all) and model size / cost (:mod:`.info`)."""
 
 from .backbones import MobileNetV2, ResNet, resnet18, resnet34, resnet50
 from .heads import UpsampleHead
