@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from facealign.bottomup import evaluate_against_boxes
+from facealign.evaluation.multiface import evaluate_against_boxes
 from facealign.engine.bottomup_trainer import VAL_NORM, VAL_THRESHOLD, BottomUpTrainer, ValidationOutputs
 from facealign.imageio import read_image
 from facealign.engine.checkpoint import load_checkpoint

@@ -44,7 +44,7 @@ import numpy as np
 from facealign.api import Aligner
 from facealign.geometry import apply_affine
 from facealign.imageio import read_image
-from facealign.models.zoo import DEFAULT_MODEL
+from facealign.card import DEFAULT_MODEL
 from facealign.synthetic_video import motion_matrices, render_clip
 from facealign.tracking import FaceTracker
 from facealign.video_metrics import jitter_std, lag_frames, speed_error

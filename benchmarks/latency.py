@@ -39,7 +39,7 @@ from facealign.api import Aligner
 from facealign.bench import landmark_latency_ms, median_ms
 from facealign.detector import RetinaFaceDetector
 from facealign.imageio import read_image
-from facealign.models.zoo import get_model_card, list_models
+from facealign.models.registry import get_model_card, list_models
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP_PHOTO = ROOT / "assets" / "group.jpg"

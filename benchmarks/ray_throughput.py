@@ -22,7 +22,7 @@ from pathlib import Path
 from facealign.api import load_predictor
 from facealign.detect_run import run_detect
 from facealign.distributed import detect_on_ray
-from facealign.models.zoo import DEFAULT_MODEL
+from facealign.card import DEFAULT_MODEL
 
 GROUPS = Path(__file__).resolve().parents[2] / "shared" / "data" / "groups" / "images"
 

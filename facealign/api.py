@@ -24,14 +24,13 @@ import numpy as np
 
 from .card import DEFAULT_MODEL, ModelCard, weights_path
 from .detector import Detection, RetinaFaceDetector
-from .errors import CheckpointError
 from .geometry import align_matrix, apply_affine, invert_affine, warp
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import get_scheme
 from .runtime import LandmarkRunner, read_stage_graph
 from .types import Box, FaceLandmarks
 
-__all__ = ["Aligner", "BACKENDS", "FIVE_IN_BOX", "load_predictor", "open_stage", "shipped_graph"]
+__all__ = ["Aligner", "BACKENDS", "FIVE_IN_BOX", "OpenedStage", "load_predictor", "open_stage", "shipped_graph"]
 
 #: Where the landmark stage runs: ONNX Runtime (a shipped or given graph, else one exported in memory
 #: from PyTorch) or PyTorch itself.
@@ -53,6 +52,17 @@ FIVE_IN_BOX = np.array(
 )
 
 
+@dataclass(frozen=True)
+class OpenedStage:
+    """A landmark stage ready to run (:func:`open_stage`): its model card, its runner (uint8 RGB crops
+    ``(N, S, S, 3)`` -> ``[coords (N, K, 2) crop px, scores (N, K)]``) and whether the mirrored crop is
+    averaged inside it. An :class:`Aligner` built on one reads no file and builds no network again."""
+
+    card: ModelCard
+    runner: LandmarkRunner
+    flip_test: bool
+
+
 @dataclass
 class _Face:
     box: Box
@@ -65,14 +75,16 @@ class Aligner:
 
     Args:
         model: a registered model name (see ``facealign.list_models()``), a landmark-stage graph written
-            by ``facealign export`` (``.onnx``) or a training checkpoint (``.pt``, needs torch).
+            by ``facealign export`` (``.onnx``), a training checkpoint (``.pt``, needs torch) or an
+            :class:`OpenedStage` already opened by :func:`open_stage` (then ``backend`` is not used).
         detector: ``"retinaface"`` (default), ``None`` (then every call must pass ``boxes`` or
             ``points5``) or any object with ``detect(rgb) -> list[Detection]``.
         device: ``"cpu"``, or ``"cuda"`` / ``"cuda:N"``: ONNX Runtime's CUDA provider (needs the
             ``onnxruntime-gpu`` package) for the landmark graph and the detector, or the torch device
             with ``backend="torch"``.
         backend: ``"onnx"`` (ONNX Runtime, default) or ``"torch"`` (PyTorch; needs the ``[train]`` extra).
-        flip_test: average with the mirrored crop (Earp et al. Sec. 5.1; twice the cost).
+        flip_test: average with the mirrored crop (Earp et al. Sec. 5.1; twice the cost); default: off, or
+            as an :class:`OpenedStage` was opened.
         threads: intra-op threads of the landmark network and the detector.
         score_threshold: the detector's face-probability threshold.
         refine_boxes: passes of re-alignment on the predicted landmarks when only boxes are given.
@@ -84,21 +96,26 @@ class Aligner:
 
     def __init__(
         self,
-        model: str | Path = DEFAULT_MODEL,
+        model: str | Path | OpenedStage = DEFAULT_MODEL,
         *,
         detector: Any = "retinaface",
         device: str = "cpu",
         backend: str = "onnx",
-        flip_test: bool = False,
+        flip_test: bool | None = None,
         threads: int = 1,
         score_threshold: float = 0.6,
         refine_boxes: int = 1,
     ) -> None:
-        self._flip_test = bool(flip_test)
+        if not isinstance(model, OpenedStage):
+            model = open_stage(model, backend=backend, device=device, threads=threads, flip_test=bool(flip_test))
+        elif flip_test is not None and bool(flip_test) != model.flip_test:
+            raise ValueError(
+                f"the stage of {model.card.name} was opened with flip_test={model.flip_test}, but flip_test={bool(flip_test)} "
+                "was asked for; open it again with open_stage(..., flip_test=...)"
+            )
+        self._flip_test = model.flip_test
         # crops (uint8) -> coords + scores in crop pixels: network, flip merge and decode in one graph
-        self.card, self.runner = open_stage(
-            model, backend=backend, device=device, threads=threads, flip_test=self._flip_test
-        )
+        self.card, self.runner = model.card, model.runner
         self.scheme = get_scheme(self.card.scheme)
         self.threads = int(threads)
         self.refine_boxes = int(refine_boxes)
@@ -215,15 +232,18 @@ def load_predictor(
     """The predictor a model needs: an :class:`Aligner` (detector + aligned crops) for top-down models,
     a :class:`facealign.bottomup.FoxNetPredictor` (one pass over the whole photo) for bottom-up ones.
     Both are called as ``predictor(image, color=...) -> list[FaceLandmarks]``. ``model``: a registered
-    name (its shipped weights are required), an exported ``.onnx`` graph or a training checkpoint."""
+    name (its shipped weights are required), an exported ``.onnx`` graph or a training checkpoint; a
+    checkpoint is read, and its network built, once."""
     if backend == "onnx" and shipped_graph(model, flip_test=flip_test) is not None:
         return Aligner(model, backend=backend, threads=threads, flip_test=flip_test, **aligner_kwargs)
+    _check_backend(model, backend)
     card, net = _load_model(model)
-    if card.output != "bottomup":
-        return Aligner(model, backend=backend, threads=threads, flip_test=flip_test, **aligner_kwargs)
-    from .bottomup import FoxNetPredictor
+    if card.output == "bottomup":
+        from .bottomup import FoxNetPredictor
 
-    return FoxNetPredictor(net, scheme=card.scheme, threads=threads)
+        return FoxNetPredictor(net, scheme=card.scheme, threads=threads)
+    stage = _torch_stage(card, net, backend=backend, device=aligner_kwargs.get("device", "cpu"), threads=threads, flip_test=flip_test)
+    return Aligner(stage, threads=threads, **aligner_kwargs)
 
 
 def shipped_graph(model: str | Path, *, flip_test: bool = False) -> Path | None:
@@ -240,18 +260,15 @@ def shipped_graph(model: str | Path, *, flip_test: bool = False) -> Path | None:
 
 def open_stage(
     model: str | Path, *, backend: str = "onnx", device: str = "cpu", threads: int = 1, flip_test: bool = False
-) -> tuple[ModelCard, LandmarkRunner]:
-    """The card of ``model`` and its landmark-stage runner: uint8 RGB crops ``(N, S, S, 3)`` ->
-    ``[coords (N, K, 2) crop px, scores (N, K)]``.
+) -> OpenedStage:
+    """The card of ``model`` and its landmark-stage runner (:class:`OpenedStage`): uint8 RGB crops
+    ``(N, S, S, 3)`` -> ``[coords (N, K, 2) crop px, scores (N, K)]``.
 
     With ``backend="onnx"``, a graph file (:func:`shipped_graph`) is loaded with ONNX Runtime and torch
     is never imported; any other model is built in PyTorch (an ``ImportError`` naming the ``[train]``
     extra when torch is missing) and run there or exported in memory.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
-    if backend == "torch" and str(model).endswith(".onnx"):
-        raise ValueError(f"{model} is an ONNX graph: it runs with backend='onnx', not {backend!r}")
+    _check_backend(model, backend)
     graph = shipped_graph(model, flip_test=flip_test) if backend == "onnx" else None
     if graph is not None:
         stage = read_stage_graph(graph, threads=threads, device=device)
@@ -262,14 +279,26 @@ def open_stage(
                 f"export it again {redo} --flip-test (facealign export MODEL OUT.onnx [--flip-test])"
             )
         _check_top_down(stage.card)
-        return stage.card, stage.runner
+        return OpenedStage(stage.card, stage.runner, stage.flip_test)
     card, net = _load_model(model)
+    return _torch_stage(card, net, backend=backend, device=device, threads=threads, flip_test=flip_test)
+
+
+def _check_backend(model: str | Path, backend: str) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    if backend == "torch" and str(model).endswith(".onnx"):
+        raise ValueError(f"{model} is an ONNX graph: it runs with backend='onnx', not {backend!r}")
+
+
+def _torch_stage(card: ModelCard, net: Any, *, backend: str, device: str, threads: int, flip_test: bool) -> OpenedStage:
+    """The stage of a network built in PyTorch, run there or exported in memory to ONNX Runtime."""
     _check_top_down(card)
     from .torch_stage import build_stage, stage_runner
 
     stage_module = build_stage(net, card, flip_test=flip_test)
     runner = stage_runner(stage_module, card.input_size, backend=backend, device=device, threads=threads)
-    return card, runner
+    return OpenedStage(card, runner, bool(flip_test))
 
 
 def _check_top_down(card: ModelCard) -> None:
@@ -293,25 +322,9 @@ def _require_torch(model: str | Path) -> None:
 
 
 def _load_model(model: str | Path) -> tuple[ModelCard, Any]:
-    """A registered name (with its shipped weights) or a trainer checkpoint path, built in PyTorch."""
+    """A registered name (with its shipped weights) or a trainer checkpoint path, built once in PyTorch
+    (:func:`facealign.models.registry.load_model`); a plain ``ImportError`` naming the extra without torch."""
     _require_torch(model)
-    from .engine.checkpoint import load_checkpoint
-    from .models.zoo import create_model, get_model_card
+    from .models import load_model
 
-    p = Path(str(model))
-    if p.suffix == ".pt":  # a checkpoint file: loaded without running code, "no such file" when missing
-        ckpt = load_checkpoint(p)
-        name = ckpt.get("model_name")
-        if not isinstance(name, str) or not name:
-            raise CheckpointError(f"checkpoint {p}: does not say which model it holds (no 'model_name')")
-        kwargs = dict(ckpt.get("model_kwargs", {}))
-        card = get_model_card(name, **kwargs)
-        net = create_model(name, **kwargs)
-        try:
-            net.load_state_dict(ckpt["model"])
-        except RuntimeError as err:
-            first = str(err).strip().splitlines()
-            raise CheckpointError(f"checkpoint {p}: its weights do not fit model {name} ({' '.join(first[1:2]).strip() or first[0]})") from None
-        return card, net.eval()
-    card = get_model_card(str(model))
-    return card, create_model(str(model), pretrained=True).eval()
+    return load_model(model)

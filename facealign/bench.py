@@ -46,7 +46,7 @@ def landmark_latency_ms(
     if part not in PARTS:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     from .landmarks import get_scheme  # here, not at the top: median_ms is torch-free, this needs PyTorch
-    from .models.zoo import create_model, get_model_card
+    from .models.registry import create_model, get_model_card
     from .tasks import make_task
     from .runtime import make_runner, make_stage_runner
 

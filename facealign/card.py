@@ -4,7 +4,7 @@ This module imports nothing heavy (no torch): the card travels inside every expo
 graph as JSON in the ONNX metadata (:func:`card_to_json` / :func:`card_from_json`), so a
 torch-free installation reads the scheme, input size, normalisation, description and licence of a
 shipped model from its ``.onnx`` file. The registry of models that builds networks is
-:mod:`facealign.models.zoo`.
+:mod:`facealign.models.registry`.
 """
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ THREADS = _int_range(1, _cores(), what=f" (this machine has {_cores()} CPU cores
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
-    from .models.zoo import get_model_card, list_models
+    from .models.registry import get_model_card, list_models
 
     rows = []
     for name in list_models(args.pattern):
@@ -86,7 +86,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from .models.info import model_info
-    from .models.zoo import create_model, get_model_card
+    from .models.registry import create_model, get_model_card
 
     card = get_model_card(args.model)
     size = args.input_size or card.input_size
@@ -105,7 +105,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from .engine.bottomup_trainer import BottomUpTrainer
     from .engine.config import load_config
     from .engine.trainer import Trainer
-    from .models.zoo import get_model_card
+    from .models.registry import get_model_card
 
     overrides = {
         "epochs": args.epochs, "out_dir": args.out_dir, "workers": args.workers, "threads": args.threads,
@@ -120,7 +120,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     if args.pred:
-        from .evaluate import evaluate_files, format_table
+        from .evaluation import evaluate_files, format_table
 
         if not args.gt:
             raise ValueError("--pred needs --gt (the annotation file to compare with)")
@@ -128,7 +128,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(format_table(result))
         return 0
     if args.model:
-        from .engine.evaluate_model import evaluate_model
+        from .evaluation.model import evaluate_model
 
         evaluate_model(args.model, args.data, norm=args.norm, threshold=args.threshold, flip_test=not args.no_flip,
                        align=args.align)
@@ -206,7 +206,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from .bench import PARTS, landmark_latency_ms
-    from .models.zoo import DEFAULT_MODEL
+    from .card import DEFAULT_MODEL
 
     model = args.model or DEFAULT_MODEL
     print(f"model {model}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from facealign.card import weights_path
 from facealign.export import aligned_crops, export_stage
 from facealign.imageio import read_image
-from facealign.models.zoo import create_model, get_model_card, list_models
+from facealign.models.registry import create_model, get_model_card, list_models
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "samples" / "300w"
 

@@ -4,8 +4,9 @@
 
 Teacher: RetinaFace + the shipped 68-point default (``facealign.Aligner()``, 1 thread). A teacher face
 becomes a label when its detection box matches a hand-drawn box of ``boxes.csv`` by the bottom-up
-evaluation's rule, :func:`facealign.bottomup.match_by_iou` (Hungarian assignment on box IoU, a pair counts
-at IoU >= 0.5, the FoxNet paper's threshold). Hand-drawn boxes the teacher missed, and teacher faces no
+evaluation matcher's IoU option, :func:`facealign.evaluation.matching.match_faces` with ``rule="iou"``
+(Hungarian assignment on box IoU, a pair counts at IoU >= 0.5, the FoxNet paper's threshold): a detection
+becomes a face's label only when it agrees with the hand-drawn box in scale as well as in place. Hand-drawn boxes the teacher missed, and teacher faces no
 hand-drawn box claims, become ignore regions (a face may be there; its landmarks are unknown). A photo that
 cannot be read is reported on one line and skipped. The file (:func:`facealign.data.group_photos.read_pseudo_labels`)
 is written atomically, outside the repository.
@@ -25,7 +26,7 @@ import numpy as np
 
 from facealign import Aligner
 from facealign.atomic import atomic_write_text
-from facealign.bottomup import IOU_THRESHOLD, match_by_iou
+from facealign.evaluation.matching import IOU_THRESHOLD, match_faces
 from facealign.data.group_photos import GroupPhoto, pseudo_labels_json, read_group_boxes
 from facealign.imageio import read_image
 
@@ -37,7 +38,7 @@ def label_photo(aligner: Aligner, rgb: np.ndarray, boxes: np.ndarray, *, image: 
     """The teacher's labels and the ignore regions of one photo (module docstring)."""
     faces = aligner(rgb, color="rgb")
     det = np.array([f.box.as_array() for f in faces]).reshape(-1, 4)
-    match = match_by_iou(det, boxes, threshold=iou)
+    match = match_faces(det, boxes, rule="iou", iou_threshold=iou)
     k = aligner.scheme.num_points
     pts = np.array([faces[p].points for p, _ in match.pairs], dtype=np.float64).reshape(-1, k, 2)
     matched = boxes[[g for _, g in match.pairs]].reshape(-1, 4)
@@ -82,7 +83,7 @@ def main() -> None:
         photos.append(label_photo(aligner, rgb, boxes[name], image=name, iou=args.iou))
         if (i + 1) % 100 == 0:
             print(f"{i + 1}/{len(names)} photos, {time.perf_counter() - start:.0f} s", flush=True)
-    atomic_write_text(args.out, pseudo_labels_json(photos, teacher=f"RetinaFace + {aligner.card.name}, match_by_iou >= {args.iou}"))
+    atomic_write_text(args.out, pseudo_labels_json(photos, teacher=f"RetinaFace + {aligner.card.name}, box IoU >= {args.iou}"))
     labels = sum(len(p.faces) for p in photos)
     ignored = sum(len(p.ignore) for p in photos)
     hand = sum(len(boxes[p.image]) for p in photos)

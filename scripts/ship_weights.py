@@ -22,7 +22,7 @@ import torch
 from facealign.atomic import atomic_write_bytes
 from facealign.engine.checkpoint import load_checkpoint
 from facealign.models.info import model_info
-from facealign.models.zoo import create_model, get_model_card
+from facealign.models.registry import create_model, get_model_card
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "facealign/weights"
 #: The validation faces of a training log on the full data (since the data repair of 2026-12-04).

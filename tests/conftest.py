@@ -8,7 +8,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from facealign.models.zoo import create_model  # noqa: E402
+from facealign.models.registry import create_model  # noqa: E402
 
 #: A small, randomly initialised 68-point model: fast enough for API and CLI tests on real photos.
 TINY_KWARGS = {"width": 0.25, "input_size": 64, "filters": 16}

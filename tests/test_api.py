@@ -124,7 +124,7 @@ def test_hih_and_regression_models_run_through_the_aligner(tmp_path, photo, name
     68 finite points on each backend, the two backends agree, and flip test keeps the shapes."""
     import torch
 
-    from facealign.models.zoo import create_model
+    from facealign.models.registry import create_model
 
     torch.manual_seed(0)
     net = create_model(name).eval()
@@ -147,7 +147,7 @@ def test_bottom_up_models_get_their_own_predictor(tmp_path, photo):
 
     from facealign.api import load_predictor
     from facealign.bottomup import FoxNetPredictor
-    from facealign.models.zoo import create_model
+    from facealign.models.registry import create_model
 
     torch.manual_seed(0)
     path = tmp_path / "fox.pt"
@@ -167,3 +167,37 @@ def test_flip_test_is_fixed_at_construction(ckpt):
     assert a.flip_test is True
     with pytest.raises(AttributeError):
         a.flip_test = False
+
+
+def test_a_checkpoint_is_read_and_its_network_built_once(ckpt, photo, monkeypatch):
+    """load_predictor and Aligner on a .pt read the file once and build the network once (the card comes
+    from the built network, the Aligner takes the opened stage); the points equal a plain Aligner's."""
+    from facealign.api import OpenedStage, load_predictor, open_stage
+    from facealign.models import registry
+
+    calls = {"load": 0, "build": 0}
+    real_load, (real_build, card) = registry.load_checkpoint, registry._REGISTRY["facealign_mnv2_050_68"]
+
+    def counting_load(path):
+        calls["load"] += 1
+        return real_load(path)
+
+    def counting_build(**kwargs):
+        calls["build"] += 1
+        return real_build(**kwargs)
+
+    monkeypatch.setattr(registry, "load_checkpoint", counting_load)
+    monkeypatch.setitem(registry._REGISTRY, "facealign_mnv2_050_68", (counting_build, card))
+    predictor = load_predictor(ckpt, backend="torch", detector=None)
+    assert isinstance(predictor, Aligner) and calls == {"load": 1, "build": 1}
+    assert predictor.card == registry.get_model_card("facealign_mnv2_050_68", width=0.25, input_size=64, filters=16)
+    calls.update(load=0, build=0)
+    stage = open_stage(ckpt, backend="torch", flip_test=True)
+    assert isinstance(stage, OpenedStage) and stage.flip_test and calls == {"load": 1, "build": 1}
+    on_stage = Aligner(stage, detector=None)
+    assert calls == {"load": 1, "build": 1} and on_stage.flip_test and on_stage.card is stage.card
+    five = [RetinaFaceDetector().detect(photo)[0].points]
+    direct = Aligner(ckpt, backend="torch", flip_test=True, detector=None)
+    np.testing.assert_allclose(on_stage(photo, color="rgb", points5=five)[0].points, direct(photo, color="rgb", points5=five)[0].points, atol=1e-4)
+    with pytest.raises(ValueError, match=r"opened with flip_test=True, but flip_test=False was asked for"):
+        Aligner(stage, flip_test=False)

@@ -1,4 +1,4 @@
-"""Bottom-up evaluation (IoU matching, P / R / F1, NME) and FoxNetPredictor on photos."""
+"""Multi-face evaluation (facealign.evaluation.multiface: P / R / F1, NME) and FoxNetPredictor on photos."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from facealign.bottomup import FoxNetPredictor, evaluate_multiface, letterbox, match_by_iou
+from facealign.bottomup import FoxNetPredictor, letterbox
+from facealign.evaluation.multiface import evaluate_against_boxes, evaluate_multiface
 from facealign.codecs import BottomUpCodec
 from facealign.geometry import apply_affine, invert_affine
 from facealign.imageio import read_image
@@ -44,11 +45,16 @@ def test_missing_predicted_points_are_counted_not_measured() -> None:
     assert (empty.precision, empty.recall, empty.f1, empty.fn) == (0.0, 0.0, 0.0, 1)
 
 
-def test_match_by_iou_threshold_and_errors() -> None:
-    m = match_by_iou(np.array([[0, 0, 2, 2]]), np.array([[1, 1, 3, 3]]))  # IoU 1/7 < 0.5
-    assert m.pairs == [] and m.unmatched_gt == [0] and m.unmatched_pred == [0]
-    with pytest.raises(ValueError, match="threshold must be in"):
-        match_by_iou(np.zeros((0, 4)), np.zeros((0, 4)), threshold=0.0)
+def test_multiface_rules_iou_by_default_centroid_on_request() -> None:
+    # a prediction 6 px right of a face 10 px wide: landmark boxes [6, 0, 16, 10] vs [0, 0, 10, 10], IoU
+    # 40 / 160 = 0.25 < 0.5, not a pair by the paper's IoU; its centroid (11, 5) leaves the box too. 4 px
+    # right: IoU 60 / 140 = 0.43, still no IoU pair, but the centroid (9, 5) lies in the face's box
+    pred = [[FACE5 + [6.0, 0.0]], [FACE5 + [4.0, 0.0]]]
+    gt = [[FACE5], [FACE5]]
+    assert evaluate_multiface(pred, gt, scheme="5").tp == 0
+    res = evaluate_multiface(pred, gt, scheme="5", rule="centroid")
+    assert (res.tp, res.fp, res.fn) == (1, 1, 1)
+    np.testing.assert_allclose(res.nmes, [0.4])  # every point 4 px off, inter-ocular 10
     with pytest.raises(ValueError, match="same images"):
         evaluate_multiface([[]], [], scheme="5")
 
@@ -118,23 +124,7 @@ def test_untrained_tiny_model_runs_on_a_real_photo() -> None:
         FoxNetPredictor(3)
 
 
-def test_match_in_boxes_hand_worked_one_to_one_most_pairs_first() -> None:
-    from facealign.bottomup import match_in_boxes
-
-    boxes = np.array([[0, 0, 10, 10], [8, 0, 18, 10], [100, 100, 110, 110.0]])
-    # face 0 at (9, 5) lies in boxes 0 and 1 (0.4 box sizes from either centre); face 1 at (2, 5) lies in
-    # box 0 only. Most pairs: face 1 -> box 0, face 0 -> box 1. Face 2 (50, 50) lies in none.
-    m = match_in_boxes(np.array([[9.0, 5.0], [2.0, 5.0], [50.0, 50.0]]), boxes)
-    assert m.pairs == [(1, 0), (0, 1)] and m.unmatched_gt == [2] and m.unmatched_pred == [2]
-    # one face in two boxes: the nearer centre, box 1's (13, 5) at 3.5 px, not box 0's (5, 5) at 4.5 px
-    m = match_in_boxes(np.array([[9.5, 5.0]]), boxes)
-    assert m.pairs == [(0, 1)]
-    assert match_in_boxes(np.zeros((0, 2)), boxes).unmatched_gt == [0, 1, 2]
-
-
 def test_evaluate_against_boxes_counts_boxes_and_measures_teacher_faces() -> None:
-    from facealign.bottomup import evaluate_against_boxes
-
     teacher = np.stack([np.linspace(0, 9, 68), np.linspace(0, 9, 68)], axis=1)  # centroid (4.5, 4.5)
     boxes = [np.array([[0, 0, 10, 10], [20, 0, 30, 10.0]])]
     pred = [[teacher + 0.0, teacher + [20.0, 0.0], teacher + [60.0, 0.0]]]  # found, found (no teacher), false
@@ -144,3 +134,5 @@ def test_evaluate_against_boxes_counts_boxes_and_measures_teacher_faces() -> Non
     assert res.f1 == pytest.approx(0.8) and res.nmes.shape == (1,) and res.nmes[0] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="must list the same photos"):
         evaluate_against_boxes(pred, boxes, [], scheme="68")
+    with pytest.raises(ValueError, match=r"evaluate_photos: 2 boxes but 1 ground-truth entries in photo 0"):
+        evaluate_against_boxes(pred, boxes, [[teacher]], scheme="68")

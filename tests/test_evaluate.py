@@ -1,4 +1,4 @@
-"""facealign.evaluate: matching by path and by face, scheme reduction, hand-worked NMEs."""
+"""facealign.evaluation: the one face-matching rule, matching by path and by face, scheme reduction, hand-worked NMEs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facealign.evaluate import EvalResult, evaluate, format_table, match_faces
+from facealign.evaluation import EvalResult, evaluate, format_table, match_faces, match_samples
 from facealign.landmarks import get_scheme
 from facealign.types import Box, Sample
 
@@ -34,7 +34,7 @@ def test_one_face_per_image_plus_one_px(tmp_path: Path) -> None:
 
 
 def test_box_norm_uses_gt_box(tmp_path: Path) -> None:
-    box = Box(0.0, 0.0, 30.0, 40.0)  # diagonal 50
+    box = Box(40.0, 30.0, 70.0, 70.0)  # 30 x 40: diagonal 50; the prediction's centroid (53, 54) lies in it
     gt = [sample(tmp_path / "a.jpg", face5(50, 50), box=box)]
     pred = [sample(tmp_path / "a.jpg", face5(50, 50) + [3.0, 4.0])]  # error 5 each
     # 5 / 50 = 0.1
@@ -53,7 +53,7 @@ def test_match_by_relative_path_then_basename(tmp_path: Path) -> None:
         sample(pred_root / "images" / "b.jpg", face5(0, 0) + [4.0, 0.0]),
         sample("/somewhere/else/c.jpg", face5(0, 0) + [8.0, 0.0]),  # only the file name agrees
     ]
-    m = match_faces(pred, gt, pred_root=pred_root, gt_root=gt_root)
+    m = match_samples(pred, gt, pred_root=pred_root, gt_root=gt_root)
     assert m.pairs == [(0, 0), (1, 1), (2, 2)]
     r = evaluate(pred, gt, norm="interocular", threshold=0.1, pred_root=pred_root, gt_root=gt_root)
     # 2 / 40, 4 / 40, 8 / 40
@@ -70,7 +70,7 @@ def test_ambiguous_basename_is_not_matched(tmp_path: Path) -> None:
     assert (r.summary["count"], r.unmatched, r.unmatched_pred) == (1, 2, 1)
 
 
-def test_multi_face_greedy_by_centroid(tmp_path: Path) -> None:
+def test_multi_face_by_centroid_in_box(tmp_path: Path) -> None:
     img = tmp_path / "group.jpg"
     gt = [sample(img, face5(100, 100)), sample(img, face5(300, 100)), sample(img, face5(500, 100))]
     pred = [
@@ -78,7 +78,7 @@ def test_multi_face_greedy_by_centroid(tmp_path: Path) -> None:
         sample(img, face5(900, 900)),  # a face nobody annotated
         sample(img, face5(100, 101)),  # near GT 0: error 1
     ]
-    m = match_faces(pred, gt)
+    m = match_samples(pred, gt)
     assert m.pairs == [(2, 0), (0, 1)]
     assert (m.unmatched_gt, m.unmatched_pred) == ([2], [1])
     r = evaluate(pred, gt, norm="interocular", threshold=0.1)
@@ -87,12 +87,44 @@ def test_multi_face_greedy_by_centroid(tmp_path: Path) -> None:
     assert (r.unmatched, r.unmatched_pred) == (1, 1)
 
 
-def test_single_face_far_off_still_pairs(tmp_path: Path) -> None:
-    gt = [sample(tmp_path / "a.jpg", face5(100, 100))]
-    pred = [sample(tmp_path / "a.jpg", face5(100, 180))]  # 80 px off: a failure, not a miss
+def test_single_face_far_off_is_a_face_not_found(tmp_path: Path) -> None:
+    gt = [sample(tmp_path / "a.jpg", face5(100, 100)), sample(tmp_path / "b.jpg", face5(100, 100))]
+    # a.jpg: the prediction's centroid (100, 125) leaves the face's point box [80, 120] x [80, 120]: not found,
+    # not scored; b.jpg: 20 px off, its centroid (100, 120) on the box's edge: found, NME 20 / 40
+    pred = [sample(tmp_path / "a.jpg", face5(100, 125)), sample(tmp_path / "b.jpg", face5(100, 120))]
     r = evaluate(pred, gt, norm="interocular", threshold=0.1)
-    np.testing.assert_allclose(r.nmes, [2.0])  # 80 / 40
-    assert r.summary["fr"] == 1.0 and r.unmatched == 0
+    np.testing.assert_allclose(r.nmes, [0.5])
+    assert (r.unmatched, r.unmatched_pred, r.summary["fr"]) == (1, 1, 1.0)
+    assert "1 ground-truth face(s) without a prediction" in format_table(r)
+    # the annotation's own box is the face's box where it gives one: a.jpg's prediction is then found
+    boxed = [sample(tmp_path / "a.jpg", face5(100, 100), box=Box(60.0, 60.0, 140.0, 140.0))]
+    np.testing.assert_allclose(evaluate(pred[:1], boxed).nmes, [25 / 40])
+
+
+def test_match_faces_centroid_rule_hand_worked_one_to_one_most_pairs_first() -> None:
+    boxes = np.array([[0, 0, 10, 10], [8, 0, 18, 10], [100, 100, 110, 110.0]])
+    # face 0 at (9, 5) lies in boxes 0 and 1 (0.4 box sizes from either centre); face 1 at (2, 5) lies in
+    # box 0 only. Most pairs: face 1 -> box 0, face 0 -> box 1. Face 2 (50, 50) lies in none.
+    m = match_faces(np.array([[9.0, 5.0], [2.0, 5.0], [50.0, 50.0]]), boxes)
+    assert m.pairs == [(1, 0), (0, 1)] and m.unmatched_gt == [2] and m.unmatched_pred == [2]
+    # one face in two boxes: the nearer centre, box 1's (13, 5) at 3.5 px, not box 0's (5, 5) at 4.5 px
+    assert match_faces(np.array([[9.5, 5.0]]), boxes).pairs == [(0, 1)]
+    assert match_faces(np.zeros((0, 2)), boxes).unmatched_gt == [0, 1, 2]
+    assert match_faces(np.array([[np.nan, np.nan]]), boxes).unmatched_pred == [0]  # no finite point: not found
+
+
+def test_match_faces_iou_option_and_errors() -> None:
+    # boxes [1, 0, 11, 10] vs [0, 0, 10, 10]: IoU 90 / 110 = 0.818 -> a pair; [0, 0, 2, 2] vs [1, 1, 3, 3]: 1 / 7
+    m = match_faces(np.array([[1, 0, 11, 10], [0, 0, 2, 2]]), np.array([[0, 0, 10, 10], [1, 1, 3, 3]]), rule="iou")
+    assert m.pairs == [(0, 0)] and m.unmatched_gt == [1] and m.unmatched_pred == [1]
+    loose = match_faces(np.array([[0, 0, 2, 2]]), np.array([[1, 1, 3, 3]]), rule="iou", iou_threshold=0.1)
+    assert loose.pairs == [(0, 0)]
+    with pytest.raises(ValueError, match=r"iou_threshold must be in \(0, 1\], got 0.0"):
+        match_faces(np.zeros((0, 4)), np.zeros((0, 4)), rule="iou", iou_threshold=0.0)
+    with pytest.raises(ValueError, match=r"rule must be one of \('centroid', 'iou'\), got 'nearest'"):
+        match_faces(np.zeros((0, 2)), np.zeros((0, 4)), rule="nearest")
+    with pytest.raises(ValueError, match=r"rule 'centroid' expects predicted centroids \(N, 2\) and boxes \(M, 4\), got \(1, 4\)"):
+        match_faces(np.zeros((1, 4)), np.zeros((1, 4)))
 
 
 def test_68_pred_vs_5_gt_compares_five_points(tmp_path: Path) -> None:
@@ -169,7 +201,6 @@ def test_98_gt_vs_68_pred_compares_in_68_with_visibility(tmp_path: Path) -> None
 
 
 def test_frame_numbers_make_no_subset_and_auc_stays_in_range():
-    from facealign.evaluate import evaluate
     from facealign.metrics import auc
     from facealign.types import Sample
 

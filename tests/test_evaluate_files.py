@@ -1,4 +1,4 @@
-"""facealign.evaluate.evaluate_files on the real lists in /work/shared/data (reader integration)."""
+"""facealign.evaluation.evaluate_files on the real lists in /work/shared/data (reader integration)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facealign.evaluate import evaluate_files, format_table
+from facealign.evaluation import evaluate_files, format_table
 
 DATA = Path("/work/shared/data")
 FACES = DATA / "faces"

@@ -9,7 +9,7 @@ import torch
 
 from facealign.cli import main
 from facealign.export import export_onnx
-from facealign.models.zoo import create_model
+from facealign.models.registry import create_model
 
 FACES = Path(__file__).resolve().parents[1] / "../shared/data/faces"
 

@@ -8,8 +8,8 @@ import pytest
 
 from facealign import Aligner
 from facealign.data.readers import read_annotations, read_points_list
-from facealign.engine.evaluate_model import predict_samples
-from facealign.evaluate import evaluate
+from facealign.evaluation.model import predict_samples
+from facealign.evaluation import evaluate
 
 REPO = Path(__file__).resolve().parents[1]
 FACES = REPO / "../shared/data/faces"

@@ -10,7 +10,7 @@ import torch
 from facealign.geometry import align_matrix, warp
 from facealign.imageio import read_image
 from facealign.landmarks import get_scheme
-from facealign.models.zoo import create_model, get_model_card
+from facealign.models.registry import create_model, get_model_card
 from facealign.runtime import OnnxRunner, export_onnx_bytes, make_runner, make_stage_runner
 from facealign.tasks import make_task, predict_crops
 

@@ -28,7 +28,7 @@ import torch
 from ..codecs.bottomup import BottomUpCodec
 from ..imageio import read_image
 from ..landmarks import LandmarkScheme, get_scheme
-from ..models.zoo import IMAGENET_MEAN, IMAGENET_STD
+from ..card import IMAGENET_MEAN, IMAGENET_STD
 from ..types import flip_points_x
 from .multiface import EpochItems
 from .transforms import AugmentConfig, photometric

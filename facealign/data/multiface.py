@@ -25,7 +25,7 @@ from torch.utils.data import Dataset
 from ..codecs.bottomup import BottomUpCodec, BottomUpTargets
 from ..imageio import read_image
 from ..landmarks import LandmarkScheme, get_scheme
-from ..models.zoo import IMAGENET_MEAN, IMAGENET_STD
+from ..card import IMAGENET_MEAN, IMAGENET_STD
 from ..types import Box, Sample
 from .transforms import AugmentConfig, photometric
 

@@ -119,14 +119,14 @@ def detect_on_ray(
         raise ValueError("a Ray run writes files: give json_out (--json OUT) and/or parquet_dir (--parquet DIR)")
     if shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, got {shard_size}")
-    from ..models.zoo import DEFAULT_MODEL
+    from ..card import DEFAULT_MODEL
 
     model = str(model or DEFAULT_MODEL)
     settings = {"model": model, "backend": backend, "flip_test": flip_test, "score_threshold": score_threshold,
                 "json": json_out is not None, "parquet": parquet_dir is not None}
     if make_predictor is None:
         from ..api import load_predictor
-        from ..models.zoo import get_model_card
+        from ..models.registry import get_model_card
 
         if model.endswith(".pt"):  # refused here, not by every actor of the cluster
             if not Path(model).is_file():

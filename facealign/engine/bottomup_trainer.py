@@ -11,7 +11,7 @@ config), with multi-face data and measures:
   resumed run sees the canvases of an uninterrupted one. Codec and loss: the ``bottomup`` task
   (:class:`~facealign.tasks.BottomUpTask`: :class:`~facealign.losses.fox_loss.FoxNetLoss`, ``loss = "fox"``),
   its segmentation and Fox terms logged as ``segmentation`` and ``fox``.
-* **Validation** each epoch, as the FoxNet paper measures (Sec. III, :func:`~facealign.bottomup.evaluate_multiface`):
+* **Validation** each epoch, as the FoxNet paper measures (Sec. III, :func:`~facealign.evaluation.multiface.evaluate_multiface`):
   (a) fixed canvases composed from ``data.dense_val`` (seed ``cfg.seed``, epoch 0, no augmentation),
   ``precision`` / ``recall`` / ``f1`` (fractions) of the faces found at landmark-box IoU >= 0.5 and
   ``nme`` / ``fr`` / ``auc`` (%, inter-ocular, threshold 0.1) of the matched faces on their visible
@@ -19,7 +19,7 @@ config), with multi-face data and measures:
   visible (a face hidden under later ones cannot be found). (b) With ``data.multiface_val``, the real
   photos it lists, through :class:`~facealign.bottomup.FoxNetPredictor` (letterboxed as at inference),
   as ``photo_precision`` ... ``photo_auc``. (c) With ``data.group_val``, those real group photos (held
-  out of training) as the issue's metric, :func:`~facealign.bottomup.evaluate_against_boxes`: a face is
+  out of training) as the issue's metric, :func:`~facealign.evaluation.multiface.evaluate_against_boxes`: a face is
   found when its landmark centroid lies in a hand-drawn box, NME against the teacher's points
   (``group_precision`` ... ``group_auc``).
 * **Real photos** (``data.group_labels``): crops of the pseudo-labelled group photos not in ``group_val``
@@ -45,13 +45,15 @@ import numpy as np
 import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
-from ..bottomup import FoxNetPredictor, MultiFaceResult, evaluate_against_boxes, evaluate_multiface
+from ..bottomup import FoxNetPredictor
+from ..evaluation.multiface import MultiFaceResult, evaluate_against_boxes, evaluate_multiface
 from ..data.group_photos import GroupPhoto, GroupPhotoDataset, read_group_boxes, read_photo_list, read_pseudo_labels
 from ..data.multiface import MultiFaceDataset
 from ..data.transforms import AugmentConfig
 from ..imageio import read_image
 from ..landmarks import get_scheme
-from ..models.zoo import ModelCard, create_model, get_model_card
+from ..card import ModelCard
+from ..models.registry import create_model, get_model_card
 from ..tasks import BottomUpTask, make_task
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig

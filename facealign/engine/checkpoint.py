@@ -132,7 +132,7 @@ def init_weights(model: torch.nn.Module, source: str | Path) -> tuple[list[str],
         if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
             raise CheckpointError(f"init_from {p}: holds no state dict (a dict of tensors, or a checkpoint with one)")
     else:
-        from ..models.zoo import create_model  # a registered name: its shipped weights
+        from ..models.registry import create_model  # a registered name: its shipped weights
 
         state = create_model(str(source), pretrained=True).state_dict()
     own = model.state_dict()

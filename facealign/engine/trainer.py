@@ -30,7 +30,8 @@ from ..landmarks import LandmarkScheme, get_scheme
 from ..losses import five_point_loss
 from ..tasks import CropTask, make_task, predict_crops
 from ..types import Sample, input_to_heatmap
-from ..models.zoo import ModelCard, create_model, get_model_card
+from ..card import ModelCard
+from ..models.registry import create_model, get_model_card
 from .checkpoint import init_weights
 from .config import TrainConfig
 from .loop import (

@@ -107,5 +107,5 @@ def convert(
     )
 
 
-# The name facealign.evaluate looks for.
+# The name facealign.evaluation looks for.
 convert_points = convert

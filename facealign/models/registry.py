@@ -3,34 +3,42 @@
 A family (one file or package under :mod:`facealign.models`) registers its named constructors with
 :func:`register_model` and ends each with :func:`finish_model`, which loads the shipped weights
 (``facealign/weights/<card.weights>``, read with ``weights_only=True``; nothing is ever downloaded) when
-asked. Users call :func:`create_model`, :func:`get_model_card` and :func:`list_models`. The card strings
-every family shares (:data:`NO_WEIGHTS`, :data:`FACES_LICENCE`, :data:`DLIB_LABELS`) live here once.
+asked, and builds its cards with :func:`model_card`. Users call :func:`create_model`, :func:`get_model_card`,
+:func:`list_models` and :func:`load_model`. The card strings every family shares (:data:`NO_WEIGHTS`,
+:data:`FACES_LICENCE`, :data:`DLIB_LABELS`, :data:`TEACHER68_DATA`, :data:`TEACHER68_LICENCE`) live here once.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from torch import nn
 
 from ..card import ModelCard, weights_path
-from ..engine.checkpoint import load_torch_file
+from ..engine.checkpoint import load_checkpoint, load_torch_file
+from ..errors import CheckpointError
 from ..tasks import TASKS
 
 __all__ = [
     "DLIB_LABELS",
     "FACES_LICENCE",
     "NO_WEIGHTS",
+    "TEACHER68_DATA",
+    "TEACHER68_LICENCE",
     "MissingWeightsError",
     "build_model",
     "create_model",
     "finish_model",
     "get_model_card",
     "list_models",
+    "load_model",
     "load_pretrained",
+    "model_card",
     "register_model",
 ]
 
@@ -46,6 +54,52 @@ DLIB_LABELS = (
     "; the 68-point labels come from dlib's 300-W-trained shape predictor (300-W annotations: "
     "non-commercial research use)"
 )
+
+#: What the CPU-sized 68-point research models (HIH, PropagationNet, SCC) were trained on.
+TEACHER68_DATA = "faces/train68.txt (68-point dlib teacher labels)"
+#: The licence of weights trained on ``faces/train68.txt`` alone (its photos are all CUHK CNN_FacePoint's).
+TEACHER68_LICENCE = (
+    "research use only: trained on ../shared/data/faces (CUHK CNN_FacePoint web photos); the 68-point labels "
+    "come from dlib's 300-W-trained shape predictor (300-W annotations: non-commercial research use)"
+)
+
+
+def model_card(
+    name: str,
+    *,
+    num_points: int,
+    input_size: int,
+    heatmap_size: int,
+    sigma: float,
+    description: str,
+    training_data: str,
+    shipped: bool = False,
+    licence: str | None = None,
+    output: str = "heatmap",
+    decoder: str = "dark",
+    scheme: str | None = None,
+) -> ModelCard:
+    """The card every family registers its models with.
+
+    ``shipped``: the weights are ``facealign/weights/<name>.pt`` and the licence defaults to
+    :data:`FACES_LICENCE` + :data:`DLIB_LABELS`; otherwise there are no weights and the licence is
+    :data:`NO_WEIGHTS` (``training_data`` then says what the paper trained on). ``scheme`` defaults to
+    the scheme named by ``num_points`` (``"68"``, ``"98"``, ...). Other fields as :class:`ModelCard`.
+    """
+    return ModelCard(
+        name=name,
+        scheme=str(num_points) if scheme is None else scheme,
+        num_points=int(num_points),
+        input_size=int(input_size),
+        heatmap_size=int(heatmap_size),
+        sigma=float(sigma),
+        decoder=decoder,
+        output=output,
+        weights=f"{name}.pt" if shipped else None,
+        training_data=training_data,
+        licence=licence if licence is not None else (FACES_LICENCE + DLIB_LABELS if shipped else NO_WEIGHTS),
+        description=description,
+    )
 
 
 class MissingWeightsError(FileNotFoundError):
@@ -105,15 +159,14 @@ def get_model_card(name: str, **model_kwargs: object) -> ModelCard:
     fn, card = _lookup(name)
     if card.weights is not None and not weights_path(card.weights).is_file():
         card = replace(card, weights=None)
-    if model_kwargs:
-        model = fn(pretrained=False, **model_kwargs)
-        card = replace(
-            card,
-            num_points=int(model.num_points),
-            input_size=int(model.input_size),
-            heatmap_size=int(model.heatmap_size),
-        )
-    return card
+    return _built_card(card, fn(pretrained=False, **model_kwargs)) if model_kwargs else card
+
+
+def _built_card(card: ModelCard, model: nn.Module) -> ModelCard:
+    """``card`` with what a model built with other keyword arguments says it is."""
+    return replace(
+        card, num_points=int(model.num_points), input_size=int(model.input_size), heatmap_size=int(model.heatmap_size)
+    )
 
 
 def create_model(name: str, *, pretrained: bool = False, **kwargs: object) -> nn.Module:
@@ -168,3 +221,32 @@ def build_model(
     registered model's defaults), then :func:`finish_model`."""
     return finish_model(cls(**{**defaults, **kwargs}), name, pretrained)
 
+
+def load_model(model: str | os.PathLike[str]) -> tuple[ModelCard, nn.Module]:
+    """The card and the network, in eval mode, of a registered name (with its shipped weights) or of a
+    trainer checkpoint file (``.pt``: its ``model_name``, ``model_kwargs`` and weights). The file is read
+    once (``weights_only=True``, :func:`facealign.engine.checkpoint.load_checkpoint`) and the network built
+    once; a checkpoint's card is its model's card with what the built network says (:func:`get_model_card`).
+
+    Raises ``FileNotFoundError`` for a missing file, :class:`~facealign.errors.CheckpointError` for a file
+    that is refused, names no model or whose weights do not fit it, ``ValueError`` for an unknown name.
+    """
+    p = Path(model)
+    if p.suffix != ".pt":
+        name = str(model)
+        return get_model_card(name), create_model(name, pretrained=True).eval()
+    ckpt = load_checkpoint(p)  # "no such file" when missing; never runs code
+    name = ckpt.get("model_name")
+    if not isinstance(name, str) or not name:
+        raise CheckpointError(f"checkpoint {p}: does not say which model it holds (no 'model_name')")
+    kwargs = dict(ckpt.get("model_kwargs", {}))
+    net = create_model(name, **kwargs)
+    card = get_model_card(name)
+    if kwargs:
+        card = _built_card(card, net)
+    try:
+        net.load_state_dict(ckpt["model"])
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()
+        raise CheckpointError(f"checkpoint {p}: its weights do not fit model {name} ({' '.join(first[1:2]).strip() or first[0]})") from None
+    return card, net.eval()

@@ -1,13 +1,13 @@
-"""The model zoo: named constructor functions in one flat registry (timm's ``@register_model``).
-
-Every entry carries a :class:`ModelCard` with everything needed to use it (input size, mean / std,
-landmark scheme, heatmap size and sigma, decoder, weights, training data, licence)::
+"""The heatmap family (backbone + upsampling head -> heatmaps, Earp et al.): named constructors registered in
+the model registry (:mod:`facealign.models.registry`, timm's ``@register_model``), each with a
+:class:`~facealign.card.ModelCard` (input size, mean / std, landmark scheme, heatmap size and sigma,
+decoder, weights, training data, licence)::
 
     >>> from facealign.models import create_model, get_model_card, list_models
     >>> card = get_model_card("facealign_mnv2_050_68")
     >>> model = create_model("facealign_mnv2_050_68", pretrained=card.weights is not None)
 
-Two families are registered:
+Two groups are registered:
 
 * ``sertis_*``: the configurations of Earp et al. ("Sub-pixel face landmarks using heatmaps and a bag
   of tricks"), at the paper's sizes, 106 points, architecture only (no weights are published):
@@ -28,33 +28,16 @@ from typing import Any
 
 from torch import nn
 
-from ..card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, ModelCard, weights_path  # noqa: F401  (re-exported)
+from ..card import ModelCard
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
-from .registry import (  # noqa: F401  (re-exported: the registry's names were zoo's)
-    DLIB_LABELS,
-    FACES_LICENCE,
-    NO_WEIGHTS,
-    MissingWeightsError,
-    create_model,
-    finish_model,
-    get_model_card,
-    list_models,
-    register_model,
-)
+from .registry import finish_model, get_model_card, model_card, register_model
 
 __all__ = [
-    "DEFAULT_MODEL",
-    "IMAGENET_MEAN",
-    "IMAGENET_STD",
-    "MissingWeightsError",
-    "ModelCard",
-    "create_model",
-    "get_model_card",
-    "list_models",
-    "register_model",
-    "weights_path",
+    "FACEALIGN_SIGMA",
+    "facealign_mnv2_050_5",
+    "facealign_mnv2_050_68",
 ]
 
 #: Output stride of every registered backbone's last feature map.
@@ -106,16 +89,13 @@ def _heatmap_side(input_size: int, strategy: str) -> int:
 
 
 def _paper_card(name: str, *, backbone: str, strategy: str, filters: int, source: str) -> ModelCard:
-    return ModelCard(
-        name=name,
-        scheme=str(PAPER_POINTS),
+    return model_card(
+        name,
         num_points=PAPER_POINTS,
         input_size=PAPER_INPUT,
         heatmap_size=_heatmap_side(PAPER_INPUT, strategy),
         sigma=PAPER_SIGMA,
-        weights=None,
         training_data=_PAPER_DATA,
-        licence=NO_WEIGHTS,
         description=f"{backbone} + {strategy} ({filters} filters), {PAPER_INPUT} px; Earp et al. 2021 {source}",
     )
 
@@ -287,18 +267,16 @@ FACEALIGN_STRATEGY = "SDD"
 FACEALIGN_FILTERS = 64
 
 
-def _facealign_card(name: str, *, scheme: str, num_points: int, training_data: str, licence: str) -> ModelCard:
+def _facealign_card(name: str, *, num_points: int, training_data: str) -> ModelCard:
     heatmap = _heatmap_side(FACEALIGN_INPUT, FACEALIGN_STRATEGY)
-    return ModelCard(
-        name=name,
-        scheme=scheme,
+    return model_card(
+        name,
         num_points=num_points,
         input_size=FACEALIGN_INPUT,
         heatmap_size=heatmap,
         sigma=FACEALIGN_SIGMA,
-        weights=f"{name}.pt",
+        shipped=True,
         training_data=training_data,
-        licence=licence,
         description=(
             f"MobileNetV2-{FACEALIGN_WIDTH} + {FACEALIGN_STRATEGY} head ({FACEALIGN_FILTERS} filters), "
             f"{FACEALIGN_INPUT} px 5-point-aligned crops -> {heatmap} px heatmaps; {num_points} points"
@@ -309,10 +287,8 @@ def _facealign_card(name: str, *, scheme: str, num_points: int, training_data: s
 @register_model(
     _facealign_card(
         "facealign_mnv2_050_68",
-        scheme="68",
         num_points=68,
         training_data="faces/train68.txt (68-point dlib teacher labels) + faces/train5.txt (human 5-point labels)",
-        licence=FACES_LICENCE + DLIB_LABELS,
     )
 )
 def facealign_mnv2_050_68(
@@ -339,13 +315,11 @@ def facealign_mnv2_050_68(
 @register_model(
     _facealign_card(
         "facealign_mnv2_050_5",
-        scheme="5",
         num_points=5,
         training_data=(
             "faces/train5.txt (human 5-point labels), starting from the weights of facealign_mnv2_050_68 "
             "(faces/train68.txt dlib teacher labels + faces/train5.txt)"
         ),
-        licence=FACES_LICENCE + DLIB_LABELS,
     )
 )
 def facealign_mnv2_050_5(

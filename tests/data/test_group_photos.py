@@ -13,7 +13,7 @@ from facealign.bottomup import letterbox
 from facealign.codecs import BottomUpCodec
 from facealign.data.group_photos import GroupPhoto, GroupPhotoDataset, pseudo_labels_json, read_group_boxes, read_pseudo_labels
 from facealign.imageio import read_image
-from facealign.models.zoo import IMAGENET_MEAN
+from facealign.card import IMAGENET_MEAN
 
 ROOT = Path(__file__).resolve().parents[2]
 GROUPS = ROOT.parent / "shared" / "data" / "groups"

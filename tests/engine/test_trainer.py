@@ -247,7 +247,7 @@ def test_init_from_copies_every_matching_tensor_and_keeps_the_new_output_layer(t
     """A 68-point model started from a 5-point checkpoint of the same backbone and head: all but the
     final convolution (5 vs 68 channels) come from the source; the final one keeps its initialisation."""
     from facealign.engine.checkpoint import init_weights
-    from facealign.models.zoo import create_model
+    from facealign.models.registry import create_model
 
     kw = dict(width=0.25, input_size=64, filters=16)
     torch.manual_seed(1)
@@ -276,7 +276,7 @@ def test_init_from_copies_every_matching_tensor_and_keeps_the_new_output_layer(t
 
 
 def test_trainer_starts_from_init_from_and_resume_still_wins(tmp_path):
-    from facealign.models.zoo import create_model
+    from facealign.models.registry import create_model
 
     five = create_model("facealign_mnv2_050_5", width=0.25, input_size=64, filters=16)
     torch.save(five.state_dict(), tmp_path / "five.pt")
@@ -346,7 +346,7 @@ class _PlantsAFile:
 
 def test_init_from_refuses_a_crafted_checkpoint(tmp_path):
     from facealign.engine.checkpoint import CheckpointError
-    from facealign.models.zoo import create_model
+    from facealign.models.registry import create_model
 
     marker = tmp_path / "PLANTED"
     five = create_model("facealign_mnv2_050_5", width=0.25, input_size=64, filters=16)

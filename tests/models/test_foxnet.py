@@ -8,7 +8,7 @@ import torch
 from facealign.models import foxnet
 from facealign.models.foxnet import FoxBlock, FoxHourglass, FoxNet, FoxNetOutput
 from facealign.models.info import model_info
-from facealign.models.zoo import create_model, get_model_card
+from facealign.models.registry import create_model, get_model_card
 
 
 def _small(**kw: object) -> FoxNet:

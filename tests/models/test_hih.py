@@ -9,7 +9,7 @@ from torch import nn
 
 from facealign.models.backbones.hourglass import Residual, StackedHourglass
 from facealign.models.info import model_info
-from facealign.models.zoo import create_model, get_model_card, list_models
+from facealign.models.registry import create_model, get_model_card, list_models
 
 
 def _hih():

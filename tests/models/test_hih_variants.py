@@ -8,7 +8,7 @@ import torch
 
 from facealign.landmarks import get_scheme
 from facealign.models import create_model, get_model_card, model_info
-from facealign.models.hih_variants import HIHOffsetMapModel, HIHOffsetValueModel, OffsetMapOutput, OffsetValueOutput
+from facealign.models.hih import HIHOffsetMapModel, HIHOffsetValueModel, OffsetMapOutput, OffsetValueOutput
 from facealign.tasks import OffsetMapTask, OffsetValueTask, make_task
 
 SMALL = dict(num_points=5, input_size=64, num_stacks=2, depth=2, channels=16, branch_channels=16)

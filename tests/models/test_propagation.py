@@ -21,7 +21,7 @@ from facealign.models.propagation import (
     propnet_cpu_68_nolpm,
     propnet_wflw_98,
 )
-from facealign.models.zoo import create_model, get_model_card, list_models
+from facealign.models.registry import create_model, get_model_card, list_models
 
 
 def _small(**kw: object) -> PropagationNet:

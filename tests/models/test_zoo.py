@@ -11,17 +11,8 @@ from facealign.codecs import DECODER_NAMES
 from facealign.landmarks import get_scheme
 from facealign.models import registry, zoo
 from facealign.tasks import TASKS, make_task
-from facealign.models.zoo import (
-    DEFAULT_MODEL,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    MissingWeightsError,
-    ModelCard,
-    create_model,
-    get_model_card,
-    list_models,
-    register_model,
-)
+from facealign.card import DEFAULT_MODEL, IMAGENET_MEAN, IMAGENET_STD, ModelCard
+from facealign.models.registry import MissingWeightsError, create_model, get_model_card, list_models, register_model
 
 #: Side used for the paper's 192 px models in the smoke test (a multiple of 32; keeps it fast).
 SMOKE_SIDE = 64

@@ -7,9 +7,9 @@ import torch
 
 from facealign.landmarks import get_scheme
 from facealign.models.hih import HIHOutput
-from facealign.models.hih_variants import OffsetMapOutput, OffsetValueOutput
+from facealign.models.hih import OffsetMapOutput, OffsetValueOutput
 from facealign.models.propagation import PropagationOutput
-from facealign.models.zoo import create_model, get_model_card, list_models
+from facealign.models.registry import create_model, get_model_card, list_models
 from facealign.tasks import (
     TASKS,
     BottomUpTask,

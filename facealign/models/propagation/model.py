@@ -49,8 +49,9 @@ from torch import nn
 
 from ...landmarks import get_scheme
 from ..layers import ConvBNReLU
-from ..registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, build_model, register_model
-from ..zoo import FACEALIGN_SIGMA, ModelCard
+from ...card import ModelCard
+from ..registry import TEACHER68_DATA, build_model, model_card, register_model
+from ..zoo import FACEALIGN_SIGMA
 from .blocks import CoordConv2d, MaxBlurPool2d, MultiViewBlock
 from .hourglass import MultiViewHourglass
 from .lpm import LPM_DEPTH, PropagationModule
@@ -229,26 +230,17 @@ CPU_STACKS = 2
 CPU_CHANNELS = 64
 CPU_DEPTH = 3
 
-_CPU_LICENCE = FACES_LICENCE + DLIB_LABELS
-
-
-def _build(name: str, pretrained: bool, defaults: dict[str, Any], kwargs: dict[str, Any]) -> PropagationNet:
-    return build_model(PropagationNet, name, pretrained, defaults, kwargs)
-
 
 @register_model(
-    ModelCard(
-        name="propnet_wflw_98",
-        scheme="98",
+    model_card(
+        "propnet_wflw_98",
         num_points=PAPER_POINTS,
         input_size=PAPER_INPUT,
         heatmap_size=PAPER_INPUT // PROPNET_STRIDE,
         sigma=PAPER_SIGMA,
         decoder="quarter",
         output="propagation",
-        weights=None,
         training_data="none shipped (the paper trains on WFLW / COFW / 300W with six attribute flags)",
-        licence=NO_WEIGHTS,
         description=(
             f"PropagationNet: {PAPER_STACKS} multi-view hourglass stacks ({PAPER_CHANNELS} ch, depth {PAPER_DEPTH}, "
             f"anti-aliasing 3, CoordConv) + propagation modules (15 WFLW boundaries), {PAPER_INPUT} px -> "
@@ -267,23 +259,20 @@ def propnet_wflw_98(*, pretrained: bool = False, **kwargs: Any) -> PropagationNe
         depth=PAPER_DEPTH,
         input_size=PAPER_INPUT,
     )
-    return _build("propnet_wflw_98", pretrained, defaults, kwargs)
+    return build_model(PropagationNet, "propnet_wflw_98", pretrained, defaults, kwargs)
 
 
 def _cpu_card(name: str, *, use_lpm: bool) -> ModelCard:
     module = "propagation modules (13 boundaries of the 68 scheme)" if use_lpm else "no propagation module (Table 4)"
-    return ModelCard(
-        name=name,
-        scheme="68",
+    return model_card(  # licence: FACES_LICENCE + DLIB_LABELS, as inside the shipped graphs' cards
+        name,
         num_points=68,
         input_size=CPU_INPUT,
         heatmap_size=CPU_INPUT // PROPNET_STRIDE,
         sigma=FACEALIGN_SIGMA,
-        decoder="dark",
         output="propagation",
-        weights=f"{name}.pt",
-        training_data="faces/train68.txt (68-point dlib teacher labels)",
-        licence=_CPU_LICENCE,
+        shipped=True,
+        training_data=TEACHER68_DATA,
         description=(
             f"CPU-sized PropagationNet: {CPU_STACKS} multi-view hourglass stacks ({CPU_CHANNELS} ch, depth {CPU_DEPTH}, "
             f"anti-aliasing 3, CoordConv) + {module}, {CPU_INPUT} px -> {CPU_INPUT // 4}x{CPU_INPUT // 4}; 68 points"
@@ -306,10 +295,10 @@ def _cpu_defaults(use_lpm: bool) -> dict[str, Any]:
 @register_model(_cpu_card("propnet_cpu_68", use_lpm=True))
 def propnet_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> PropagationNet:
     """A two-stack, 64-channel PropagationNet for 128 px crops and 68 points (13 boundaries)."""
-    return _build("propnet_cpu_68", pretrained, _cpu_defaults(True), kwargs)
+    return build_model(PropagationNet, "propnet_cpu_68", pretrained, _cpu_defaults(True), kwargs)
 
 
 @register_model(_cpu_card("propnet_cpu_68_nolpm", use_lpm=False))
 def propnet_cpu_68_nolpm(*, pretrained: bool = False, **kwargs: Any) -> PropagationNet:
     """:func:`propnet_cpu_68` without the propagation module (the Table 4 ablation)."""
-    return _build("propnet_cpu_68_nolpm", pretrained, _cpu_defaults(False), kwargs)
+    return build_model(PropagationNet, "propnet_cpu_68_nolpm", pretrained, _cpu_defaults(False), kwargs)

@@ -23,8 +23,8 @@ import torch
 from torch import nn
 
 from ..backbones import ResNet, resnet18, resnet34
-from ..registry import NO_WEIGHTS, finish_model, register_model
-from ..zoo import ModelCard
+from ...card import ModelCard
+from ..registry import TEACHER68_DATA, TEACHER68_LICENCE, finish_model, model_card, register_model
 from .adjacency import build_adjacency
 from .attention import AttentionMultiScale
 from .graph import GraphRelationHead
@@ -198,22 +198,19 @@ _REGRESSION_NOTE = (
 )
 
 
-def _card(
-    name: str, *, input_size: int, description: str, weights: str | None = None, training_data: str = "", licence: str = ""
-) -> ModelCard:
-    return ModelCard(
-        name=name,
-        scheme="68",
+def _card(name: str, *, input_size: int, description: str, shipped: bool = False, training_data: str = "") -> ModelCard:
+    return model_card(
+        name,
         num_points=68,
         input_size=input_size,
         heatmap_size=input_size,
         sigma=1.0,
         decoder="regression",
         output="regression",
-        weights=weights,
+        shipped=shipped,
         training_data=training_data
         or "none shipped (train on faces/train68.txt; install build_adjacency of the training shapes first)",
-        licence=licence or NO_WEIGHTS,
+        licence=TEACHER68_LICENCE if shipped else None,
         description=f"{description}; {_REGRESSION_NOTE}",
     )
 
@@ -257,11 +254,7 @@ def scc_fc_resnet34_68(
 CPU_WIDTH = 32
 CPU_BRANCH_CHANNELS = (32, 64)
 CPU_HIDDEN = 64
-_CPU_TRAINING = "faces/train68.txt (68-point dlib teacher labels); graph from the same training shapes"
-_CPU_LICENCE = (
-    "research use only: trained on ../shared/data/faces (CUHK CNN_FacePoint web photos); the 68-point labels "
-    "come from dlib's 300-W-trained shape predictor (300-W annotations: non-commercial research use)"
-)
+_CPU_TRAINING = f"{TEACHER68_DATA}; graph from the same training shapes"
 
 
 @register_model(
@@ -272,9 +265,8 @@ _CPU_LICENCE = (
             f"CPU-sized SCC: ResNet-18 of width {CPU_WIDTH}, {CPU_INPUT} px, branches {CPU_BRANCH_CHANNELS}, "
             f"graph width {CPU_HIDDEN}, n = 4, k = 3, 4 residual blocks"
         ),
-        weights="scc_cpu_68.pt",
+        shipped=True,
         training_data=_CPU_TRAINING,
-        licence=_CPU_LICENCE,
     )
 )
 def scc_cpu_68(
@@ -310,9 +302,8 @@ def scc_cpu_68(
             f"Table 5 baseline at CPU size: ResNet-18 of width {CPU_WIDTH} + global average pooling + FC to 2 K, "
             f"{CPU_INPUT} px (the same backbone as scc_cpu_68)"
         ),
-        weights="scc_fc_cpu_68.pt",
-        training_data="faces/train68.txt (68-point dlib teacher labels)",
-        licence=_CPU_LICENCE,
+        shipped=True,
+        training_data=TEACHER68_DATA,
     )
 )
 def scc_fc_cpu_68(

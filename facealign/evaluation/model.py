@@ -1,4 +1,8 @@
-"""``facealign eval --model M --data LIST``: run a model on an annotation file and score it."""
+"""``facealign eval --model M --data LIST``: run a model on an annotation file and score it.
+
+Evaluation is built on the inference side (the :class:`~facealign.api.Aligner` a user runs), never the
+other way round: nothing under :mod:`facealign.api` imports this package.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,17 @@ from pathlib import Path
 
 import numpy as np
 
+from ..api import Aligner
 from ..data.readers import read_annotations
-from ..evaluate import EvalResult, evaluate, format_table
 from ..imageio import read_image
 from ..landmarks import get_scheme
 from ..types import Sample
+from .samples import EvalResult, evaluate, format_table
 
 __all__ = ["evaluate_model", "predict_samples"]
 
 
-def predict_samples(aligner, gt: list[Sample], *, align: str = "detector") -> tuple[list[Sample], int]:
+def predict_samples(aligner: Aligner, gt: list[Sample], *, align: str = "detector") -> tuple[list[Sample], int]:
     """Predictions for the photos of ``gt``, one :class:`Sample` per face found.
 
     ``align="detector"`` runs the whole pipeline (detector, crop, model) as a user would;
@@ -60,8 +65,6 @@ def evaluate_model(
     backend: str = "onnx",
 ) -> EvalResult:
     """Score a registered model or a checkpoint on an annotation file; prints the table."""
-    from ..api import Aligner
-
     if not data:
         raise ValueError("facealign eval --model needs --data (an annotation file)")
     gt = read_annotations(data)

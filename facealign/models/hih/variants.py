@@ -1,6 +1,6 @@
 """HIH's comparison heads on HIH's own network (Lan et al., "HIH: Towards More Accurate Face Alignment via
 Heatmap in Heatmap", 2022, Appendix B-C, Table V-VI): the stacked hourglass and integer heatmaps of
-:class:`~facealign.models.hih.HIHModel`, with the sub-cell part predicted as offsets instead of
+:class:`~facealign.models.hih.model.HIHModel`, with the sub-cell part predicted as offsets instead of
 decimal heatmaps, so that the representations can be compared on one backbone.
 
 * **WOV, with offset value** (Appendix C, after SHN-GCN / SLPT): "we still take CNN structure and final
@@ -27,12 +27,12 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from .layers import ConvBNReLU
-from .hih import CPU_BRANCH, CPU_CHANNELS, CPU_DECIMAL, CPU_DEPTH, CPU_INPUT, HIHModel
-from .registry import finish_model, get_model_card, register_model
-from .zoo import ModelCard
+from ...card import ModelCard
+from ..layers import ConvBNReLU
+from ..registry import finish_model, get_model_card, register_model
+from .model import CPU_BRANCH, CPU_CHANNELS, CPU_DECIMAL, CPU_DEPTH, CPU_INPUT, HIHModel
 
-__all__ = ["HIHOffsetMapModel", "HIHOffsetValueModel", "OffsetMapOutput", "OffsetValueOutput"]
+__all__ = ["HIHOffsetMapModel", "HIHOffsetValueModel", "OffsetMapOutput", "OffsetValueOutput", "hih_wom_cpu_68", "hih_wov_cpu_68"]
 
 #: Initial offset (cells): the middle of the argmax cell.
 _CELL_CENTRE = 0.5

@@ -25,16 +25,14 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from .backbones.hourglass import Hourglass, Residual
-from .layers import ConvBNReLU
-from .backbones.resnet import ResNet
-from .registry import DLIB_LABELS, FACES_LICENCE, NO_WEIGHTS, build_model, register_model
-from .zoo import ModelCard
+from ...card import ModelCard
+from ..backbones.resnet import ResNet
+from ..layers import ConvBNReLU
+from ..registry import build_model, model_card, register_model
+from .blocks import FoxHourglass
 
-__all__ = ["FoxBlock", "FoxHourglass", "FoxNet", "FoxNetOutput", "FOX_POOL_KERNELS"]
+__all__ = ["EMBEDDING_DIM", "FoxNet", "FoxNetOutput", "foxnet_cpu_68", "foxnet_resnet_68"]
 
-#: Average-pool kernels of the Fox Block (paper Fig. 1).
-FOX_POOL_KERNELS = (1, 3, 5, 7)
 #: Output stride of the head (ResNet stem) and of both outputs.
 FOXNET_STRIDE = 4
 #: Pixel-embedding width ``n``; the paper does not state it. Eight dimensions hold up to 16 mutually
@@ -54,41 +52,6 @@ class FoxNetOutput(NamedTuple):
 
     segmentation: torch.Tensor
     embedding: torch.Tensor
-
-
-class FoxBlock(nn.Module):
-    """Fox Block (paper Fig. 1): multi-scale average pooling + point-wise fusion.
-
-    ``concat([avgpool_k(x) for k in (1, 3, 5, 7)])`` (stride 1, padding ``k // 2``, padded cells not
-    counted) -> 1 x 1 conv-BN-ReLU from ``4 C`` back to ``C``. Shape: ``(B, C, H, W) -> (B, C, H, W)``.
-    """
-
-    def __init__(self, channels: int, *, kernels: tuple[int, ...] = FOX_POOL_KERNELS) -> None:
-        super().__init__()
-        if channels < 1:
-            raise ValueError(f"FoxBlock: channels must be >= 1, got {channels}")
-        if not kernels or any(k < 1 or k % 2 == 0 for k in kernels):
-            raise ValueError(f"FoxBlock: pool kernels must be odd and >= 1 (same padding), got {kernels}")
-        self.pools = nn.ModuleList(
-            nn.Identity() if k == 1 else nn.AvgPool2d(k, stride=1, padding=k // 2, count_include_pad=False)
-            for k in kernels
-        )
-        self.fuse = ConvBNReLU(len(kernels) * channels, channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fuse(torch.cat([pool(x) for pool in self.pools], dim=1))
-
-
-class FoxHourglass(Hourglass):
-    """Newell's hourglass (:class:`~facealign.models.backbones.hourglass.Hourglass`) with a Fox Block
-    on the skip branch of every level: ``up = FoxBlock(Residual(x))`` (paper Fig. 2 B, "Fox Block
-    before skip-connection"). Shape: ``(B, C, H, W) -> (B, C, H, W)``, ``H, W`` multiples of ``2 ** depth``."""
-
-    def __init__(self, depth: int, channels: int) -> None:
-        super().__init__(depth, channels)
-        self.up = nn.Sequential(Residual(channels, channels), FoxBlock(channels))
-        if depth > 1:
-            self.inner = FoxHourglass(depth - 1, channels)
 
 
 class FoxNet(nn.Module):
@@ -185,34 +148,28 @@ CPU_BLOCKS = 0
 #: Gaussian sigma (output cells) of the landmark-segmentation targets (:class:`~facealign.codecs.BottomUpCodec`).
 SEGMENTATION_SIGMA = 1.0
 
-def _card(name: str, *, input_size: int, weights: str | None, description: str, training_data: str, licence: str) -> ModelCard:
-    return ModelCard(
-        name=name,
-        scheme="68",
+def _card(name: str, *, input_size: int, shipped: bool, description: str, training_data: str) -> ModelCard:
+    return model_card(
+        name,
         num_points=68,
         input_size=input_size,
         heatmap_size=input_size // FOXNET_STRIDE,
         sigma=SEGMENTATION_SIGMA,
         decoder="argmax",
         output="bottomup",
-        weights=weights,
+        shipped=shipped,
         training_data=training_data,
-        licence=licence,
         description=description,
     )
 
-
-def _foxnet(name: str, pretrained: bool, kwargs: dict[str, Any], defaults: dict[str, Any]) -> FoxNet:
-    return build_model(FoxNet, name, pretrained, defaults, kwargs)
 
 
 @register_model(
     _card(
         "foxnet_resnet_68",
         input_size=PAPER_INPUT,
-        weights=None,
+        shipped=False,
         training_data="none shipped (the paper trains on WFLW and its AISA multi-face set)",
-        licence=NO_WEIGHTS,
         description=(
             f"FoxNet: ResNet-50 stem + layer1, Fox hourglass ({PAPER_CHANNELS} ch, depth {PAPER_DEPTH}), "
             f"{PAPER_INPUT} px -> {PAPER_INPUT // FOXNET_STRIDE} px segmentation (68) + embedding ({EMBEDDING_DIM}); "
@@ -226,16 +183,15 @@ def foxnet_resnet_68(*, pretrained: bool = False, **kwargs: Any) -> FoxNet:
         num_points=68, input_size=PAPER_INPUT, backbone="resnet50", backbone_blocks=PAPER_BLOCKS,
         channels=PAPER_CHANNELS, depth=PAPER_DEPTH,
     )
-    return _foxnet("foxnet_resnet_68", pretrained, kwargs, defaults)
+    return build_model(FoxNet, "foxnet_resnet_68", pretrained, defaults, kwargs)
 
 
 @register_model(
     _card(
         "foxnet_cpu_68",
         input_size=CPU_INPUT,
-        weights="foxnet_cpu_68.pt",
+        shipped=True,
         training_data="multi-face canvases composed from faces/train68.txt (facealign.data.multiface)",
-        licence=FACES_LICENCE + DLIB_LABELS,
         description=(
             f"CPU-sized FoxNet: ResNet-18 stem only (64 ch), Fox hourglass ({CPU_CHANNELS} ch, depth {CPU_DEPTH}), "
             f"{CPU_INPUT} px canvas -> {CPU_INPUT // FOXNET_STRIDE} px segmentation (68) + embedding ({EMBEDDING_DIM})"
@@ -248,4 +204,4 @@ def foxnet_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> FoxNet:
         num_points=68, input_size=CPU_INPUT, backbone="resnet18", backbone_blocks=CPU_BLOCKS,
         channels=CPU_CHANNELS, depth=CPU_DEPTH,
     )
-    return _foxnet("foxnet_cpu_68", pretrained, kwargs, defaults)
+    return build_model(FoxNet, "foxnet_cpu_68", pretrained, defaults, kwargs)

@@ -1,57 +1,38 @@
-"""Evaluate predicted landmarks against ground truth: match faces, reduce schemes, tabulate.
+"""Evaluate predicted landmarks against ground truth lists: match faces, reduce schemes, tabulate.
 
 ``evaluate(pred, gt)`` takes two lists of :class:`~facealign.types.Sample` (one per face), pairs
 them up and measures them with :mod:`facealign.metrics`:
 
-1. **Images** are matched by path, most specific first: the resolved absolute path, else the path
-   relative to its list's folder, else the bare file name. A key that names several different
-   images on either side (two ``img_1.jpg`` in different folders) is not used at that level.
-2. **Faces** within a matched image (imglab XML, WFLW group photos, ``detect --json`` output) are
-   paired greedily by the distance between their point centroids, in units of the ground-truth
-   face size ``sqrt(w * h)``. Where an image holds more than one face on either side a pair must be
-   closer than :data:`MATCH_MAX_DISTANCE` face sizes; an image with one face on each side always
-   pairs them, so a far-off prediction is counted as the failure it is. Point centroids are used
-   rather than box IoU because every detector and dataset draws its box differently, while the
-   points of both sides follow one pixel convention.
+1. **Images** are matched by path (:func:`~facealign.evaluation.matching.match_images`): the resolved
+   absolute path, else the path relative to its list's folder, else the bare file name.
+2. **Faces** within a matched image are paired by the package's one rule
+   (:func:`~facealign.evaluation.matching.match_faces`): a prediction is found when the centroid of its
+   points (in the common scheme below) lies in the ground-truth face's box (``Sample.box``, else the
+   tight box of its points), one to one. A prediction whose centroid leaves the box is a face not
+   found, counted in :attr:`EvalResult.unmatched` (and printed by :func:`format_table`), not scored.
 3. **Schemes**: where prediction and ground truth use different landmark schemes both are reduced
    to a common one with :func:`facealign.landmarks.convert_points`: the smallest scheme all of them
    convert to (98 -> 68 for WFLW vs 300-W), else the 5 points (eye centres, nose tip, mouth
    corners). The box normaliser keeps using the full ground-truth box.
-
-Faces left unmatched on either side are counted in :class:`EvalResult`, not scored.
 """
 
 from __future__ import annotations
 
-import math
 import os
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import landmarks
-from .metrics import NORMS, WFLW_ATTRIBUTES, nme, plot_ced, subset_breakdown
-from .types import Box, Sample
+from .. import landmarks
+from ..metrics import NORMS, WFLW_ATTRIBUTES, nme, plot_ced, subset_breakdown
+from ..types import Box, Sample
+from .matching import FaceMatch, face_centroids, match_faces, match_images, path_keys
 
-__all__ = ["MATCH_MAX_DISTANCE", "EvalResult", "FaceMatch", "evaluate", "evaluate_files", "format_table", "match_faces"]
+__all__ = ["EvalResult", "evaluate", "evaluate_files", "format_table", "match_samples"]
 
-# In multi-face images, a prediction pairs with a ground-truth face only if their point centroids
-# are closer than this many ground-truth face sizes (sqrt(w * h) of its box). Neighbouring faces in
-# a group photo are about one face size apart or more; a correct prediction is within ~0.1.
-MATCH_MAX_DISTANCE = 0.5
 FIVE = "5"
-
-
-@dataclass
-class FaceMatch:
-    """Pairs of indices ``(pred_index, gt_index)`` and the indices left over on each side."""
-
-    pairs: list[tuple[int, int]]
-    unmatched_gt: list[int]
-    unmatched_pred: list[int]
 
 
 @dataclass
@@ -124,63 +105,12 @@ def _reduce(points: np.ndarray, visible: np.ndarray | None, src: str, dst: str) 
 # ----------------------------------------------------------------------------- matching
 
 
-def _path_keys(path: Path, root: Path | None) -> tuple[str | None, str | None, str]:
-    """(absolute resolved path, path relative to the list's folder, file name); None where unknown."""
-    p = Path(path)
-    absolute = os.path.realpath(p) if p.is_absolute() else (os.path.realpath(root / p) if root is not None else None)
-    if not p.is_absolute():
-        relative: str | None = Path(os.path.normpath(p)).as_posix()
-    elif root is not None:
-        try:
-            relative = Path(absolute).relative_to(os.path.realpath(root)).as_posix()
-        except ValueError:
-            relative = None
-    else:
-        relative = None
-    return absolute, relative, p.name
+def _face_box(sample: Sample) -> np.ndarray:
+    """The ground-truth face's box: the annotation's own, else the tight box of its points."""
+    return (sample.box if sample.box is not None else Box.from_points(sample.points)).as_array()
 
 
-def _centroid(points: np.ndarray) -> np.ndarray:
-    pts = points[np.isfinite(points).all(axis=1)]
-    return pts.mean(axis=0) if len(pts) else np.full(2, np.nan)
-
-
-def _face_size(sample: Sample) -> float:
-    box = sample.box if sample.box is not None else Box.from_points(sample.points)
-    return math.sqrt(box.width * box.height)
-
-
-def _match_images(
-    pred_keys: list[tuple[str | None, str | None, str]], gt_keys: list[tuple[str | None, str | None, str]]
-) -> list[tuple[list[int], list[int]]]:
-    """Group faces by image on each side and pair the images, most specific key first."""
-    pred_groups: dict[tuple, list[int]] = defaultdict(list)
-    gt_groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, k in enumerate(pred_keys):
-        pred_groups[k].append(i)
-    for i, k in enumerate(gt_keys):
-        gt_groups[k].append(i)
-    free_pred, free_gt = set(pred_groups), set(gt_groups)
-    pairs = []
-    for level in range(3):
-        by_pred: dict[str, list[tuple]] = defaultdict(list)
-        by_gt: dict[str, list[tuple]] = defaultdict(list)
-        for g in free_pred:
-            if g[level] is not None:
-                by_pred[g[level]].append(g)
-        for g in free_gt:
-            if g[level] is not None:
-                by_gt[g[level]].append(g)
-        for key in sorted(set(by_pred) & set(by_gt)):
-            if len(by_pred[key]) == 1 and len(by_gt[key]) == 1:
-                gp, gg = by_pred[key][0], by_gt[key][0]
-                pairs.append((pred_groups[gp], gt_groups[gg]))
-                free_pred.discard(gp)
-                free_gt.discard(gg)
-    return pairs
-
-
-def match_faces(
+def match_samples(
     pred: Sequence[Sample],
     gt: Sequence[Sample],
     *,
@@ -188,43 +118,23 @@ def match_faces(
     gt_root: str | os.PathLike[str] | None = None,
     scheme: str | None = None,
 ) -> FaceMatch:
-    """Pair predicted faces with ground-truth faces: images by path, faces by centroid distance.
+    """Pair predicted faces with ground-truth faces: images by path, faces by the package's rule.
 
     ``pred_root`` / ``gt_root`` are the folders the lists' relative paths are relative to.
-    ``scheme`` is the scheme centroids are compared in (default: the common scheme of both lists).
+    ``scheme`` is the scheme the predictions' centroids are taken in (default: the common scheme of both).
     """
     pred_root_p = Path(pred_root) if pred_root is not None else None
     gt_root_p = Path(gt_root) if gt_root is not None else None
     if scheme is None:
         scheme = _common_scheme({s.scheme for s in pred} | {s.scheme for s in gt})
-    pred_keys = [_path_keys(s.image_path, pred_root_p) for s in pred]
-    gt_keys = [_path_keys(s.image_path, gt_root_p) for s in gt]
+    pred_keys = [path_keys(s.image_path, pred_root_p) for s in pred]
+    gt_keys = [path_keys(s.image_path, gt_root_p) for s in gt]
     pairs: list[tuple[int, int]] = []
-    for pi, gi in _match_images(pred_keys, gt_keys):
-        if len(pi) == 1 and len(gi) == 1:
-            pairs.append((pi[0], gi[0]))
-            continue
-        pc = [_centroid(_reduce(pred[i].points, None, pred[i].scheme, scheme)[0]) for i in pi]
-        gc = [_centroid(_reduce(gt[j].points, None, gt[j].scheme, scheme)[0]) for j in gi]
-        cand = []
-        for a, i in enumerate(pi):
-            for b, j in enumerate(gi):
-                dist = float(np.linalg.norm(pc[a] - gc[b])) / _face_size(gt[j])
-                if dist <= MATCH_MAX_DISTANCE:  # False for NaN
-                    cand.append((dist, i, j))
-        used_p, used_g = set(), set()
-        for _, i, j in sorted(cand):
-            if i not in used_p and j not in used_g:
-                pairs.append((i, j))
-                used_p.add(i)
-                used_g.add(j)
-    pairs.sort(key=lambda ij: ij[1])
-    got_p, got_g = {i for i, _ in pairs}, {j for _, j in pairs}
-    return FaceMatch(
-        pairs=pairs,
-        unmatched_gt=[j for j in range(len(gt)) if j not in got_g],
-        unmatched_pred=[i for i in range(len(pred)) if i not in got_p],
-    )
+    for pi, gi in match_images(pred_keys, gt_keys):
+        centroids = face_centroids([_reduce(pred[i].points, None, pred[i].scheme, scheme)[0] for i in pi])
+        m = match_faces(centroids, np.stack([_face_box(gt[j]) for j in gi]))
+        pairs += [(pi[a], gi[b]) for a, b in m.pairs]
+    return FaceMatch.of(pairs, len(pred), len(gt))
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -259,10 +169,10 @@ def evaluate(
         raise ValueError(f"evaluate: the predictions hold no faces (ground truth has {len(gt)})")
     gt_schemes, pred_schemes = {s.scheme for s in gt}, {s.scheme for s in pred}
     scheme = _common_scheme(gt_schemes | pred_schemes)
-    m = match_faces(pred, gt, pred_root=pred_root, gt_root=gt_root, scheme=scheme)
+    m = match_samples(pred, gt, pred_root=pred_root, gt_root=gt_root, scheme=scheme)
     if not m.pairs:
         raise ValueError(
-            f"evaluate: no prediction matched a ground-truth face by image path; e.g. prediction "
+            f"evaluate: no prediction matched a ground-truth face (by image path, then its centroid in the face's box); e.g. prediction "
             f"{str(pred[0].image_path)!r} vs ground truth {str(gt[0].image_path)!r}"
         )
     p_pts, g_pts, vis, boxes, attrs, sources = [], [], [], [], [], []
@@ -349,7 +259,7 @@ def evaluate_files(
     relative to the working directory; failing that they match the ground truth by the same path
     relative to its folder, else by file name.
     """
-    from .data.readers import read_annotations, read_predictions_jsonl
+    from ..data.readers import read_annotations, read_predictions_jsonl
 
     # Absolute list paths, so that the readers' image paths (list folder / PATH) are absolute too.
     pred_path, gt_path = Path(pred_path).absolute(), Path(gt_path).absolute()

@@ -33,12 +33,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .backbones.hourglass import StackedHourglass
-from .layers import ConvBNReLU
-from .registry import NO_WEIGHTS, build_model, finish_model, register_model
-from .zoo import ModelCard
+from ...card import ModelCard
+from ..backbones.hourglass import StackedHourglass
+from ..layers import ConvBNReLU
+from ..registry import TEACHER68_DATA, TEACHER68_LICENCE, build_model, model_card, register_model
 
-__all__ = ["HIHModel", "HIHOffsetBranch", "HIHOutput", "StridedBasicBlock"]
+__all__ = ["HIHModel", "HIHOffsetBranch", "HIHOutput", "HIH_B", "HIH_S", "HIH_T", "StridedBasicBlock", "hih_cpu_68"]
 
 
 class HIHOutput(NamedTuple):
@@ -131,7 +131,7 @@ class HIHModel(nn.Module):
 
     def _build_backbone(self, *, num_points: int, input_size: int, num_stacks: int, depth: int, channels: int) -> None:
         """The stacked hourglass and the attributes every head on it shares (also used by the Table V
-        variants of :mod:`facealign.models.hih_variants`, which replace the offset branch)."""
+        variants of :mod:`facealign.models.hih.variants`, which replace the offset branch)."""
         self.backbone = StackedHourglass(num_points=num_points, num_stacks=num_stacks, depth=depth, channels=channels)
         if int(input_size) != input_size or input_size < 1 or input_size % self.backbone.input_multiple:
             raise ValueError(
@@ -170,18 +170,15 @@ CPU_BRANCH = 64
 CPU_SIGMA = 1.5
 
 def _paper_card(name: str, stacks: int, table: str) -> ModelCard:
-    return ModelCard(
-        name=name,
-        scheme=str(PAPER_POINTS),
+    return model_card(
+        name,
         num_points=PAPER_POINTS,
         input_size=PAPER_INPUT,
         heatmap_size=PAPER_INPUT // 4,
         sigma=PAPER_SIGMA,
         decoder="argmax",
         output="hih",
-        weights=None,
         training_data="none shipped (the paper trains on WFLW / COFW / 300W)",
-        licence=NO_WEIGHTS,
         description=(
             f"HIH with {stacks} hourglass stack(s) ({PAPER_CHANNELS} ch, depth {PAPER_DEPTH}, offset branch "
             f"{PAPER_BRANCH} ch), {PAPER_INPUT} px -> {PAPER_INPUT // 4}x{PAPER_INPUT // 4} integer + "
@@ -218,21 +215,17 @@ def HIH_B(*, pretrained: bool = False, **kwargs: Any) -> HIHModel:  # noqa: N802
 
 
 @register_model(
-    ModelCard(
-        name="hih_cpu_68",
-        scheme="68",
+    model_card(
+        "hih_cpu_68",
         num_points=68,
         input_size=CPU_INPUT,
         heatmap_size=CPU_INPUT // 4,
         sigma=CPU_SIGMA,
         decoder="argmax",
         output="hih",
-        weights="hih_cpu_68.pt",
-        training_data="faces/train68.txt (68-point dlib teacher labels)",
-        licence=(
-            "research use only: trained on ../shared/data/faces (CUHK CNN_FacePoint web photos); the 68-point "
-            "labels come from dlib's 300-W-trained shape predictor (300-W annotations: non-commercial research use)"
-        ),
+        shipped=True,
+        training_data=TEACHER68_DATA,
+        licence=TEACHER68_LICENCE,
         description=(
             f"CPU-sized HIH: 1 hourglass stack ({CPU_CHANNELS} ch, depth {CPU_DEPTH}, offset branch {CPU_BRANCH} ch), "
             f"{CPU_INPUT} px -> {CPU_INPUT // 4}x{CPU_INPUT // 4} integer + {CPU_DECIMAL}x{CPU_DECIMAL} decimal heatmaps "
@@ -242,12 +235,8 @@ def HIH_B(*, pretrained: bool = False, **kwargs: Any) -> HIHModel:  # noqa: N802
 )
 def hih_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> HIHModel:
     """A one-stack, 64-channel HIH for 128 px crops and 68 points (1 input-pixel decimal precision)."""
-    kwargs.setdefault("num_points", 68)
-    kwargs.setdefault("input_size", CPU_INPUT)
-    kwargs.setdefault("decimal_size", CPU_DECIMAL)
-    kwargs.setdefault("num_stacks", 1)
-    kwargs.setdefault("depth", CPU_DEPTH)
-    kwargs.setdefault("channels", CPU_CHANNELS)
-    kwargs.setdefault("branch_channels", CPU_BRANCH)
-    model = HIHModel(**kwargs)
-    return finish_model(model, "hih_cpu_68", pretrained)
+    defaults = dict(
+        num_points=68, input_size=CPU_INPUT, decimal_size=CPU_DECIMAL, num_stacks=1, depth=CPU_DEPTH,
+        channels=CPU_CHANNELS, branch_channels=CPU_BRANCH,
+    )
+    return build_model(HIHModel, "hih_cpu_68", pretrained, defaults, kwargs)
