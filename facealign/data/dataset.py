@@ -1,7 +1,9 @@
 """Training / validation dataset: aligned crops, heatmap targets and the human 5 points.
 
 Each item is one face, cropped by the 5-point similarity alignment of Earp et al. (Sec. 3.1, see
-:func:`facealign.geometry.align_matrix`), augmented (:mod:`facealign.data.transforms`) and encoded
+:func:`facealign.geometry.align_matrix`) through :func:`facealign.geometry.warp`, the function the
+:class:`~facealign.api.Aligner` crops with (so a training crop and an inference crop of the same photo and
+alignment points are the same pixels), augmented (:mod:`facealign.data.transforms`) and encoded
 by the model's output adapter. Randomness is drawn from ``np.random.default_rng([seed, epoch, index])`` so that
 a run resumed at epoch ``e`` sees exactly the crops an uninterrupted run would have seen.
 """
@@ -12,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from ..imageio import read_image
-from ..geometry import FACE_TEMPLATE, align_matrix, apply_affine, compose_affine
+from ..geometry import FACE_TEMPLATE, align_matrix, apply_affine, compose_affine, warp
 from ..landmarks import LandmarkScheme, get_scheme
 from ..landmarks.five import FIVE
 from ..types import Sample
@@ -159,7 +160,7 @@ class LandmarkDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image = rec.image if rec.image is not None else read_image(rec.image_path)
         m, flipped = self.crop_matrix(rec, rng)
-        crop = cv2.warpAffine(image, m, (self.input_size,) * 2, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        crop = warp(image, m, self.input_size)
         points = apply_affine(m, rec.points)
         five = apply_affine(m, rec.five) if rec.five is not None else np.full((5, 2), np.nan)
         if flipped:  # coordinates are already mirrored by the matrix: only re-index
