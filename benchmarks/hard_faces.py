@@ -37,13 +37,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peers import dlib_rect_edges, hog_box_from_retinaface, nearest_detection, pin_to_one_cpu  # noqa: E402
 
-from facealign.data.dataset import FaceRecord  # noqa: E402
+from facealign.data.records import FaceRecord, downscaled_record  # noqa: E402
 from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
 from facealign.data.readers import read_annotations, read_points_list  # noqa: E402
 from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
-from facealign.data.sources import split_holdout  # noqa: E402
+from facealign.data.sources import face_size_box, split_holdout  # noqa: E402
 from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
-from facealign.engine.protocols import downscaled_record, face_size_box, score_points  # noqa: E402
+from facealign.engine.protocols import score_points  # noqa: E402
 from facealign.imageio import read_image  # noqa: E402
 from facealign.landmarks import get_scheme  # noqa: E402
 from facealign.types import Box  # noqa: E402

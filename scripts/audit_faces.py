@@ -30,7 +30,7 @@ from facealign.data.profile import cfp_to_five
 from facealign.data.readers import read_annotations, read_points_list
 from facealign.data.readers.cfp import read_cfp_folder
 from facealign.detector import RetinaFaceDetector
-from facealign.engine.protocols import face_size_box
+from facealign.data.sources import face_size_box
 from facealign.imageio import read_image
 from facealign.landmarks import get_scheme
 from facealign.types import Sample

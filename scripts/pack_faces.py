@@ -41,7 +41,7 @@ import numpy as np
 
 from facealign.data.readers import read_excluded_paths, read_pts
 from facealign.data.readers.cfp import read_cfp
-from facealign.engine.protocols import face_size_box
+from facealign.data.sources import face_size_box
 from facealign.landmarks import get_scheme
 
 ROOT = Path(__file__).resolve().parents[1]

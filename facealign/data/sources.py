@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from ..landmarks import LandmarkScheme, get_scheme
-from ..types import Sample
-from .dataset import FaceRecord
+from ..types import Box, Sample
+from .records import FaceRecord
 from .profile import cfp_to_68, cfp_to_five
 from .readers import read_excluded_paths
 
-__all__ = ["SOURCES", "human_five_override", "source_records", "source_weight", "split_holdout"]
+__all__ = ["SOURCES", "face_size_box", "human_five_override", "source_records", "source_weight", "split_holdout"]
 
 #: The label sources a training config can weight (``[data.source_weights]``).
 SOURCES = ("teacher68", "human5", "human68", "profile")
@@ -99,3 +99,10 @@ def source_records(samples: Iterable[Sample], scheme: str | LandmarkScheme, *, w
     (NaN where the source defines none), no separate 5-point label, loss weight ``weight``."""
     sch = get_scheme(scheme)
     return [FaceRecord(s.image_path, _in_scheme(s, sch), None, weight=weight, source=source) for s in samples]
+
+
+def face_size_box(points: np.ndarray) -> Box:
+    """The box of a face's (finite) points, whose ``sqrt(w h)`` normalises the profile protocol. Shape: ``(K, 2)``."""
+    p = np.asarray(points, dtype=np.float64)
+    p = p[np.isfinite(p).all(axis=1)]
+    return Box(float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from facealign.api import Aligner
-from facealign.data.dataset import FaceRecord, LandmarkDataset
+from facealign.data.dataset import LandmarkDataset
 from facealign.data.readers import read_annotations
+from facealign.data.records import FaceRecord
 from facealign.landmarks import get_scheme
 
 REPO = Path(__file__).resolve().parents[2]

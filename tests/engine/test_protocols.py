@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from facealign.data.dataset import FaceRecord
-from facealign.engine.protocols import PROFILE_FAILURE, downscaled_record, face_size_box, score_points
+from facealign.data.records import FaceRecord, downscaled_record
+from facealign.data.sources import face_size_box
+from facealign.engine.protocols import PROFILE_FAILURE, score_points
 from facealign.geometry import template_points
 
 
