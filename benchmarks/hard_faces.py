@@ -110,7 +110,7 @@ def load_protocol(name: str, detector: RetinaFaceDetector, *, limit: int = 0) ->
 def _small(face: Face, rgb: np.ndarray) -> Face:
     """The face on its photo downscaled as the small-face protocol says (:func:`downscaled_record`), the
     detection's box and points scaled with it."""
-    rec = downscaled_record(FaceRecord(face.image_path, face.gt5, None, image=rgb), face.det.points, input_size=CROP, crop_px=SMALL_FACE_PX)
+    rec = downscaled_record(FaceRecord(face.image_path, face.gt5, "5", image=rgb), face.det.points, input_size=CROP, crop_px=SMALL_FACE_PX)
     if rec.image is rgb:
         return face
     s = np.array([rec.image.shape[1] / rgb.shape[1], rec.image.shape[0] / rgb.shape[0]])
@@ -158,10 +158,10 @@ def score(faces: Sequence[Face], preds: Sequence[np.ndarray], points: int, proto
     """The protocol's scores of one method's predictions, or None where the method has no such points."""
     profile = protocol == "profile"
     if points == 68 and faces[0].gt68 is not None:
-        recs = [FaceRecord(f.image_path, f.gt68, f.gt5) for f in faces]
+        recs = [FaceRecord(f.image_path, f.gt68, "68", five=f.gt5) for f in faces]
         kind, sch = ("profile" if profile else "dense"), "68"
     elif faces[0].gt5 is not None:
-        recs = [FaceRecord(f.image_path, f.gt5, None) for f in faces]
+        recs = [FaceRecord(f.image_path, f.gt5, "5") for f in faces]
         preds = [get_scheme("68").to_five(p) if points == 68 else p for p in preds]
         kind, sch = ("profile" if profile else "five"), "5"
     else:

@@ -86,11 +86,11 @@ class _Builder:
         if self.scheme.num_points == 5:  # a 5-point model: the human points are the dense points
             records = merge_records(self.scheme, dense=dense + five)
             for rec in records:
-                rec.weight, rec.source = source_weight(w, "human5"), "human5"
+                rec.weight, rec.label_source = source_weight(w, "human5"), "human5"
         else:
             records = merge_records(self.scheme, dense=dense, five=five)
             for rec in records:
-                rec.weight, rec.source = source_weight(w, "teacher68"), "teacher68"
+                rec.weight, rec.label_source = source_weight(w, "teacher68"), "teacher68"
                 if d.human_over_teacher and rec.five is not None and np.isfinite(rec.points).all():
                     rec.points = human_five_override(rec.points, rec.five, self.scheme)
         if train:

@@ -1,11 +1,18 @@
-"""The training record: one face with its points in the model's scheme, its human 5 points, the points its
-crop is aligned on and its label source's weight; joining a photo's labels of several lists into one record,
-and a record moved onto a downscaled copy of its photo (the small-face protocol)."""
+"""The training record: a :class:`~facealign.types.Sample` in the model's scheme with what training adds (its
+human 5 points, the points its crop is aligned on, its label source and that source's loss weight); joining a
+photo's labels of several lists into one record, and a record moved onto a downscaled copy of its photo (the
+small-face protocol).
+
+One record type, derived from the reader's: a training face *is* an annotated face (photo, points, embedded
+pixels, the ``file:line`` it came from), so it is a ``Sample`` and goes wherever one goes; it only adds the
+three things no single annotation file knows: a second list's human 5 points of the same photo, a
+detector's alignment points and the weight of its label source.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -13,28 +20,54 @@ import numpy as np
 from ..geometry import align_matrix
 from ..imageio import read_image
 from ..landmarks import LandmarkScheme, get_scheme
-from ..types import Sample
+from ..types import Box, Sample
 
 __all__ = ["FaceRecord", "align_points", "downscaled_record", "merge_records"]
 
 
-@dataclass
-class FaceRecord:
-    """One training face: model-scheme points (NaN where unlabelled) and the human 5 points.
+def _five_or_none(points: np.ndarray | None, name: str, source: str) -> np.ndarray | None:
+    if points is None:
+        return None
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.shape != (5, 2):
+        raise ValueError(f"{source}: {name} must be (5, 2), got {pts.shape}")
+    return pts
 
-    ``points`` is ``(K, 2)`` in image pixels; ``five`` is ``(5, 2)`` or None; ``align`` is ``(5, 2)``
-    points to align the crop with (defaults to ``five``, else the scheme's 5-point subset);
-    ``weight`` scales the face's per-point loss weights (its label source's weight,
-    :mod:`facealign.data.sources`); ``source`` names that source.
+
+@dataclass
+class FaceRecord(Sample):
+    """One training face: a :class:`~facealign.types.Sample` whose ``points`` are in the model's ``scheme``
+    (NaN where its label source defines none), plus ``five``: the human 5 points ``(5, 2)`` of the same face
+    (or None), ``align``: the ``(5, 2)`` points to align the crop on (a detector's; None: ``five``, else the
+    scheme's 5-point subset, :func:`align_points`), ``label_source``: the source it was labelled by
+    (:data:`facealign.data.sources.SOURCES`) and ``weight``: that source's weight on its loss.
+    ``source`` stays the reader's ``file:line``.
     """
 
-    image_path: Path
-    points: np.ndarray
-    five: np.ndarray | None
+    five: np.ndarray | None = None
     align: np.ndarray | None = None
-    image: np.ndarray | None = None  # embedded pixels (COFW)
+    label_source: str = ""
     weight: float = 1.0
-    source: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.five = _five_or_none(self.five, "five", self.source)
+        self.align = _five_or_none(self.align, "align", self.source)
+
+    @classmethod
+    def from_sample(
+        cls, sample: Sample, scheme: str | LandmarkScheme, *, points: np.ndarray | None = None, **training: object
+    ) -> FaceRecord:
+        """``sample`` as a training face in ``scheme``: its fields kept, ``points`` replacing its points when
+        given (their per-point ``visible`` flags then dropped unless the count is the same), ``training``
+        the fields it adds (``five``, ``align``, ``label_source``, ``weight``)."""
+        fields = {f.name: getattr(sample, f.name) for f in dataclasses.fields(Sample)}
+        if points is not None:
+            fields["points"] = np.asarray(points, dtype=np.float64)
+            if sample.visible is not None and len(sample.visible) != len(fields["points"]):
+                fields["visible"] = None
+        fields["scheme"] = get_scheme(scheme).name
+        return cls(**fields, **training)
 
 
 def align_points(rec: FaceRecord, scheme: str | LandmarkScheme) -> np.ndarray:
@@ -72,11 +105,14 @@ def merge_records(
             raise ValueError(f"{s.source}: expected 5 points, got {s.num_points}")
         key = str(s.image_path)
         d = by_path.get(key)
-        out.append(FaceRecord(s.image_path, d.points if d is not None else nan.copy(), s.points))
+        if d is None:
+            out.append(FaceRecord.from_sample(s, sch, points=nan.copy(), five=s.points))
+        else:
+            out.append(FaceRecord.from_sample(d, sch, five=s.points))
         seen.add(key)
     for key, d in by_path.items():
         if key not in seen:
-            out.append(FaceRecord(d.image_path, d.points, None, image=d.image))
+            out.append(FaceRecord.from_sample(d, sch))
     return out
 
 
@@ -99,4 +135,5 @@ def downscaled_record(rec: FaceRecord, align: np.ndarray, *, input_size: int, cr
     def scale(p: np.ndarray | None) -> np.ndarray | None:
         return None if p is None else (np.asarray(p, dtype=np.float64) + 0.5) * s - 0.5
 
-    return replace(rec, points=scale(rec.points), five=scale(rec.five), align=scale(align), image=small)
+    box = None if rec.box is None else Box(*scale(rec.box.as_array().reshape(2, 2)).ravel())
+    return replace(rec, points=scale(rec.points), five=scale(rec.five), align=scale(align), box=box, image=small)

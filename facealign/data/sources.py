@@ -96,9 +96,10 @@ def _in_scheme(sample: Sample, sch: LandmarkScheme) -> np.ndarray:
 
 def source_records(samples: Iterable[Sample], scheme: str | LandmarkScheme, *, weight: float, source: str) -> list[FaceRecord]:
     """One :class:`FaceRecord` per sample of a human-68 or profile source, its points in ``scheme``
-    (NaN where the source defines none), no separate 5-point label, loss weight ``weight``."""
+    (NaN where the source defines none), no separate 5-point label, label source ``source`` with loss
+    weight ``weight``."""
     sch = get_scheme(scheme)
-    return [FaceRecord(s.image_path, _in_scheme(s, sch), None, weight=weight, source=source) for s in samples]
+    return [FaceRecord.from_sample(s, sch, points=_in_scheme(s, sch), label_source=source, weight=weight) for s in samples]
 
 
 def face_size_box(points: np.ndarray) -> Box:

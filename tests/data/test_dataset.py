@@ -48,7 +48,7 @@ def test_a_training_crop_is_the_aligners_inference_crop_bit_for_bit(aligner, pho
     five = get_scheme("68").to_five(sample.points)
     card = aligner.card
     ds = LandmarkDataset(
-        [FaceRecord(sample.image_path, sample.points, None, align=five)],
+        [FaceRecord.from_sample(sample, "68", align=five)],
         scheme="68", input_size=card.input_size, targets=_PointWeights(), mean=card.mean, std=card.std,
     )
     recording = _RecordingRunner(aligner.runner)

@@ -62,7 +62,7 @@ def test_source_records_put_each_source_in_the_models_scheme_with_nan_where_unde
     pts = read_annotations(DATA / "300w_human/afw/1051618982_1.pts")[0]
     cfp = read_cfp(DATA / "cfp_profile/001/01.txt")
     r68 = source_records([pts, cfp], "68", weight=2.0, source="human68")
-    assert np.isfinite(r68[0].points).all() and r68[0].weight == 2.0 and r68[0].source == "human68"
+    assert np.isfinite(r68[0].points).all() and r68[0].weight == 2.0 and r68[0].label_source == "human68"
     assert np.isfinite(r68[1].points).all(axis=1).sum() == 5  # the profile's five corresponding points
     r5 = source_records([pts, cfp], "5", weight=1.0, source="profile")
     np.testing.assert_allclose(r5[0].points, get_scheme("68").to_five(pts.points))

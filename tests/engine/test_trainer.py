@@ -413,7 +413,7 @@ profile = 3.0''')
     tr = Trainer(load_config(tmp_path / "multi.toml", out_dir=str(tmp_path / "runs")))
     by_source = {}
     for i, rec in enumerate(tr.train_set.records):
-        by_source.setdefault(rec.source, []).append(i)
+        by_source.setdefault(rec.label_source, []).append(i)
     # profiles: of the first 24 training photos (people 001, 002, 005, ...) the 6 the table has (001, 002 x 3)
     assert {k: len(v) for k, v in by_source.items()} == {"teacher68": 48, "human68": 24, "profile": 6}
     assert [p.name for p in tr.protocols] == ["human68", "profile", "small"]
