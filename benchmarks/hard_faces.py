@@ -41,7 +41,7 @@ from facealign.data.records import FaceRecord, downscaled_record  # noqa: E402
 from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
 from facealign.data.readers import read_annotations, read_points_list  # noqa: E402
 from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
-from facealign.data.sources import face_size_box, split_holdout  # noqa: E402
+from facealign.data.sources import split_holdout  # noqa: E402
 from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
 from facealign.engine.protocols import score_points  # noqa: E402
 from facealign.imageio import read_image  # noqa: E402
@@ -89,7 +89,7 @@ def load_protocol(name: str, detector: RetinaFaceDetector, *, limit: int = 0) ->
         rows = [(s.image_path, s.points, sch68.to_five(s.points), None) for s in held]
     elif name == "profile":
         _, held = split_holdout(read_cfp_folder(DATA / "cfp_profile"), DATA / "cfp_profile", ROOT / "configs/holdout_cfp_profile.txt")
-        rows = [(s.image_path, cfp_to_68(s.points), cfp_to_five(s.points), face_size_box(s.points)) for s in held]
+        rows = [(s.image_path, cfp_to_68(s.points), cfp_to_five(s.points), Box.from_points(s.points)) for s in held]
     else:
         raise ValueError(f"unknown protocol {name!r}; expected one of {PROTOCOLS}")
     rows = rows[:limit] if limit > 0 else rows

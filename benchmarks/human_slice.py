@@ -52,7 +52,7 @@ def score_slice(trainer: Trainer) -> tuple[dict[str, float], np.ndarray]:
     pred = trainer.predict(dataset)
     gt = np.stack([r.points for r in protocol.dataset.records])
     per_face = 100 * nme(pred, gt, scheme=trainer.scheme, norm="interocular")  # the "dense" protocol's NME
-    return score_points(protocol.kind, pred, protocol.dataset.records, trainer.scheme, boxes=protocol.boxes), per_face
+    return score_points(protocol.kind, pred, protocol.dataset.records, trainer.scheme), per_face
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, *, draws: int = 10000, seed: int = 0) -> dict[str, float]:

@@ -18,14 +18,14 @@ import numpy as np
 
 from ..card import ModelCard
 from ..landmarks import LandmarkScheme, get_scheme
-from ..types import Box, Sample
+from ..types import Sample
 from .config import DataConfig
 from .dataset import LandmarkDataset, TargetMaker
 from .lists import FaceLists
 from .readers import read_annotations
 from .readers.cfp import read_cfp_folder
 from .records import FaceRecord, align_points, downscaled_record, merge_records
-from .sources import face_size_box, human_five_override, source_records, source_weight, split_holdout
+from .sources import human_five_override, source_records, source_weight, split_holdout
 from .transforms import AugmentConfig
 
 __all__ = ["Datasets", "ValidationSet", "build_datasets"]
@@ -39,13 +39,12 @@ class ValidationSet:
     """One extra validation protocol's faces (:mod:`facealign.engine.protocols`): its ``name``, the
     ``dataset`` of its faces (records: ground truth in the model's scheme, NaN where undefined, and the
     alignment points), how it is scored (``kind``: ``"five"`` eye-centre NME on the 5 points, ``"dense"``
-    outer-eye-corner NME on the scheme's points, ``"profile"`` face-size NME on the defined points) and,
-    for ``"profile"``, each face's ``boxes``."""
+    outer-eye-corner NME on the scheme's points, ``"profile"`` face-size NME on the defined points, the
+    size of each record's ``box``)."""
 
     name: str
     dataset: LandmarkDataset
     kind: str
-    boxes: list[Box] | None = None
 
 
 @dataclass
@@ -127,14 +126,11 @@ class _Builder:
             if not held:
                 continue
             recs = source_records(held, self.scheme, weight=1.0, source=source)
-            boxes = [face_size_box(s.points) for s in held]
             if d.align_points:
                 self.lists.attach_align_points(recs, d.align_points)
-            keep = [i for i, r in enumerate(recs) if self.alignable(r)]
-            if keep:
-                out.append(ValidationSet(
-                    source, self.dataset([recs[i] for i in keep]), kind, [boxes[i] for i in keep] if kind == "profile" else None
-                ))
+            recs = [r for r in recs if self.alignable(r)]
+            if recs:
+                out.append(ValidationSet(source, self.dataset(recs), kind))
         if d.small_face_px > 0:
             faces = [r for r in val.records if r.five is not None or self.scheme.num_points == 5]
             size = self.card.input_size

@@ -55,19 +55,15 @@ class FaceRecord(Sample):
         self.align = _five_or_none(self.align, "align", self.source)
 
     @classmethod
-    def from_sample(
-        cls, sample: Sample, scheme: str | LandmarkScheme, *, points: np.ndarray | None = None, **training: object
-    ) -> FaceRecord:
-        """``sample`` as a training face in ``scheme``: its fields kept, ``points`` replacing its points when
-        given (their per-point ``visible`` flags then dropped unless the count is the same), ``training``
-        the fields it adds (``five``, ``align``, ``label_source``, ``weight``)."""
+    def from_sample(cls, sample: Sample, scheme: str | LandmarkScheme, **changes: object) -> FaceRecord:
+        """``sample`` as a training face in ``scheme``: its fields kept but for ``changes``, which replace
+        them (``points`` in ``scheme``, ``box``) or set the ones training adds (``five``, ``align``,
+        ``label_source``, ``weight``); new points of another count drop the per-point ``visible`` flags."""
         fields = {f.name: getattr(sample, f.name) for f in dataclasses.fields(Sample)}
-        if points is not None:
-            fields["points"] = np.asarray(points, dtype=np.float64)
-            if sample.visible is not None and len(sample.visible) != len(fields["points"]):
-                fields["visible"] = None
-        fields["scheme"] = get_scheme(scheme).name
-        return cls(**fields, **training)
+        fields.update(scheme=get_scheme(scheme).name, **changes)
+        if fields["visible"] is not None and len(fields["visible"]) != len(fields["points"]):
+            fields["visible"] = None
+        return cls(**fields)
 
 
 def align_points(rec: FaceRecord, scheme: str | LandmarkScheme) -> np.ndarray:

@@ -25,7 +25,7 @@ from .records import FaceRecord
 from .profile import cfp_to_68, cfp_to_five
 from .readers import read_excluded_paths
 
-__all__ = ["SOURCES", "face_size_box", "human_five_override", "source_records", "source_weight", "split_holdout"]
+__all__ = ["SOURCES", "human_five_override", "source_records", "source_weight", "split_holdout"]
 
 #: The label sources a training config can weight (``[data.source_weights]``).
 SOURCES = ("teacher68", "human5", "human68", "profile")
@@ -96,14 +96,14 @@ def _in_scheme(sample: Sample, sch: LandmarkScheme) -> np.ndarray:
 
 def source_records(samples: Iterable[Sample], scheme: str | LandmarkScheme, *, weight: float, source: str) -> list[FaceRecord]:
     """One :class:`FaceRecord` per sample of a human-68 or profile source, its points in ``scheme``
-    (NaN where the source defines none), no separate 5-point label, label source ``source`` with loss
-    weight ``weight``."""
+    (NaN where the source defines none), its face ``box`` that of the annotation (its own, else the box of
+    all its points: a profile's 30 CFP points, which the profile protocol normalises by, though only 5 of
+    them have a 68-point counterpart), no separate 5-point label, label source ``source`` with loss weight
+    ``weight``."""
     sch = get_scheme(scheme)
-    return [FaceRecord.from_sample(s, sch, points=_in_scheme(s, sch), label_source=source, weight=weight) for s in samples]
-
-
-def face_size_box(points: np.ndarray) -> Box:
-    """The box of a face's (finite) points, whose ``sqrt(w h)`` normalises the profile protocol. Shape: ``(K, 2)``."""
-    p = np.asarray(points, dtype=np.float64)
-    p = p[np.isfinite(p).all(axis=1)]
-    return Box(float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
+    return [
+        FaceRecord.from_sample(
+            s, sch, points=_in_scheme(s, sch), box=s.box if s.box is not None else Box.from_points(s.points), label_source=source, weight=weight
+        )
+        for s in samples
+    ]

@@ -47,7 +47,7 @@ def score_points(
 ) -> dict[str, float]:
     """``nme`` (%, mean), ``fr`` (% of faces above the failure threshold) and ``auc`` (% of the CED area
     up to it) of predictions ``pred`` (image pixels, the model's scheme) against the records' ground truth.
-    Shape: ``pred (N, K, 2)``."""
+    ``"profile"`` normalises by ``boxes``, by default the records' own ``box``. Shape: ``pred (N, K, 2)``."""
     sch = get_scheme(scheme)
     gt = np.stack([r.points for r in records])
     if kind == "five":
@@ -57,8 +57,10 @@ def score_points(
     elif kind == "dense":
         e, t = nme(pred, gt, scheme=sch, norm="interocular"), FAILURE
     elif kind == "profile":
-        if boxes is None or len(boxes) != len(records):
-            raise ValueError(f"profile scoring needs one box per face, got {None if boxes is None else len(boxes)} for {len(records)}")
+        boxes = [r.box for r in records] if boxes is None else boxes
+        if len(boxes) != len(records) or any(b is None for b in boxes):
+            given = sum(b is not None for b in boxes)
+            raise ValueError(f"profile scoring needs one box per face (boxes= or the records' box), got {given} for {len(records)}")
         e, t = nme(pred, gt, scheme=sch, norm="box", boxes=boxes), PROFILE_FAILURE
     else:
         raise ValueError(f"unknown protocol kind {kind!r}; expected 'five', 'dense' or 'profile'")

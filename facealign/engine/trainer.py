@@ -220,7 +220,7 @@ class Trainer:
         if self.scheme.num_points != 5 and dense.any():
             result.update(score_points("dense", pred[dense], [r for r, ok in zip(recs, dense) if ok], self.scheme))
         for p in self.protocols:
-            scores = score_points(p.kind, self.predict(p.dataset), p.dataset.records, self.scheme, boxes=p.boxes)
+            scores = score_points(p.kind, self.predict(p.dataset), p.dataset.records, self.scheme)
             result.update({f"{p.name}_{k}": v for k, v in scores.items()})
         return result
 

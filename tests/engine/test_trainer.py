@@ -385,7 +385,7 @@ def test_several_label_sources_train_with_their_masks_weights_and_held_out_proto
     rest; held-out faces only in the protocols; profiles the detector table lacks are left out."""
     from facealign.data.readers.cfp import read_cfp_folder
     from facealign.data.sources import split_holdout
-    from facealign.data.sources import face_size_box
+    from facealign.types import Box
 
     cfp = FACES.parent / "cfp_profile"
     people = ["001", "002", "003", "004"]  # 001 / 002 train, 003 / 004 held out
@@ -393,7 +393,7 @@ def test_several_label_sources_train_with_their_masks_weights_and_held_out_proto
     table = {}
     for s in read_cfp_folder(cfp):
         if s.image_path.parent.name in people and s.image_path.stem != "04":  # the 4th photo of each: "not detected"
-            b = face_size_box(s.points)
+            b = Box.from_points(s.points)
             c, r = np.array(b.center), 0.15 * b.width
             table[os.path.relpath(s.image_path, FACES)] = (c + [[-r, -r], [r, -r], [0, 0], [-r, r], [r, r]]).tolist()
     (tmp_path / "align.json").write_text(json.dumps(table))
