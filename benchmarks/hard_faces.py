@@ -36,13 +36,13 @@ import numpy as np
 
 from benchmarks.peers import dlib_rect_edges, hog_box_from_retinaface, pin_to_one_cpu  # noqa: E402
 
-from facealign.data.dataset import FaceRecord  # noqa: E402
+from facealign.data.records import FaceRecord, downscaled_record  # noqa: E402
 from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
 from facealign.data.readers import read_annotations, read_points_list  # noqa: E402
 from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
 from facealign.data.sources import split_holdout  # noqa: E402
 from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
-from facealign.engine.protocols import downscaled_record, face_size_box, score_points  # noqa: E402
+from facealign.engine.protocols import score_points  # noqa: E402
 from facealign.imageio import read_image  # noqa: E402
 from facealign.landmarks import get_scheme  # noqa: E402
 from facealign.types import Box  # noqa: E402
@@ -88,7 +88,7 @@ def load_protocol(name: str, detector: RetinaFaceDetector, *, limit: int = 0) ->
         rows = [(s.image_path, s.points, sch68.to_five(s.points), None) for s in held]
     elif name == "profile":
         _, held = split_holdout(read_cfp_folder(DATA / "cfp_profile"), DATA / "cfp_profile", ROOT / "configs/holdout_cfp_profile.txt")
-        rows = [(s.image_path, cfp_to_68(s.points), cfp_to_five(s.points), face_size_box(s.points)) for s in held]
+        rows = [(s.image_path, cfp_to_68(s.points), cfp_to_five(s.points), Box.from_points(s.points)) for s in held]
     else:
         raise ValueError(f"unknown protocol {name!r}; expected one of {PROTOCOLS}")
     rows = rows[:limit] if limit > 0 else rows
@@ -109,7 +109,7 @@ def load_protocol(name: str, detector: RetinaFaceDetector, *, limit: int = 0) ->
 def _small(face: Face, rgb: np.ndarray) -> Face:
     """The face on its photo downscaled as the small-face protocol says (:func:`downscaled_record`), the
     detection's box and points scaled with it."""
-    rec = downscaled_record(FaceRecord(face.image_path, face.gt5, None, image=rgb), face.det.points, input_size=CROP, crop_px=SMALL_FACE_PX)
+    rec = downscaled_record(FaceRecord(face.image_path, face.gt5, "5", image=rgb), face.det.points, input_size=CROP, crop_px=SMALL_FACE_PX)
     if rec.image is rgb:
         return face
     s = np.array([rec.image.shape[1] / rgb.shape[1], rec.image.shape[0] / rgb.shape[0]])
@@ -157,10 +157,10 @@ def score(faces: Sequence[Face], preds: Sequence[np.ndarray], points: int, proto
     """The protocol's scores of one method's predictions, or None where the method has no such points."""
     profile = protocol == "profile"
     if points == 68 and faces[0].gt68 is not None:
-        recs = [FaceRecord(f.image_path, f.gt68, f.gt5) for f in faces]
+        recs = [FaceRecord(f.image_path, f.gt68, "68", five=f.gt5) for f in faces]
         kind, sch = ("profile" if profile else "dense"), "68"
     elif faces[0].gt5 is not None:
-        recs = [FaceRecord(f.image_path, f.gt5, None) for f in faces]
+        recs = [FaceRecord(f.image_path, f.gt5, "5") for f in faces]
         preds = [get_scheme("68").to_five(p) if points == 68 else p for p in preds]
         kind, sch = ("profile" if profile else "five"), "5"
     else:

@@ -127,7 +127,7 @@ def slice_dataset(trainer: Trainer, name: str) -> Any:
         return trainer.val_set
     for p in trainer.protocols:
         if p.name == name:
-            return trainer._dataset(p.records, train=False)
+            return p.dataset
     raise ValueError(
         f"{trainer.cfg.name}: no {name!r} slice in its config (expected data.{name}_val naming held-out faces); "
         f"it has {['val'] + [p.name for p in trainer.protocols]}"

@@ -47,9 +47,9 @@ def score_slice(trainer: Trainer) -> tuple[dict[str, float], np.ndarray]:
     dataset = slice_dataset(trainer, SLICE)  # raises with the config's name when it has no such slice
     protocol = next(p for p in trainer.protocols if p.name == SLICE)
     pred = trainer.predict(dataset)
-    gt = np.stack([r.points for r in protocol.records])
+    gt = np.stack([r.points for r in protocol.dataset.records])
     per_face = 100 * nme(pred, gt, scheme=trainer.scheme, norm="interocular")  # the "dense" protocol's NME
-    return score_points(protocol.kind, pred, protocol.records, trainer.scheme, boxes=protocol.boxes), per_face
+    return score_points(protocol.kind, pred, protocol.dataset.records, trainer.scheme), per_face
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, *, draws: int = 10000, seed: int = 0) -> dict[str, float]:

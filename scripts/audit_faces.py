@@ -30,10 +30,9 @@ from facealign.data.profile import cfp_to_five
 from facealign.data.readers import read_annotations, read_points_list
 from facealign.data.readers.cfp import read_cfp_folder
 from facealign.detector import RetinaFaceDetector
-from facealign.engine.protocols import face_size_box
 from facealign.imageio import read_image
 from facealign.landmarks import get_scheme
-from facealign.types import Sample
+from facealign.types import Box, Sample
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "../shared/data"
@@ -81,7 +80,7 @@ def main() -> None:
                 continue
             best = faces[int(np.argmin(dists))]
             if name == "cfp_profile":
-                b = face_size_box(sample.points)
+                b = Box.from_points(sample.points)
                 err = min(dists) / np.sqrt(b.width * b.height)
                 if err > MAX_PROFILE_ERROR:
                     table[key] = None

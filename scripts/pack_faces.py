@@ -41,7 +41,7 @@ import numpy as np
 
 from facealign.data.readers import read_excluded_paths, read_pts
 from facealign.data.readers.cfp import read_cfp
-from facealign.engine.protocols import face_size_box
+from facealign.types import Box
 from facealign.landmarks import get_scheme
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,7 +148,7 @@ def main() -> None:
         s = read_cfp(txt)
         key = Path(os.path.relpath(s.image_path, FACES)).as_posix()
         annotations[key] = ("cfp", s.points)
-        b = face_size_box(s.points)
+        b = Box.from_points(s.points)
         size = float(np.sqrt(b.width * b.height))
         region = face_region(np.array(b.center), PROFILE_HALF_SIDE * max(b.width, b.height))
         factors[key] = (region, min(1.0, args.max_iod * PROFILE_SIZE_PER_IOD / size))

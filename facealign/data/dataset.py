@@ -1,88 +1,35 @@
 """Training / validation dataset: aligned crops, heatmap targets and the human 5 points.
 
 Each item is one face, cropped by the 5-point similarity alignment of Earp et al. (Sec. 3.1, see
-:func:`facealign.geometry.align_matrix`), augmented (:mod:`facealign.data.transforms`) and encoded
+:func:`facealign.geometry.align_matrix`) through :func:`facealign.geometry.warp`, the function the
+:class:`~facealign.api.Aligner` crops with (so a training crop and an inference crop of the same photo and
+alignment points are the same pixels), augmented (:mod:`facealign.data.transforms`) and encoded
 by the model's output adapter. Randomness is drawn from ``np.random.default_rng([seed, epoch, index])`` so that
 a run resumed at epoch ``e`` sees exactly the crops an uninterrupted run would have seen.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
 from ..imageio import read_image
-from ..geometry import FACE_TEMPLATE, align_matrix, apply_affine, compose_affine
+from ..geometry import FACE_TEMPLATE, align_matrix, apply_affine, compose_affine, warp
 from ..landmarks import LandmarkScheme, get_scheme
 from ..landmarks.five import FIVE
-from ..types import Sample
+from .records import FaceRecord, align_points
 from .transforms import AugmentConfig, hflip_matrix, photometric, random_crop_matrix
 
-__all__ = ["FaceRecord", "LandmarkDataset", "merge_records"]
+__all__ = ["LandmarkDataset"]
 
 
 class TargetMaker(Protocol):
-    """Anything with ``targets(points (K, 2) crop px, visible (K,)) -> dict`` (:mod:`facealign.outputs`)."""
+    """Anything with ``targets(points (K, 2) crop px, visible (K,)) -> dict`` (:mod:`facealign.tasks`)."""
 
     def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]: ...
-
-
-@dataclass
-class FaceRecord:
-    """One training face: model-scheme points (NaN where unlabelled) and the human 5 points.
-
-    ``points`` is ``(K, 2)`` in image pixels; ``five`` is ``(5, 2)`` or None; ``align`` is ``(5, 2)``
-    points to align the crop with (defaults to ``five``, else the scheme's 5-point subset);
-    ``weight`` scales the face's per-point loss weights (its label source's weight,
-    :mod:`facealign.data.sources`); ``source`` names that source.
-    """
-
-    image_path: Path
-    points: np.ndarray
-    five: np.ndarray | None
-    align: np.ndarray | None = None
-    image: np.ndarray | None = None  # embedded pixels (COFW)
-    weight: float = 1.0
-    source: str = ""
-
-
-def merge_records(
-    scheme: str | LandmarkScheme,
-    *,
-    dense: list[Sample] = (),
-    five: list[Sample] = (),
-) -> list[FaceRecord]:
-    """Join dense (e.g. 68-point teacher) samples and human 5-point samples of the same photos.
-
-    Faces present in ``five`` only get NaN dense points (their loss is on the 5 points alone);
-    faces in ``dense`` only get ``five = None``. Order: ``five``'s order, then dense-only faces.
-    """
-    sch = get_scheme(scheme)
-    nan = np.full((sch.num_points, 2), np.nan)
-    by_path = {}
-    for s in dense:
-        if s.num_points != sch.num_points:
-            raise ValueError(f"{s.source}: expected {sch.num_points} points for scheme {sch.name}, got {s.num_points}")
-        by_path[str(s.image_path)] = s
-    out = []
-    seen = set()
-    for s in five:
-        if s.num_points != 5:
-            raise ValueError(f"{s.source}: expected 5 points, got {s.num_points}")
-        key = str(s.image_path)
-        d = by_path.get(key)
-        out.append(FaceRecord(s.image_path, d.points if d is not None else nan.copy(), s.points))
-        seen.add(key)
-    for key, d in by_path.items():
-        if key not in seen:
-            out.append(FaceRecord(d.image_path, d.points, None, image=d.image))
-    return out
 
 
 def _target_tensor(value: np.ndarray) -> torch.Tensor:
@@ -95,7 +42,7 @@ class LandmarkDataset(Dataset):
     """Aligned face crops with heatmap targets.
 
     Item: ``image (3, S, S)`` float32 normalised; the model's targets from ``targets`` (e.g.
-    ``heatmaps (K, h, w)`` and ``weights (K,)``, see :mod:`facealign.outputs`); ``points (K, 2)`` and ``five (5, 2)`` in crop pixels (NaN where unknown);
+    ``heatmaps (K, h, w)`` and ``weights (K,)``, see :mod:`facealign.tasks`); ``points (K, 2)`` and ``five (5, 2)`` in crop pixels (NaN where unknown);
     ``matrix (2, 3)`` image -> crop; ``index``.
     """
 
@@ -133,11 +80,8 @@ class LandmarkDataset(Dataset):
         return len(self.records)
 
     def align_points(self, rec: FaceRecord) -> np.ndarray:
-        if rec.align is not None:
-            return np.asarray(rec.align, dtype=np.float64)
-        if rec.five is not None:
-            return np.asarray(rec.five, dtype=np.float64)
-        return self.scheme.to_five(rec.points)
+        """The 5 points ``rec``'s crop is aligned on (:func:`~facealign.data.records.align_points`)."""
+        return align_points(rec, self.scheme)
 
     def crop_matrix(self, rec: FaceRecord, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
         """Image -> augmented crop matrix, and whether the crop is mirrored."""
@@ -159,7 +103,7 @@ class LandmarkDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         image = rec.image if rec.image is not None else read_image(rec.image_path)
         m, flipped = self.crop_matrix(rec, rng)
-        crop = cv2.warpAffine(image, m, (self.input_size,) * 2, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        crop = warp(image, m, self.input_size)
         points = apply_affine(m, rec.points)
         five = apply_affine(m, rec.five) if rec.five is not None else np.full((5, 2), np.nan)
         if flipped:  # coordinates are already mirrored by the matrix: only re-index

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from ..landmarks import LandmarkScheme, get_scheme
-from ..types import Sample
-from .dataset import FaceRecord
+from ..types import Box, Sample
+from .records import FaceRecord
 from .profile import cfp_to_68, cfp_to_five
 from .readers import read_excluded_paths
 
@@ -96,6 +96,14 @@ def _in_scheme(sample: Sample, sch: LandmarkScheme) -> np.ndarray:
 
 def source_records(samples: Iterable[Sample], scheme: str | LandmarkScheme, *, weight: float, source: str) -> list[FaceRecord]:
     """One :class:`FaceRecord` per sample of a human-68 or profile source, its points in ``scheme``
-    (NaN where the source defines none), no separate 5-point label, loss weight ``weight``."""
+    (NaN where the source defines none), its face ``box`` that of the annotation (its own, else the box of
+    all its points: a profile's 30 CFP points, which the profile protocol normalises by, though only 5 of
+    them have a 68-point counterpart), no separate 5-point label, label source ``source`` with loss weight
+    ``weight``."""
     sch = get_scheme(scheme)
-    return [FaceRecord(s.image_path, _in_scheme(s, sch), None, weight=weight, source=source) for s in samples]
+    return [
+        FaceRecord.from_sample(
+            s, sch, points=_in_scheme(s, sch), box=s.box if s.box is not None else Box.from_points(s.points), label_source=source, weight=weight
+        )
+        for s in samples
+    ]

@@ -46,6 +46,7 @@ import torch
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from ..bottomup import FoxNetPredictor
+from ..data.lists import FaceLists
 from ..evaluation.multiface import MultiFaceResult, evaluate_against_boxes, evaluate_multiface
 from ..data.group_photos import GroupPhoto, GroupPhotoDataset, read_group_boxes, read_photo_list, read_pseudo_labels
 from ..data.multiface import MultiFaceDataset
@@ -57,7 +58,7 @@ from ..models.registry import create_model, get_model_card
 from ..tasks import BottomUpTask, make_task
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
-from .loop import FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
+from .loop import build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
 
 __all__ = ["BottomUpTrainer", "VAL_NORM", "VAL_THRESHOLD", "ValidationOutputs"]
 
@@ -157,7 +158,7 @@ class BottomUpTrainer:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1:
             raise ValueError(f"{cfg.name}: bottom-up models train in one process; run without torchrun")
         self.cfg = cfg
-        self.faces = FaceLists(cfg, config_root=config_root)
+        self.faces = FaceLists(cfg.data_root, exclude=cfg.data.exclude, config_root=config_root)
         self.out = Path(cfg.out_dir) / cfg.name
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)

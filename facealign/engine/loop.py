@@ -1,6 +1,6 @@
 """What every trainer of the engine shares (:class:`~facealign.engine.trainer.Trainer` for top-down
-models, :class:`~facealign.engine.bottomup_trainer.BottomUpTrainer` for bottom-up ones): reading the
-face lists of a config, the optimiser and its per-iteration schedule, the optimisation steps of one
+models, :class:`~facealign.engine.bottomup_trainer.BottomUpTrainer` for bottom-up ones; their faces come
+from :mod:`facealign.data`): the optimiser and its per-iteration schedule, the optimisation steps of one
 epoch with progress logging, checkpoint contents, and the epoch loop with its JSON-lines log, atomic
 ``last.pt`` / ``best.pt`` and exact resume.
 """
@@ -22,15 +22,12 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..atomic import atomic_write_bytes
-from ..data.readers import read_annotations, read_excluded_paths
-from ..types import Sample
 from .checkpoint import atomic_torch_save, capture_rng, load_checkpoint, restore_rng
 from .config import OptimConfig, TrainConfig
 from .schedule import lr_factor
 
 __all__ = [
     "EpochTrainer",
-    "FaceLists",
     "build_optimizer",
     "build_scheduler",
     "checkpoint_state",
@@ -44,38 +41,6 @@ __all__ = [
 
 #: One optimisation step's objective: ``batch -> (loss, {part name: scalar tensor})``.
 StepLoss = Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, dict[str, torch.Tensor]]]
-
-
-class FaceLists:
-    """The face lists of a config: paths relative to ``data_root`` (itself relative to ``config_root``
-    when given), with the faces of ``data.exclude`` left out."""
-
-    def __init__(self, cfg: TrainConfig, *, config_root: Path | None = None) -> None:
-        self.root = Path(cfg.data_root)
-        if not self.root.is_absolute() and config_root is not None:
-            self.root = (config_root / self.root).resolve()
-        self.exclude = cfg.data.exclude
-
-    def path(self, rel: str) -> Path:
-        p = Path(rel)
-        return p if p.is_absolute() else self.root / p
-
-    def key(self, image_path: Path) -> str:
-        """An image's path relative to ``data_root`` (the key of exclude / align_points files; ``../`` for
-        the other sources beside ``faces/``, e.g. ``../300w_human/afw/123_1.jpg``)."""
-        return Path(os.path.relpath(Path(image_path).resolve(), self.root.resolve())).as_posix()
-
-    def excluded(self) -> set[str]:
-        return read_excluded_paths(self.exclude) if self.exclude else set()
-
-    def read(self, rel: str, limit: int) -> list[Sample]:
-        """The samples of list ``rel`` (any :func:`~facealign.data.readers.read_annotations` format) less
-        the excluded ones, the first ``limit`` of them when ``limit > 0``; ``[]`` for ``rel = ""``."""
-        if not rel:
-            return []
-        excluded = self.excluded()
-        samples = [s for s in read_annotations(self.path(rel)) if self.key(s.image_path) not in excluded]
-        return samples[:limit] if limit > 0 else samples
 
 
 def build_optimizer(params: Iterable[nn.Parameter], o: OptimConfig) -> torch.optim.Optimizer:

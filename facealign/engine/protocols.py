@@ -13,20 +13,15 @@
   points (profiles have one visible eye: no eye distance), failure at :data:`PROFILE_FAILURE`.
 
 Faces the detector did not find (no entry in the ``align_points`` table) are left out of ``human68``
-and ``profile``: at inference they would give no face at all.
+and ``profile``: at inference they would give no face at all. The faces of each protocol are chosen by
+:func:`facealign.data.build.build_datasets` (:class:`~facealign.data.build.ValidationSet`); this module scores them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from pathlib import Path
-
-import cv2
 import numpy as np
 
-from ..data.dataset import FaceRecord
-from ..geometry import align_matrix
-from ..imageio import read_image
+from ..data.records import FaceRecord
 from ..landmarks import LandmarkScheme, get_scheme
 from ..landmarks.five import FIVE
 from ..metrics import auc, failure_rate, nme
@@ -35,9 +30,6 @@ from ..types import Box
 __all__ = [
     "FAILURE",
     "PROFILE_FAILURE",
-    "Protocol",
-    "downscaled_record",
-    "face_size_box",
     "score_points",
 ]
 
@@ -50,54 +42,12 @@ FAILURE = 0.1
 PROFILE_FAILURE = 0.05
 
 
-@dataclass
-class Protocol:
-    """One protocol's faces: records (image, ground truth in the model's scheme with NaN where undefined,
-    alignment points), how they are scored (``kind``: ``"five"`` eye-centre NME on the 5 points,
-    ``"dense"`` outer-eye-corner NME on the scheme's points, ``"profile"`` face-size NME on the defined
-    points) and, for ``"profile"``, each face's ``boxes``."""
-
-    name: str
-    records: list[FaceRecord]
-    kind: str
-    boxes: list[Box] | None = None
-
-
-def face_size_box(points: np.ndarray) -> Box:
-    """The box of a face's (finite) points, whose ``sqrt(w h)`` normalises the profile protocol. Shape: ``(K, 2)``."""
-    p = np.asarray(points, dtype=np.float64)
-    p = p[np.isfinite(p).all(axis=1)]
-    return Box(float(p[:, 0].min()), float(p[:, 1].min()), float(p[:, 0].max()), float(p[:, 1].max()))
-
-
-def downscaled_record(rec: FaceRecord, align: np.ndarray, *, input_size: int, crop_px: float) -> FaceRecord:
-    """``rec`` on its photo downscaled so that the crop aligned on ``align`` spans ``crop_px`` photo pixels
-    (the small-face protocol): the pixels embedded, every point mapped by ``p' = (p + 0.5) s - 0.5`` with the
-    per-axis scale ``s`` of the rounded new size (pixel centres, :mod:`facealign.types`). A face whose crop
-    is already that small is returned as is."""
-    m = align_matrix(align, input_size)
-    span = input_size / float(np.sqrt(abs(np.linalg.det(m[:, :2]))))  # photo pixels across the crop
-    factor = crop_px / span
-    if factor >= 1.0:
-        return rec
-    image = rec.image if rec.image is not None else read_image(rec.image_path)
-    h, w = image.shape[:2]
-    nw, nh = max(1, round(w * factor)), max(1, round(h * factor))
-    s = np.array([nw / w, nh / h])
-    small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
-
-    def scale(p: np.ndarray | None) -> np.ndarray | None:
-        return None if p is None else (np.asarray(p, dtype=np.float64) + 0.5) * s - 0.5
-
-    return replace(rec, points=scale(rec.points), five=scale(rec.five), align=scale(align), image=small)
-
-
 def score_points(
     kind: str, pred: np.ndarray, records: list[FaceRecord], scheme: str | LandmarkScheme, *, boxes: list[Box] | None = None
 ) -> dict[str, float]:
     """``nme`` (%, mean), ``fr`` (% of faces above the failure threshold) and ``auc`` (% of the CED area
     up to it) of predictions ``pred`` (image pixels, the model's scheme) against the records' ground truth.
-    Shape: ``pred (N, K, 2)``."""
+    ``"profile"`` normalises by ``boxes``, by default the records' own ``box``. Shape: ``pred (N, K, 2)``."""
     sch = get_scheme(scheme)
     gt = np.stack([r.points for r in records])
     if kind == "five":
@@ -107,8 +57,10 @@ def score_points(
     elif kind == "dense":
         e, t = nme(pred, gt, scheme=sch, norm="interocular"), FAILURE
     elif kind == "profile":
-        if boxes is None or len(boxes) != len(records):
-            raise ValueError(f"profile scoring needs one box per face, got {None if boxes is None else len(boxes)} for {len(records)}")
+        boxes = [r.box for r in records] if boxes is None else boxes
+        if len(boxes) != len(records) or any(b is None for b in boxes):
+            given = sum(b is not None for b in boxes)
+            raise ValueError(f"profile scoring needs one box per face (boxes= or the records' box), got {given} for {len(records)}")
         e, t = nme(pred, gt, scheme=sch, norm="box", boxes=boxes), PROFILE_FAILURE
     else:
         raise ValueError(f"unknown protocol kind {kind!r}; expected 'five', 'dense' or 'profile'")

@@ -7,7 +7,6 @@ flip-test averaging), JSON-lines metrics, atomic checkpoints and exact resume; P
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 import typing
@@ -20,25 +19,22 @@ from torch import nn
 from torch.utils.data import DataLoader, Subset
 
 from ..data.balance import balanced_indices
-from ..data.dataset import FaceRecord, LandmarkDataset, merge_records
-from ..data.readers import read_annotations
-from ..data.readers.cfp import read_cfp_folder
-from ..data.sources import human_five_override, source_records, source_weight, split_holdout
-from ..data.transforms import AugmentConfig
+from ..data.build import build_datasets
+from ..data.dataset import LandmarkDataset
 from ..geometry import align_matrix, apply_affine, invert_affine
 from ..landmarks import LandmarkScheme, get_scheme
 from ..losses import five_point_loss
 from ..tasks import CropTask, make_task, predict_crops
-from ..types import Sample, input_to_heatmap
+from ..types import input_to_heatmap
 from ..card import ModelCard
 from ..models.registry import create_model, get_model_card
 from .checkpoint import init_weights
 from .config import TrainConfig
 from .loop import (
-    FaceLists, build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
+    build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
     train_device, train_steps,
 )
-from .protocols import Protocol, downscaled_record, face_size_box, score_points
+from .protocols import score_points
 
 __all__ = ["PreparesForTraining", "Trainer"]
 
@@ -69,8 +65,6 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, *, config_root: Path | None = None) -> None:
         self.cfg = cfg
-        self.faces = FaceLists(cfg, config_root=config_root)
-        self.root = self.faces.root
         self.out = Path(cfg.out_dir) / cfg.name
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
@@ -100,10 +94,11 @@ class Trainer:
                 f"five_loss_weight > 0 needs maps centred on the points (soft-argmax 5-point loss: heatmap and "
                 f"propagation models); {cfg.model} returns {self.card.output!r} outputs"
             )
-        self._align_tables: dict[Path, dict[str, Any]] = {}
-        self.train_set = self._dataset(self._records(train=True), train=True)
-        self.val_set = self._dataset(self._records(train=False), train=False)
-        self.protocols = self._protocols() if _rank() == 0 else []
+        data = build_datasets(
+            cfg.data, data_root=cfg.data_root, card=self.card, targets=self.task, augment=cfg.augment, seed=cfg.seed,
+            config_root=config_root, protocols=_rank() == 0,
+        )
+        self.faces, self.train_set, self.val_set, self.protocols = data.lists, data.train, data.val, data.protocols
         if isinstance(self.model, PreparesForTraining):  # e.g. SCC: the data-driven graph of the training shapes
             self.model.prepare_training(self.train_shapes()[1])
         self.train_indices = self._train_indices()
@@ -125,96 +120,6 @@ class Trainer:
         if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not _is_dist():
             backend = "nccl" if torch.cuda.is_available() else "gloo"
             dist.init_process_group(backend=backend)
-
-    def _records(self, *, train: bool) -> list[FaceRecord]:
-        """The faces of the training set or of the ``val`` protocol: teacher 68 + human 5 (merged by photo),
-        and for training the human-68 and profile sources less their held-out faces, each with its source's
-        weight (:mod:`facealign.data.sources`), aligned as the config says."""
-        d = self.cfg.data
-        lim = d.limit_train if train else d.limit_val
-        dense = self.faces.read(d.dense_train if train else d.dense_val, lim)
-        five = self.faces.read(d.five_train if train else d.five_val, lim)
-        w = d.source_weights
-        if self.scheme.num_points == 5:  # a 5-point model: the human points are the dense points
-            records = merge_records(self.scheme, dense=dense + five)
-            for rec in records:
-                rec.weight, rec.source = source_weight(w, "human5"), "human5"
-        else:
-            records = merge_records(self.scheme, dense=dense, five=five)
-            for rec in records:
-                rec.weight, rec.source = source_weight(w, "teacher68"), "teacher68"
-                if d.human_over_teacher and rec.five is not None and np.isfinite(rec.points).all():
-                    rec.points = human_five_override(rec.points, rec.five, self.scheme)
-        if train:
-            for source in ("human68", "profile"):
-                train_part, _ = self._source_split(source)
-                records += source_records(train_part[: lim or None], self.scheme, weight=source_weight(w, source), source=source)
-        if d.align_points and not (train and d.train_align == "labels"):
-            self._attach_align_points(records, Path(d.align_points))
-        return [r for r in records if self._alignable(r)]
-
-    def _source_split(self, source: str) -> tuple[list[Sample], list[Sample]]:
-        """``(training, held-out)`` faces of the ``human68`` or ``profile`` source (both empty when the
-        config names no folder)."""
-        d = self.cfg.data
-        folder, holdout = (d.human68, d.human68_val) if source == "human68" else (d.profile, d.profile_val)
-        if not folder:
-            return [], []
-        root = self.faces.path(folder)
-        samples = read_cfp_folder(root) if source == "profile" else read_annotations(root)
-        return split_holdout(samples, root, holdout) if holdout else (samples, [])
-
-    def _alignable(self, rec: FaceRecord) -> bool:
-        """Whether a face has 5 finite points to align its crop on (a profile the detector did not find has none)."""
-        if rec.align is not None:
-            return True
-        five = rec.five if rec.five is not None else self.scheme.to_five(rec.points)
-        return bool(np.isfinite(five).all())
-
-    def _dataset(self, records: list[FaceRecord], *, train: bool) -> LandmarkDataset:
-        return LandmarkDataset(
-            records,
-            scheme=self.scheme,
-            input_size=self.card.input_size,
-            targets=self.task,
-            mean=self.card.mean,
-            std=self.card.std,
-            augment=self.cfg.augment if train else AugmentConfig.none(),
-            seed=self.cfg.seed,
-        )
-
-    def _protocols(self) -> list[Protocol]:
-        """The extra validation protocols the config asks for (:mod:`facealign.engine.protocols`): the
-        held-out human-68 and profile faces, and the small-face copy of the ``val`` faces with human 5 points."""
-        d = self.cfg.data
-        out = []
-        for source, kind in (("human68", "dense"), ("profile", "profile")):
-            _, held = self._source_split(source)
-            held = held[: d.limit_val or None]
-            if not held:
-                continue
-            recs = source_records(held, self.scheme, weight=1.0, source=source)
-            boxes = [face_size_box(s.points) for s in held]
-            if d.align_points:
-                self._attach_align_points(recs, Path(d.align_points))
-            keep = [i for i, r in enumerate(recs) if self._alignable(r)]
-            if keep:
-                out.append(Protocol(source, [recs[i] for i in keep], kind, [boxes[i] for i in keep] if kind == "profile" else None))
-        if d.small_face_px > 0:
-            val = [r for r in self.val_set.records if r.five is not None or self.scheme.num_points == 5]
-            size = self.card.input_size
-            small = [downscaled_record(r, self.val_set.align_points(r), input_size=size, crop_px=d.small_face_px) for r in val]
-            out.append(Protocol("small", small, "five"))
-        return out
-
-    def _attach_align_points(self, records: list[FaceRecord], path: Path) -> None:
-        if path not in self._align_tables:  # read once for the training and validation sets
-            self._align_tables[path] = json.loads(path.read_text())
-        table = self._align_tables[path]
-        for rec in records:
-            pts = table.get(self.faces.key(rec.image_path))
-            if pts is not None:
-                rec.align = np.asarray(pts, dtype=np.float64).reshape(5, 2)
 
     def train_shapes(self) -> tuple[np.ndarray, np.ndarray]:
         """The fully labelled training faces: their indices in the training set and their shapes in
@@ -332,7 +237,7 @@ class Trainer:
         if self.scheme.num_points != 5 and dense.any():
             result.update(score_points("dense", pred[dense], [r for r, ok in zip(recs, dense) if ok], self.scheme))
         for p in self.protocols:
-            scores = score_points(p.kind, self.predict(self._dataset(p.records, train=False)), p.records, self.scheme, boxes=p.boxes)
+            scores = score_points(p.kind, self.predict(p.dataset), p.dataset.records, self.scheme)
             result.update({f"{p.name}_{k}": v for k, v in scores.items()})
         return result
 

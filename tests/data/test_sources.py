@@ -9,6 +9,7 @@ from facealign.data.readers import read_annotations
 from facealign.data.readers.cfp import read_cfp
 from facealign.data.sources import human_five_override, source_records, source_weight, split_holdout
 from facealign.landmarks import get_scheme
+from facealign.types import Box
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "../shared/data"
@@ -62,8 +63,9 @@ def test_source_records_put_each_source_in_the_models_scheme_with_nan_where_unde
     pts = read_annotations(DATA / "300w_human/afw/1051618982_1.pts")[0]
     cfp = read_cfp(DATA / "cfp_profile/001/01.txt")
     r68 = source_records([pts, cfp], "68", weight=2.0, source="human68")
-    assert np.isfinite(r68[0].points).all() and r68[0].weight == 2.0 and r68[0].source == "human68"
+    assert np.isfinite(r68[0].points).all() and r68[0].weight == 2.0 and r68[0].label_source == "human68"
     assert np.isfinite(r68[1].points).all(axis=1).sum() == 5  # the profile's five corresponding points
+    assert r68[1].box == Box.from_points(cfp.points) and r68[1].source == cfp.source  # the 30 points' face box, its file
     r5 = source_records([pts, cfp], "5", weight=1.0, source="profile")
     np.testing.assert_allclose(r5[0].points, get_scheme("68").to_five(pts.points))
     assert np.isfinite(r5[1].points).all(axis=1).tolist() == [True, False, True, True, False]  # looks right

@@ -52,8 +52,8 @@ def test_experiment_config_trains_and_resumes_exactly(tmp_path, path):
         split.fit(resume=True, stop_after=stop)
     row = straight.history[-1]
     assert {"nme5", "human68_nme"} <= set(row) and all(torch.isfinite(torch.tensor(row[k])) for k in ("loss", "human68_nme"))
-    assert [p.name for p in straight.protocols] == ["human68"] and len(straight.protocols[0].records) == 4
-    assert {r.source for r in straight.train_set.records} == {"human68"}  # people's 68 points only
+    assert [p.name for p in straight.protocols] == ["human68"] and len(straight.protocols[0].dataset.records) == 4
+    assert {r.label_source for r in straight.train_set.records} == {"human68"}  # people's 68 points only
     a, b = straight.model.state_dict(), split.model.state_dict()
     for k in a:
         assert torch.equal(a[k], b[k]), k

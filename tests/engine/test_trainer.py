@@ -392,7 +392,7 @@ def test_several_label_sources_train_with_their_masks_weights_and_held_out_proto
     rest; held-out faces only in the protocols; profiles the detector table lacks are left out."""
     from facealign.data.readers.cfp import read_cfp_folder
     from facealign.data.sources import split_holdout
-    from facealign.engine.protocols import face_size_box
+    from facealign.types import Box
 
     cfp = FACES.parent / "cfp_profile"
     people = ["001", "002", "003", "004"]  # 001 / 002 train, 003 / 004 held out
@@ -400,7 +400,7 @@ def test_several_label_sources_train_with_their_masks_weights_and_held_out_proto
     table = {}
     for s in read_cfp_folder(cfp):
         if s.image_path.parent.name in people and s.image_path.stem != "04":  # the 4th photo of each: "not detected"
-            b = face_size_box(s.points)
+            b = Box.from_points(s.points)
             c, r = np.array(b.center), 0.15 * b.width
             table[os.path.relpath(s.image_path, FACES)] = (c + [[-r, -r], [r, -r], [0, 0], [-r, r], [r, r]]).tolist()
     (tmp_path / "align.json").write_text(json.dumps(table))
@@ -420,12 +420,12 @@ profile = 3.0''')
     tr = Trainer(load_config(tmp_path / "multi.toml", out_dir=str(tmp_path / "runs")))
     by_source = {}
     for i, rec in enumerate(tr.train_set.records):
-        by_source.setdefault(rec.source, []).append(i)
+        by_source.setdefault(rec.label_source, []).append(i)
     # profiles: of the first 24 training photos (people 001, 002, 005, ...) the 6 the table has (001, 002 x 3)
     assert {k: len(v) for k, v in by_source.items()} == {"teacher68": 48, "human68": 24, "profile": 6}
     assert [p.name for p in tr.protocols] == ["human68", "profile", "small"]
-    assert len(tr.protocols[0].records) == 8 and {r.image_path.parent.name for r in tr.protocols[1].records} == {"003", "004"}
-    assert len(tr.protocols[1].records) == 6  # 2 people x 3 photos the table has
+    assert len(tr.protocols[0].dataset.records) == 8 and {r.image_path.parent.name for r in tr.protocols[1].dataset.records} == {"003", "004"}
+    assert len(tr.protocols[1].dataset.records) == 6  # 2 people x 3 photos the table has
     _, held = split_holdout(read_annotations_300w(), FACES.parent / "300w_human", REPO / "configs/holdout_300w_human.txt")
     assert not {r.image_path for r in tr.train_set.records} & {s.image_path for s in held}
     item = tr.train_set[by_source["human68"][0]]
