@@ -138,7 +138,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _tracker_options(args: argparse.Namespace) -> dict:
     """The ``FaceTracker`` keyword arguments given on the command line (an option left out: its default)."""
-    names = ("smoothing", "process_noise", "measurement_noise", "manoeuvre", "min_cutoff", "beta")
+    names = ("smoothing", "process_noise", "measurement_noise", "manoeuvre", "min_cutoff", "beta", "landmark_pull")
     return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
 
 
@@ -238,6 +238,9 @@ def _add_video_arguments(d: argparse.ArgumentParser) -> None:
                    help="Kalman: normalised innovation above which a face is taken to change its motion (inf: never)")
     v.add_argument("--min-cutoff", type=float, default=None, help="One-Euro: cut-off at rest (Hz)")
     v.add_argument("--beta", type=float, default=None, help="One-Euro: speed coefficient")
+    v.add_argument("--landmark-pull", type=float, default=None, metavar="F",
+                   help="each crop follows the face's optical flow, pulled this fraction of the way to the face's "
+                        "landmarks (default 0.1; 1: on the landmarks alone, no optical flow)")
 
 
 def build_parser() -> argparse.ArgumentParser:

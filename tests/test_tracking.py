@@ -110,6 +110,8 @@ def test_bad_options_are_refused(default_aligner):
         FaceTracker(default_aligner, smoothing="one-euro", min_cutoff=-1.0)
     with pytest.raises(ValueError, match="min_inside"):
         FaceTracker(default_aligner, min_inside=0.0)
+    with pytest.raises(ValueError, match=r"landmark_pull must be in \(0, 1\], got 1.5"):
+        FaceTracker(default_aligner, landmark_pull=1.5)
 
 
 def test_bgr_frames_give_the_same_faces(default_aligner):
