@@ -14,9 +14,10 @@ definition: its mean points on the still clip, moved by the known motion, are th
   time, negative = ahead), frames 10-59 (after the start-up of every method), each motion both ways
   (right / left, clockwise / anticlockwise, zoom in / out) and their mean. At 0.5 degrees a frame a
   point 80 px from the centre moves 0.7 px, so an error of 1 px that depends on the face's angle
-  rather than on its speed reads as more than a frame of lag; such an error changes sign with the
-  direction of the turn while a lag does not, which the mean of both directions sees (the detector
-  on every frame, which has no memory and so no lag, reads 2.70 and -1.65 frames on indoor_020);
+  rather than on its speed reads as more than a frame of lag. Such an error mostly changes sign with
+  the direction of the turn while a lag does not: the detector on every frame, which has no memory
+  and so no lag, reads 2.70 frames clockwise and -1.65 anticlockwise on indoor_020. The mean of both
+  directions keeps the lag and cancels most of it;
 * speed error: the error of the points' frame-to-frame motion, % of the true motion (:func:`speed_error`);
 * error after a stop: on a clip moving 3 px a frame for 30 frames, then still, the largest mean
   point error (% IOD) over the still half: what a filter's momentum costs when a face stops;
@@ -229,7 +230,7 @@ def main() -> None:
         methods = {k: v for k, v in methods.items() if "Kalman (default)" in k}
         args.no_peers = True
     if args.pull_sweep:
-        for pull in (0.03, 0.3, 0.5):
+        for pull in (0.01, 0.1, 0.3):
             methods[f"facealign, tracking + Kalman, landmark_pull {pull}"] = facealign_method(aligner, landmark_pull=pull)
     if args.sweep:
         for q in (0.003, 0.01, 0.1, 0.3):

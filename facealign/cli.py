@@ -240,7 +240,7 @@ def _add_video_arguments(d: argparse.ArgumentParser) -> None:
     v.add_argument("--beta", type=float, default=None, help="One-Euro: speed coefficient")
     v.add_argument("--landmark-pull", type=float, default=None, metavar="F",
                    help="each crop follows the face's optical flow, pulled this fraction of the way to the face's "
-                        "landmarks (default 0.1; 1: on the landmarks alone, no optical flow)")
+                        "landmarks (default 0.03; 1: on the landmarks alone, no optical flow)")
 
 
 def build_parser() -> argparse.ArgumentParser:

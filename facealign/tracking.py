@@ -7,9 +7,9 @@
 
 A face is found by the detector once, then followed without it: each frame's crop is the last one
 moved by the face's motion on the image (optical flow, :mod:`facealign.face_motion`), pulled a little
-(``landmark_pull``) toward the crop placed on the face's own landmarks predicted at the frame's time,
-and its points are smoothed over time (:mod:`facealign.smoothing`). Its track ends when the face leaves the frame or is lost; a face that
-comes back gets a new id.
+(``landmark_pull``, 3 % a frame) toward the crop placed on the face's own landmarks predicted at the
+frame's time, and its points are smoothed over time (:mod:`facealign.smoothing`). Its track ends
+when the face leaves the frame or is lost; a face that comes back gets a new id.
 """
 
 from __future__ import annotations
@@ -126,14 +126,22 @@ class FaceTracker:
         landmark_pull: how each crop is placed (top-down aligners): the last crop moved by the
             face's optical flow, then pulled this fraction of the way to the crop on the face's
             predicted landmarks (see :meth:`_Track.crop_points`); ``1.0``: on the landmarks alone,
-            no optical flow (cheaper: about 1-2 ms a face less).
+            no optical flow (the former behaviour; about 1.5 ms a face less). Crops placed on the
+            landmarks alone let the network's own errors steer the next crop, and for some faces the
+            network follows a crop's scale and angle more than the face's (indoor_020: a crop 3 %
+            too large gives points 1.7 % too large), so the crops drift while the face moves (1.56
+            frames of apparent rotation lag there). The flow is measured on the image and carries no
+            such error; the pull corrects its slow drift within about ``1 / landmark_pull`` frames,
+            and a bias of the flow itself (a face that turns out of the image plane, a changing
+            expression) leaves the crop off by about that bias per frame / ``landmark_pull``.
         min_score: a track ends when its mean point score falls below this (the face is lost).
         min_inside: a track ends when less than this fraction of its points lies inside the frame
             (the face left it); the detector's faces start a track only above it.
         redetect_every: run the detector every this many frames to pick up new faces (0 = only when
             no face is tracked).
 
-    Defaults were chosen by ``benchmarks/jitter.py`` (still-clip jitter against moving-face lag).
+    Defaults were chosen by ``benchmarks/jitter.py`` (still-clip jitter against moving-face lag;
+    ``landmark_pull`` from 0.01, 0.03, 0.1, 0.3, 0.5 and 1 on clips moving both ways; README, "Video").
     """
 
     def __init__(
@@ -146,7 +154,7 @@ class FaceTracker:
         manoeuvre: float = 1.0,
         min_cutoff: float = 1.0,
         beta: float = 0.5,
-        landmark_pull: float = 0.1,
+        landmark_pull: float = 0.03,
         min_score: float = 0.25,
         min_inside: float = 0.5,
         redetect_every: int = 30,
