@@ -181,6 +181,24 @@ def test_cli_ray_options_need_ray(tmp_path, capsys):
     assert "--parquet and --resume belong to --ray runs" in capsys.readouterr().err
 
 
+def test_cli_ray_runs_get_the_tracker_options(tmp_path, monkeypatch):
+    import facealign.distributed
+    from facealign.cli import main
+
+    seen = {}
+
+    def fake(paths, **kwargs):  # the job itself is tested above and below; here only what reaches it
+        seen.update(kwargs)
+        return facealign.distributed.RaySummary()
+
+    monkeypatch.setattr(facealign.distributed, "detect_on_ray", fake)
+    assert main(["detect", "clips/", "--ray", "--json", str(tmp_path / "o.jsonl"), "--quiet", "--smoothing", "one-euro",
+                 "--beta", "0.2", "--landmark-pull", "0.5"]) == 0
+    assert seen["tracker_options"] == {"smoothing": "one-euro", "beta": 0.2, "landmark_pull": 0.5}
+    with pytest.raises(ValueError, match=r"landmark_pull must be in \(0, 1\], got 2.0"):  # before Ray starts
+        detect_on_ray(["clips/"], json_out=tmp_path / "o.jsonl", tracker_options={"landmark_pull": 2.0})
+
+
 def test_single_process_detect_never_imports_ray(ckpt, tmp_path):
     code = (
         "import sys; from facealign.cli import main; "
