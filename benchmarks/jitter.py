@@ -11,7 +11,13 @@ definition: its mean points on the still clip, moved by the known motion, are th
 * jitter: on the still clip, the standard deviation over frames of each point (x and y together),
   averaged over points, in % of the inter-ocular (eye-centre) distance (:func:`jitter_std`);
 * lag: how many frames the points trail the truth along the motion (:func:`lag_frames`; 0 = on
-  time, negative = ahead), frames 10-59 (after the start-up of every method);
+  time, negative = ahead), frames 10-59 (after the start-up of every method), each motion both ways
+  (right / left, clockwise / anticlockwise, zoom in / out) and their mean. At 0.5 degrees a frame a
+  point 80 px from the centre moves 0.7 px, so an error of 1 px that depends on the face's angle
+  rather than on its speed reads as more than a frame of lag. Such an error mostly changes sign with
+  the direction of the turn while a lag does not: the detector on every frame, which has no memory
+  and so no lag, reads 2.70 frames clockwise and -1.65 anticlockwise on indoor_020. The mean of both
+  directions keeps the lag and cancels most of it;
 * speed error: the error of the points' frame-to-frame motion, % of the true motion (:func:`speed_error`);
 * error after a stop: on a clip moving 3 px a frame for 30 frames, then still, the largest mean
   point error (% IOD) over the still half: what a filter's momentum costs when a face stops;
@@ -21,7 +27,7 @@ MediaPipe Face Mesh (``static_image_mode=False``: its own tracking from frame to
 (HOG detector + 68-point shape predictor on every frame; dlib has no video mode) run when importable,
 i.e. in the peers environment (``bash benchmarks/setup_peers.sh``).
 
-    .venv-peers/bin/python benchmarks/jitter.py [--frames 60] [--sweep]
+    .venv-peers/bin/python -m benchmarks.jitter [--frames 60] [--sweep] [--pull-sweep]
 """
 
 from __future__ import annotations
@@ -54,6 +60,12 @@ PHOTOS = [ROOT.parent / "shared/data/samples/300w" / n for n in ("indoor_029.png
 CANVAS = (640, 480)
 PHOTO_WIDTH = 400
 MOTIONS = ("translation", "rotation", "zoom")
+#: Every motion both ways: clip name -> (kind, keyword arguments of motion_matrices).
+DIRECTIONS = {
+    "translation": ("translation", {}), "translation back": ("translation", {"px_per_frame": -3.0}),
+    "rotation": ("rotation", {}), "rotation back": ("rotation", {"deg_per_frame": -0.5}),
+    "zoom": ("zoom", {}), "zoom back": ("zoom", {"zoom_per_frame": -0.005}),
+}
 SKIP = 10  # frames left out of lag and speed error: every method's start-up
 
 #: The 5-point eye groups of MediaPipe Face Mesh (PEERS.md) and dlib / iBUG 68.
@@ -65,8 +77,8 @@ Method = Callable[[], Callable[[np.ndarray, float], "np.ndarray | None"]]
 
 
 def clips_of(photo: Path, frames: int, fps: float = 30.0) -> tuple[dict[str, tuple[np.ndarray, list[np.ndarray]]], tuple[float, float]]:
-    """``{motion: (mats, frames)}`` for the still clip and every motion; motions about the face
-    centre (found by the default model on the still canvas)."""
+    """``{clip: (mats, frames)}`` for the still clip, every motion both ways (``DIRECTIONS``) and the
+    stop; motions about the face centre (found by the default model on the still canvas)."""
     rgb = read_image(photo)
     rgb = cv2.resize(rgb, (PHOTO_WIDTH, round(PHOTO_WIDTH * rgb.shape[0] / rgb.shape[1])), interpolation=cv2.INTER_AREA)
     place = np.array([[1.0, 0, (CANVAS[0] - rgb.shape[1]) / 2], [0, 1.0, max(0.0, (CANVAS[1] - rgb.shape[0]) / 2)]])
@@ -76,10 +88,11 @@ def clips_of(photo: Path, frames: int, fps: float = 30.0) -> tuple[dict[str, tup
         raise ValueError(f"{photo}: need one face, found {len(faces)}")
     centre = tuple(faces[0].points.mean(0))
     out = {}
-    for kind in ("still",) + MOTIONS + ("stop",):
-        motion = motion_matrices(kind, frames, centre)
+    clips = {"still": ("still", {}), **DIRECTIONS, "stop": ("stop", {})}
+    for name, (kind, speed) in clips.items():
+        motion = motion_matrices(kind, frames, centre, **speed)
         mats = np.array([np.vstack([m, [0, 0, 1]]) @ np.vstack([place, [0, 0, 1]]) for m in motion])[:, :2]
-        out[kind] = (motion, render_clip(rgb, mats, size=CANVAS, fps=fps).frames)
+        out[name] = (motion, render_clip(rgb, mats, size=CANVAS, fps=fps).frames)
     return out, centre
 
 
@@ -158,7 +171,7 @@ def _eyes(points: np.ndarray) -> tuple[list[int], list[int]]:
 
 
 def measure(method: Method, clips: dict, fps: float = 30.0) -> dict[str, float]:
-    """Jitter (% IOD), lag (frames) per motion, speed error (%) and ms per frame of one method."""
+    """Jitter (% IOD), lag (frames) per clip of ``DIRECTIONS``, speed error (%) and ms per frame of one method."""
     tracks: dict[str, np.ndarray] = {}
     seconds, n = 0.0, 0
     for kind, (_, frames) in clips.items():
@@ -178,7 +191,7 @@ def measure(method: Method, clips: dict, fps: float = 30.0) -> dict[str, float]:
     row = {"jitter": 100 * jitter_std(tracks["still"]) / iod, "ms": 1000 * seconds / n}
     row["found"] = 100 * float(np.mean([np.isfinite(t).all(axis=(1, 2)).mean() for t in tracks.values()]))
     errors = []
-    for kind in MOTIONS:
+    for kind in DIRECTIONS:
         truth = np.array([apply_affine(m, ref) for m in clips[kind][0]])
         if np.isfinite(tracks[kind][SKIP:]).all(axis=(1, 2)).sum() < 2:
             row[kind] = np.nan  # the method lost the face on (nearly) the whole clip
@@ -200,20 +213,26 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--photos", nargs="+", default=[str(p) for p in PHOTOS])
     ap.add_argument("--sweep", action="store_true", help="also sweep the Kalman filter's process noise")
-    ap.add_argument("--only-sweep", action="store_true", help="the Kalman sweep and the default only")
+    ap.add_argument("--pull-sweep", action="store_true", help="also sweep the tracker's landmark_pull")
+    ap.add_argument("--only-sweep", action="store_true", help="the sweeps asked for and the default only")
     ap.add_argument("--no-peers", action="store_true", help="facealign only")
     args = ap.parse_args()
     aligner = Aligner(args.model, threads=1)
     methods: dict[str, Method | None] = {
         "facealign, detector every frame": detector_every_frame(aligner),
         "facealign, tracking, no smoothing": facealign_method(aligner, smoothing="none"),
+        "facealign, tracking, crops on the landmarks alone (landmark_pull 1) + Kalman": facealign_method(
+            aligner, landmark_pull=1.0),
         "facealign, tracking + One-Euro (min_cutoff 1, beta 0.5)": facealign_method(aligner, smoothing="one-euro"),
         "facealign, tracking + Kalman (default)": facealign_method(aligner),
     }
     if args.only_sweep:
-        methods = {k: v for k, v in methods.items() if "Kalman" in k}
+        methods = {k: v for k, v in methods.items() if "Kalman (default)" in k}
         args.no_peers = True
-    if args.sweep or args.only_sweep:
+    if args.pull_sweep:
+        for pull in (0.01, 0.1, 0.3):
+            methods[f"facealign, tracking + Kalman, landmark_pull {pull}"] = facealign_method(aligner, landmark_pull=pull)
+    if args.sweep:
         for q in (0.003, 0.01, 0.1, 0.3):
             methods[f"facealign, tracking + Kalman, process_noise {q}"] = facealign_method(aligner, process_noise=q)
         methods["facealign, tracking + Kalman, manoeuvre inf (never widens)"] = facealign_method(aligner, manoeuvre=float("inf"))
@@ -229,13 +248,13 @@ def main() -> None:
                   file=sys.stderr, flush=True)
     print(f"{len(args.photos)} photos ({', '.join(Path(p).name for p in args.photos)}), {args.frames} frames at 30 fps, "
           f"{CANVAS[0]}x{CANVAS[1]}, model {args.model}; mean over photos")
-    print("| method | still jitter (% IOD) | lag, translation (frames) | lag, rotation | lag, zoom | speed error (%) "
-          "| error after a stop (% IOD) | face found (%) | ms / frame |")
+    print("| method | still jitter (% IOD) | lag, translation (frames): right / left / mean | lag, rotation: cw / ccw / mean "
+          "| lag, zoom: in / out / mean | speed error (%) | error after a stop (% IOD) | face found (%) | ms / frame |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, rs in rows.items():
         m = {k: float(np.mean([r[k] for r in rs])) for k in rs[0]}
-        print(f"| {name} | {m['jitter']:.3f} | {m['translation']:.2f} | {m['rotation']:.2f} | {m['zoom']:.2f} | "
-              f"{m['speed']:.1f} | {m['stop']:.2f} | {m['found']:.0f} | {m['ms']:.1f} |")
+        lags = " | ".join(f"{m[k]:.2f} / {m[k + ' back']:.2f} / {(m[k] + m[k + ' back']) / 2:.2f}" for k in MOTIONS)
+        print(f"| {name} | {m['jitter']:.3f} | {lags} | {m['speed']:.1f} | {m['stop']:.2f} | {m['found']:.0f} | {m['ms']:.1f} |")
     for name in methods:
         if methods[name] is None:
             print(f"(not run: {name}, not importable here; see benchmarks/setup_peers.sh)")

@@ -136,6 +136,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     raise ValueError("give --pred P --gt G, or --model CHECKPOINT --data LIST")
 
 
+def _tracker_options(args: argparse.Namespace) -> dict:
+    """The ``FaceTracker`` keyword arguments given on the command line (an option left out: its default)."""
+    names = ("smoothing", "process_noise", "measurement_noise", "manoeuvre", "min_cutoff", "beta", "landmark_pull")
+    return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+
+
 def _cmd_detect_ray(args: argparse.Namespace) -> int:
     from .distributed import detect_on_ray
 
@@ -143,7 +149,8 @@ def _cmd_detect_ray(args: argparse.Namespace) -> int:
         raise ValueError("--draw is not available with --ray (drawings are for single-process runs)")
     s = detect_on_ray(args.paths, json_out=args.json, parquet_dir=args.parquet, address=args.ray or None,
                       model=args.model, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
-                      score_threshold=args.score_threshold, smooth=not args.no_smooth, workers=args.workers,
+                      score_threshold=args.score_threshold, smooth=not args.no_smooth,
+                      tracker_options=_tracker_options(args), workers=args.workers,
                       shard_size=args.shard_size, resume=args.resume, progress=not args.quiet)
     return 1 if s.failures else 0
 
@@ -170,8 +177,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     files = expand_inputs(args.paths)  # walked once: run_detect gets the list
     if not files:
         raise ValueError(f"no images found in {' '.join(map(str, args.paths))}")
-    tracking = {k: getattr(args, k) for k in ("smoothing", "process_noise", "measurement_noise", "manoeuvre", "min_cutoff", "beta")}
-    tracking = {k: v for k, v in tracking.items() if v is not None}  # None: FaceTracker's default
+    tracking = _tracker_options(args)
     model = args.model or DEFAULT_MODEL
     aligner = load_predictor(model, backend=args.backend, threads=args.threads, flip_test=args.flip_test,
                              score_threshold=args.score_threshold, device=args.device)
@@ -232,6 +238,9 @@ def _add_video_arguments(d: argparse.ArgumentParser) -> None:
                    help="Kalman: normalised innovation above which a face is taken to change its motion (inf: never)")
     v.add_argument("--min-cutoff", type=float, default=None, help="One-Euro: cut-off at rest (Hz)")
     v.add_argument("--beta", type=float, default=None, help="One-Euro: speed coefficient")
+    v.add_argument("--landmark-pull", type=float, default=None, metavar="F",
+                   help="each crop follows the face's optical flow, pulled this fraction of the way to the face's "
+                        "landmarks (default 0.03; 1: on the landmarks alone, no optical flow)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,7 +25,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 import cv2
 import numpy as np
@@ -34,8 +34,8 @@ from tqdm import tqdm
 from .atomic import AtomicLines, atomic_write_bytes, check_writable, temp_sibling
 from .imageio import read_image
 from .types import FaceLandmarks
-from .tracking import FaceTracker
-from .video import VideoSource, is_stream_url
+from .video import TruncatedVideoError, VideoSource, is_stream_url, tracked_frames
+from .video import tracker_options as video_tracker_options
 
 __all__ = ["DetectSummary", "check_outputs", "check_show", "draw_faces", "draw_targets", "expand_inputs", "run_detect"]
 
@@ -211,14 +211,6 @@ def _record(image: str, frame: int | None, faces: list[FaceLandmarks], *, rgb: n
     return json.dumps(_row(image, frame, faces, rgb=rgb, model=model, time_s=time_s))
 
 
-def _video_frames(aligner, path: Path, smooth: bool) -> Iterator[tuple[int, np.ndarray, list[FaceLandmarks], float]]:
-    """``(index, rgb, faces, time in s)`` of every frame of a video, faces tracked (:class:`FaceTracker`,
-    smoothing off when ``smooth`` is false); for one-file-at-a-time callers (``facealign.distributed``)."""
-    tracker = FaceTracker(aligner, **({} if smooth else {"smoothing": "none"}))
-    for fr in VideoSource(path):
-        yield fr.index, fr.rgb, tracker.track(fr.rgb, fr.time_ms, color="rgb"), fr.time_ms / 1000.0
-
-
 def _is_video(path: Path | str | int) -> bool:
     return isinstance(path, int) or is_stream_url(path) or Path(path).suffix.lower() in VIDEO_EXTS
 
@@ -272,15 +264,12 @@ def run_detect(
     (:func:`check_outputs`) or ``paths`` hold no image or video ("no images found"). ``model``: the name
     written in every JSON line (default: the predictor's card name, if it has one); ``csv_out``: also one
     CSV row per face there (``_CsvOut``). Videos, cameras (``int``) and stream URLs: faces tracked
-    (:class:`FaceTracker` with ``tracker_options``; ``smooth=False`` turns smoothing off); ``show``
+    (:class:`facealign.tracking.FaceTracker` with ``tracker_options``; ``smooth=False``: no smoothing); ``show``
     previews them in a window, ``max_frames`` stops each video after that many frames."""
     log = log if log is not None else sys.stderr
     model = model if model is not None else getattr(getattr(aligner, "card", None), "name", None)
     check_outputs(json_out, draw_dir, csv_out)
-    options = dict(tracker_options or {})
-    if not smooth:
-        options["smoothing"] = "none"
-    FaceTracker(aligner, **options)  # bad tracking options fail here, once, not on every video
+    options = video_tracker_options(tracker_options, smooth=smooth)  # bad ones fail here, not on every video
     if show:
         check_show()
     files = expand_inputs(paths)
@@ -327,36 +316,38 @@ def _run_video(aligner, path: Path | str | int, out: AtomicLines | None, table: 
     input's frame rate (written beside ``target`` and moved into place complete; deleted when
     interrupted). A file that ends before the frames its header announces is reported."""
     source = VideoSource(path)
-    tracker = FaceTracker(aligner, **tracker_options)
     name = _source_name(path)
     writer, tmp_video = None, None
     stopped = False  # by the user (q / Esc) or --max-frames, before the end of the input
+    truncated: TruncatedVideoError | None = None
     try:
-        for fr in source:
-            faces = tracker.track(fr.rgb, fr.time_ms, color="rgb")
-            summary.frames += 1
-            summary.faces += len(faces)
-            t = fr.time_ms / 1000.0
-            if out:
-                out.write_line(_record(name, fr.index, faces, rgb=fr.rgb, model=model, time_s=t))
-            if table:
-                table.write(name, fr.index, t, fr.rgb, model, faces)
-            if target or show:
-                img = draw_faces(fr.rgb, faces)
-            if target:
-                if writer is None:
-                    fd, tmp_video = temp_sibling(target, suffix=".mp4")
-                    os.close(fd)
-                    fps = source.fps or 30.0  # the input's frame rate (30 when it gives none)
-                    writer = cv2.VideoWriter(str(tmp_video), cv2.VideoWriter_fourcc(*"mp4v"), fps, (fr.rgb.shape[1], fr.rgb.shape[0]))
-                writer.write(img)
-            if show:
-                cv2.imshow("facealign", img)
-                stopped = cv2.waitKey(1) & 0xFF in (ord("q"), 27)  # q or Esc ends this input
-            bar.set_postfix(frame=fr.index)
-            stopped = stopped or (max_frames is not None and fr.index + 1 >= max_frames)
-            if stopped:
-                break
+        try:
+            for fr, faces in tracked_frames(aligner, source, tracker_options):
+                summary.frames += 1
+                summary.faces += len(faces)
+                t = fr.time_ms / 1000.0
+                if out:
+                    out.write_line(_record(name, fr.index, faces, rgb=fr.rgb, model=model, time_s=t))
+                if table:
+                    table.write(name, fr.index, t, fr.rgb, model, faces)
+                if target or show:
+                    img = draw_faces(fr.rgb, faces)
+                if target:
+                    if writer is None:
+                        fd, tmp_video = temp_sibling(target, suffix=".mp4")
+                        os.close(fd)
+                        fps = source.fps or 30.0  # the input's frame rate (30 when it gives none)
+                        writer = cv2.VideoWriter(str(tmp_video), cv2.VideoWriter_fourcc(*"mp4v"), fps, (fr.rgb.shape[1], fr.rgb.shape[0]))
+                    writer.write(img)
+                if show:
+                    cv2.imshow("facealign", img)
+                    stopped = cv2.waitKey(1) & 0xFF in (ord("q"), 27)  # q or Esc ends this input
+                bar.set_postfix(frame=fr.index)
+                stopped = stopped or (max_frames is not None and fr.index + 1 >= max_frames)
+                if stopped:
+                    break
+        except TruncatedVideoError as exc:
+            truncated = exc  # reported below, once the drawing of the frames read is in place
         if writer is not None:
             writer.release()
             writer = None
@@ -368,11 +359,8 @@ def _run_video(aligner, path: Path | str | int, out: AtomicLines | None, table: 
             tmp_video.unlink()  # an interrupted or failed drawing: nothing half-written is left
         if show:
             cv2.destroyAllWindows()
-    if not stopped and source.truncated:
-        raise ValueError(
-            f"video ends after {source.frames_read} of the {source.frame_count} frames its header announces "
-            "(truncated or damaged); the frames read were kept"
-        )
+    if truncated is not None:
+        raise truncated
 
 
 def _one_photo(aligner, path: Path, out: AtomicLines | None, table: _CsvOut | None, model: str | None,

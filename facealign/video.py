@@ -1,6 +1,8 @@
 """Frames from video files, cameras and stream URLs, with their timestamps (OpenCV ``VideoCapture``).
 
-Faces over video are tracked by :class:`facealign.tracking.FaceTracker` (re-exported here).
+Faces over video are tracked by :class:`facealign.tracking.FaceTracker` (re-exported here);
+:func:`tracked_frames` is the one loop of a source's frames through a tracker, for every caller
+(``facealign detect``, its drawings and preview, and the shards of ``facealign.distributed``).
 """
 
 from __future__ import annotations
@@ -8,15 +10,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import cv2
 import numpy as np
 
 from .imageio import to_rgb_uint8
-from .tracking import FaceTracker
+from .tracking import FaceTracker, TrackedFace
 
-__all__ = ["FaceTracker", "VideoFrame", "VideoSource", "is_stream_url", "read_frames"]
+__all__ = ["FaceTracker", "TruncatedVideoError", "VideoFrame", "VideoSource", "is_stream_url", "read_frames",
+           "tracked_frames", "tracker_options"]
 
 #: Inputs OpenCV opens as network streams rather than files.
 STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://", "udp://", "tcp://")
@@ -95,6 +98,41 @@ class VideoSource:
             self._cap.release()
         if self.frames_read == 0 and not self.live:
             raise ValueError(f"no frame could be decoded from {self.source}")
+
+
+class TruncatedVideoError(ValueError):
+    """A video file ended before the frames its header announces (the frames read were yielded)."""
+
+
+def tracker_options(options: dict[str, Any] | None = None, *, smooth: bool = True) -> dict[str, Any]:
+    """The keyword arguments of :class:`FaceTracker` for a run: ``options`` (e.g. ``{"smoothing":
+    "one-euro", "beta": 1.0}``), with ``smoothing="none"`` when ``smooth`` is false. Raises the tracker's
+    ``ValueError`` for a bad option here, once, before any video is read."""
+    out = dict(options or {})
+    if not smooth:
+        out["smoothing"] = "none"
+    FaceTracker(None, **out)  # checks the options (no predictor needed)
+    return out
+
+
+def tracked_frames(
+    aligner: Any, source: VideoSource | str | Path | int, options: dict[str, Any] | None = None
+) -> Iterator[tuple[VideoFrame, list[TrackedFace]]]:
+    """Every frame of ``source`` with its faces, tracked by a fresh ``FaceTracker(aligner, **options)``.
+
+    After the last frame of a file that ended before the frames its header announces, raises
+    :class:`TruncatedVideoError` saying how many were read (those were yielded: a caller keeps them);
+    a caller that stops early (``break``) is not told.
+    """
+    src = source if isinstance(source, VideoSource) else VideoSource(source)
+    tracker = FaceTracker(aligner, **(options or {}))
+    for fr in src:
+        yield fr, tracker.track(fr.rgb, fr.time_ms, color="rgb")
+    if src.truncated:
+        raise TruncatedVideoError(
+            f"video ends after {src.frames_read} of the {src.frame_count} frames its header announces "
+            "(truncated or damaged); the frames read were kept"
+        )
 
 
 def read_frames(path: str | Path) -> Iterator[tuple[int, float, np.ndarray]]:

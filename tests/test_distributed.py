@@ -116,6 +116,44 @@ def test_a_video_in_a_shard_gives_the_single_process_frame_lines(aligner, tmp_pa
     assert pq.read_table(layout.table(0)).column("frame").to_pylist() == [0, 1, 2, 3]
 
 
+def test_a_shard_tracks_videos_with_the_run_options_and_reports_a_truncated_one(default_aligner, tmp_path):
+    """The shard and the single-process run share one loop of tracked frames (video.tracked_frames):
+    the same tracker options give the same lines, and a video cut short keeps its frames' lines, then
+    gets a failure record saying how many of the announced frames were read."""
+    import cv2
+
+    from facealign.synthetic_video import motion_matrices, render_clip
+
+    rgb = read_image(SAMPLES / PHOTOS[0])  # takeo, 150 x 225, moving 4 px a frame
+    clip = render_clip(rgb, motion_matrices("translation", 12, (75, 112), px_per_frame=4.0), size=(240, 225))
+    video = tmp_path / "walk.avi"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (240, 225))
+    for f in clip.frames:
+        w.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    w.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(video.read_bytes()[: video.stat().st_size // 2])
+    options = {"smoothing": "one-euro", "min_cutoff": 0.05, "beta": 0.0}  # a heavy smoothing that trails the face
+    layout = ShardLayout(work=tmp_path / "o.jsonl.parts", parquet=None, jsonl=True)
+    prepare_job(layout, _spec([video, cut], parquet=False), resume=False)
+    counts = run_shard(default_aligner, layout, 0, cwd=os.getcwd(), tracker_options=options)
+    single = tmp_path / "single.jsonl"
+    s = run_detect(default_aligner, [video, cut], json_out=single, tracker_options=options, progress=False)
+    lines = _lines(layout.lines(0))
+    failure = json.loads(lines.pop())
+    n = s.frames - 12  # frames read from the cut file
+    assert 0 < n < 12 and counts["frames"] == 12 + n and counts["failures"] == 1
+    assert lines == _lines(single)  # the same options, the same frames and points
+    assert failure["image"] == str(cut)
+    assert failure["error"] == f"TruncatedVideoError: {s.failures[0][1]}"
+    assert f"video ends after {n} of the 12 frames its header announces" in failure["error"]
+    default = ShardLayout(work=tmp_path / "d.jsonl.parts", parquet=None, jsonl=True)
+    prepare_job(default, _spec([video], parquet=False), resume=False)
+    run_shard(default_aligner, default, 0, cwd=os.getcwd())  # the default Kalman filter keeps up with the face
+    x_nose = [[json.loads(x)["faces"][0]["points"][30][0] for x in ls] for ls in (lines[:12], _lines(default.lines(0)))]
+    assert x_nose[0][-1] < x_nose[1][-1] - 8  # the options were honoured: heavy smoothing trails by > 2 frames
+
+
 def test_a_finished_or_other_job_is_never_overwritten(photos, tmp_path):
     layout = ShardLayout(work=tmp_path / "out.jsonl.parts", parquet=None, jsonl=True)
     prepare_job(layout, _spec([photos], parquet=False), resume=False)
@@ -141,6 +179,24 @@ def test_cli_ray_options_need_ray(tmp_path, capsys):
 
     assert main(["detect", "x.jpg", "--parquet", str(tmp_path / "d")]) == 2
     assert "--parquet and --resume belong to --ray runs" in capsys.readouterr().err
+
+
+def test_cli_ray_runs_get_the_tracker_options(tmp_path, monkeypatch):
+    import facealign.distributed
+    from facealign.cli import main
+
+    seen = {}
+
+    def fake(paths, **kwargs):  # the job itself is tested above and below; here only what reaches it
+        seen.update(kwargs)
+        return facealign.distributed.RaySummary()
+
+    monkeypatch.setattr(facealign.distributed, "detect_on_ray", fake)
+    assert main(["detect", "clips/", "--ray", "--json", str(tmp_path / "o.jsonl"), "--quiet", "--smoothing", "one-euro",
+                 "--beta", "0.2", "--landmark-pull", "0.5"]) == 0
+    assert seen["tracker_options"] == {"smoothing": "one-euro", "beta": 0.2, "landmark_pull": 0.5}
+    with pytest.raises(ValueError, match=r"landmark_pull must be in \(0, 1\], got 2.0"):  # before Ray starts
+        detect_on_ray(["clips/"], json_out=tmp_path / "o.jsonl", tracker_options={"landmark_pull": 2.0})
 
 
 def test_single_process_detect_never_imports_ray(ckpt, tmp_path):
@@ -325,7 +381,7 @@ def test_resume_runs_only_the_unfinished_shards(deadline, cluster, aligner, ckpt
     # a first run that stopped after its first shard (3 photos)
     layout = ShardLayout(work=Path(f"{out}.parts"), parquet=None, jsonl=True)
     settings = {"model": str(ckpt), "backend": "onnx", "flip_test": False, "score_threshold": 0.6, "json": True,
-                "parquet": False}
+                "parquet": False, "tracking": {}}  # the tracker options of videos: the defaults
     prepare_job(layout, {**_spec([photos], shard_size=3), "settings": settings}, resume=False)
     run_shard(aligner, layout, 0, cwd=os.getcwd())
     s = detect_on_ray([photos], json_out=out, address=cluster.address, model=ckpt, shard_size=3, resume=True,

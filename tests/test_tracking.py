@@ -90,6 +90,33 @@ def test_still_jitter_and_moving_lag_within_loose_bounds(default_aligner, smooth
         assert abs(lag) < 0.5 and jitter < 0.6
 
 
+def test_rotation_lag_within_a_loose_bound(default_aligner):
+    """A face turning 0.5 degrees a frame, both ways, on the photo where it is hardest (indoor_020, the
+    one that carried the tracker's 0.70-frame rotation lag of the issue-19 benchmark). A turn is slow in
+    pixels (0.7 px a frame 80 px from the centre), so an error that depends on the face's angle reads as
+    lag of opposite signs in the two directions, while a lag has one sign: the mean of both is the lag.
+    The benchmark (benchmarks/jitter.py) states the exact figures; this 30-frame clip gave 0.66 and -0.57 frame."""
+    rgb = read_image(SAMPLES / "300w/indoor_020.png")  # 1024 x 1083: one face, tilted
+    rgb = cv2.resize(rgb, (400, 423), interpolation=cv2.INTER_AREA)
+    place = np.array([[1.0, 0.0, 40.0], [0.0, 1.0, 40.0], [0.0, 0.0, 1.0]])  # on a 480 x 503 canvas
+
+    def clip(mats):
+        return render_clip(rgb, np.array([np.vstack([m, [0, 0, 1]]) @ place for m in mats])[:, :2], size=(480, 503))
+
+    still = _run(FaceTracker(default_aligner), clip(motion_matrices("still", 30, (0, 0))).frames)
+    ref = np.array([f[0].points for f in still], np.float64).mean(0)
+    centre = tuple(ref.mean(0))
+    lags = []
+    for deg in (0.5, -0.5):
+        mats = motion_matrices("rotation", 30, centre, deg_per_frame=deg)
+        faces = _run(FaceTracker(default_aligner), clip(mats).frames)
+        assert all(len(f) == 1 and f[0].track == 0 for f in faces)  # one face, one track all along
+        truth = np.array([apply_affine(m, ref) for m in mats])
+        lags.append(lag_frames(np.array([f[0].points for f in faces], np.float64), truth, skip=10))
+    assert all(abs(lag) < 1.0 for lag in lags), lags
+    assert abs(np.mean(lags)) < 0.5, lags
+
+
 def test_timestamps_must_increase(default_aligner):
     rgb = _photo(200)
     tracker = FaceTracker(default_aligner)
@@ -110,6 +137,8 @@ def test_bad_options_are_refused(default_aligner):
         FaceTracker(default_aligner, smoothing="one-euro", min_cutoff=-1.0)
     with pytest.raises(ValueError, match="min_inside"):
         FaceTracker(default_aligner, min_inside=0.0)
+    with pytest.raises(ValueError, match=r"landmark_pull must be in \(0, 1\], got 1.5"):
+        FaceTracker(default_aligner, landmark_pull=1.5)
 
 
 def test_bgr_frames_give_the_same_faces(default_aligner):

@@ -114,6 +114,8 @@ def test_cli_video_options(ckpt, moving_clip, tmp_path, capsys):
     assert "process_noise > 0" in capsys.readouterr().err
     assert main(["detect", str(moving_clip), "--model", str(ckpt), "--manoeuvre", "-1", "--quiet"]) == 2
     assert "manoeuvre > 0" in capsys.readouterr().err
+    assert main(["detect", str(moving_clip), "--model", str(ckpt), "--landmark-pull", "0", "--quiet"]) == 2
+    assert "landmark_pull must be in (0, 1], got 0.0" in capsys.readouterr().err
 
 
 class _TimelessCamera:

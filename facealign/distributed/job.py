@@ -92,6 +92,7 @@ def detect_on_ray(
     flip_test: bool = False,
     score_threshold: float = 0.6,
     smooth: bool = True,
+    tracker_options: dict[str, Any] | None = None,
     workers: int | None = None,
     shard_size: int = 500,
     resume: bool = False,
@@ -108,6 +109,8 @@ def detect_on_ray(
             ``{"image": ..., "error": ...}`` per file that failed.
         parquet_dir: one Parquet file per shard, ``part-NNNNNN.parquet`` (:func:`parquet_schema`).
         address: None for an embedded local instance, else the cluster's address.
+        smooth, tracker_options: how videos are tracked, as in :func:`facealign.detect_run.run_detect`
+            (``FaceTracker`` keyword arguments; ``smooth=False``: no smoothing); part of the job's settings.
         workers: predictors (Ray actors of ``threads`` CPUs each); by default the cluster's CPUs / threads.
         shard_size: photos per shard: the unit of output files, retries and resume.
         resume: continue the job whose work folder is there, skipping its complete shards.
@@ -121,9 +124,12 @@ def detect_on_ray(
         raise ValueError(f"shard_size must be at least 1, got {shard_size}")
     from ..card import DEFAULT_MODEL
 
+    from ..video import tracker_options as video_tracker_options
+
     model = str(model or DEFAULT_MODEL)
+    tracking = video_tracker_options(tracker_options, smooth=smooth)  # bad ones fail here, not on every actor
     settings = {"model": model, "backend": backend, "flip_test": flip_test, "score_threshold": score_threshold,
-                "json": json_out is not None, "parquet": parquet_dir is not None}
+                "json": json_out is not None, "parquet": parquet_dir is not None, "tracking": tracking}
     if make_predictor is None:
         from ..api import load_predictor
         from ..models.registry import get_model_card
@@ -147,7 +153,7 @@ def detect_on_ray(
                              "seconds": time.perf_counter() - t0})
     todo = [i for i in range(job["shards"]) if not layout.done(i).is_file()]
     if todo:
-        _run_shards(layout, todo, job["cwd"], make_predictor, smooth=smooth, address=address, workers=workers,
+        _run_shards(layout, todo, job["cwd"], make_predictor, tracker_options=tracking, address=address, workers=workers,
                     threads=threads, object_store_memory=object_store_memory, progress=progress, log=log)
     summary = RaySummary(shards=job["shards"], shards_run=len(todo))
     first, last, ran = float("inf"), 0.0, set(todo)
@@ -173,7 +179,7 @@ def detect_on_ray(
     return summary
 
 
-def _run_shards(layout: ShardLayout, todo: list[int], cwd: str, make_predictor: Callable[[], Any], *, smooth: bool,
+def _run_shards(layout: ShardLayout, todo: list[int], cwd: str, make_predictor: Callable[[], Any], *, tracker_options: dict,
                 address: str | None, workers: int | None, threads: int, object_store_memory: int | None,
                 progress: bool, log: TextIO) -> None:
     """Ray Data batch inference over the shards ``todo``: an actor pool of predictors, one shard a call."""
@@ -187,7 +193,7 @@ def _run_shards(layout: ShardLayout, todo: list[int], cwd: str, make_predictor: 
         pool = workers or max(1, cpus // threads)
         ds = ray.data.from_items([{"shard": i} for i in todo], override_num_blocks=len(todo))
         out = ds.map_batches(ShardWorker, fn_constructor_kwargs={"make_predictor": make_predictor, "layout": layout,
-                                                                 "cwd": cwd, "smooth": smooth},
+                                                                 "cwd": cwd, "tracker_options": tracker_options},
                              batch_size=1, compute=ray.data.ActorPoolStrategy(size=pool), num_cpus=threads)
         with tqdm(total=len(todo), desc=f"detect on ray ({pool} workers)", unit="shard", disable=not progress,
                   file=log) as bar:

@@ -13,8 +13,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..atomic import atomic_write_bytes, atomic_write_text
-from ..detect_run import VIDEO_EXTS, _row, _video_frames
+from ..detect_run import VIDEO_EXTS, _row
 from ..imageio import read_image
+from ..video import tracked_frames
 from .inputs import iter_input_paths
 
 __all__ = ["ShardLayout", "ShardWorker", "parquet_schema", "run_shard", "write_manifests"]
@@ -77,11 +78,14 @@ def write_manifests(layout: ShardLayout, inputs: list[str], shard_size: int) -> 
     return shard, n
 
 
-def run_shard(predictor, layout: ShardLayout, shard: int, *, cwd: str, smooth: bool = True) -> dict[str, int]:
+def run_shard(predictor, layout: ShardLayout, shard: int, *, cwd: str, tracker_options: dict | None = None) -> dict[str, int]:
     """Align one shard's photos and write its outputs, the ``done`` mark last; its counts and its
-    start and end (``time.time()`` of the worker).
+    start and end (``time.time()`` of the worker). Videos are tracked as in ``facealign detect``
+    (:func:`facealign.video.tracked_frames`, ``FaceTracker(predictor, **tracker_options)``).
 
-    Any error on one photo (or video) becomes that file's failure record; the shard goes on.
+    Any error on one photo (or video) becomes that file's failure record; the shard goes on. A video
+    that ends before the frames its header announces keeps the lines of the frames read, then gets
+    its failure record (as the single-process run reports it).
     """
     paths = [json.loads(x) for x in layout.manifest(shard).read_text(encoding="utf-8").splitlines() if x]
     rows: list[dict[str, Any]] = []
@@ -93,10 +97,10 @@ def run_shard(predictor, layout: ShardLayout, shard: int, *, cwd: str, smooth: b
         full = Path(cwd, name)
         try:
             if full.suffix.lower() in VIDEO_EXTS:
-                for i, rgb, faces, t in _video_frames(predictor, full, smooth):
+                for fr, faces in tracked_frames(predictor, full, tracker_options):
                     counts["frames"] += 1
                     counts["faces"] += len(faces)
-                    row = _row(name, i, faces, rgb=rgb, model=model, time_s=t)
+                    row = _row(name, fr.index, faces, rgb=fr.rgb, model=model, time_s=fr.time_ms / 1000.0)
                     lines.append(json.dumps(row))
                     rows.append({**row, "error": None})
             else:
@@ -129,10 +133,10 @@ def run_shard(predictor, layout: ShardLayout, shard: int, *, cwd: str, smooth: b
 class ShardWorker:
     """A Ray Data actor: one predictor, built once, for every shard sent to it."""
 
-    def __init__(self, make_predictor: Callable[[], Any], layout: ShardLayout, cwd: str, smooth: bool) -> None:
+    def __init__(self, make_predictor: Callable[[], Any], layout: ShardLayout, cwd: str, tracker_options: dict) -> None:
         self.predictor = make_predictor()
-        self.layout, self.cwd, self.smooth = layout, cwd, smooth
+        self.layout, self.cwd, self.tracker_options = layout, cwd, tracker_options
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        done = [run_shard(self.predictor, self.layout, int(s), cwd=self.cwd, smooth=self.smooth) for s in batch["shard"]]
+        done = [run_shard(self.predictor, self.layout, int(s), cwd=self.cwd, tracker_options=self.tracker_options) for s in batch["shard"]]
         return {"shard": batch["shard"], **{k: np.array([d[k] for d in done]) for k in done[0]}} if done else batch
