@@ -184,6 +184,17 @@ def test_decode_batched_shapes_and_methods():
         codec.decode(maps.numpy())
 
 
+def test_argmax_breaks_ties_in_row_major_order_like_a_flat_argmax():
+    # maps of 0 / 1 / 2 values: most maxima are tied; the row-then-column search must pick the same
+    # cell as one argmax over the flattened map (the first in row-major order)
+    hm = torch.randint(0, 3, (2, 7, 9, 11), generator=torch.Generator().manual_seed(0)).float()
+    coords, scores = argmax_decode(hm)
+    flat = hm.flatten(2).argmax(dim=-1)
+    assert torch.equal(coords[..., 0].long(), flat % 11) and torch.equal(coords[..., 1].long(), flat // 11)
+    assert torch.equal(scores, hm.amax(dim=(-2, -1)).clamp(0, 1))
+    assert hm.flatten(2).eq(2).sum(-1).max() > 1  # the test has ties to break
+
+
 def test_decoders_on_empty_and_border_maps_stay_finite():
     hm = torch.zeros(1, 3, 16, 16)
     hm[0, 1, 0, 15] = 0.7  # a peak on the corner: no neighbourhood for DARK / quarter
