@@ -237,7 +237,8 @@ def dark_decode(
     det = adj.prod(dim=-1, keepdim=True) - dxy * dxy  # dyy dxx - dxy^2
     ok = inside & (dxx < 0) & (det > 0)
     # -H^-1 g with H^-1 = [[dyy, -dxy], [-dxy, dxx]] / det: H^-1 g = ([dyy, dxx] * g - dxy * [dy, dx]) / det
-    step = (-(adj * grad - dxy * swapped) / torch.where(ok, det, 1.0)).clamp(-MAX_DARK_STEP, MAX_DARK_STEP)
+    # (where the step is not kept, det may be 0: its inf / nan never leaves the torch.where)
+    step = ((dxy * swapped - adj * grad) / det).clamp(-MAX_DARK_STEP, MAX_DARK_STEP)
     coords = cells.to(hm.dtype) + torch.where(ok, step, 0.0)
     return coords, _scores(values)
 
