@@ -166,10 +166,10 @@ def gaussian_blur(heatmaps: torch.Tensor, *, sigma: float, kernel_size: int | No
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"gaussian_blur: kernel_size must be a positive odd integer, got {kernel_size}")
     _, height, width = _map_size(hm)
-    # the separable blur as two matrix products (rows, then columns): ~8x faster on the CPU than
-    # per-map 1-D convolutions for 68 small maps, and exact to float rounding
     if torch.onnx.is_in_onnx_export():
         return _depthwise_blur(hm, float(sigma), kernel_size // 2)
+    # the separable blur as two matrix products (rows, then columns): ~8x faster on the CPU than
+    # per-map 1-D convolutions for 68 small maps, and exact to float rounding
     rows = _blur_band(height, float(sigma), kernel_size // 2, hm.dtype).to(hm.device)
     cols = rows if width == height else _blur_band(width, float(sigma), kernel_size // 2, hm.dtype).to(hm.device)
     return rows @ hm @ cols.T
