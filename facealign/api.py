@@ -206,7 +206,7 @@ class Aligner:
         results: list[list[FaceLandmarks]] = [[] for _ in rgbs]
         if not crops:
             return results
-        coords, scores = self.runner(np.stack(crops))
+        coords, scores = self.runner(crops[0][None] if len(crops) == 1 else np.stack(crops))  # one face: no copy
         i = 0
         for k, fs in enumerate(faces):
             for f in fs:

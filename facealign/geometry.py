@@ -76,6 +76,14 @@ def umeyama(src: np.ndarray, dst: np.ndarray, *, estimate_scale: bool = True) ->
     Minimises ``sum_i ||dst_i - (s R src_i + t)||^2`` over rotation ``R`` (no reflection), scale ``s``
     and translation ``t`` (Eq. 40-42 of the paper). Non-finite rows are ignored.
 
+    In 2-D the paper's SVD solution has a closed form, used here (a third of the time of an SVD, which
+    matters once per face): with centred points ``a = sum(x_s . x_d) / sum |x_s|^2`` and
+    ``b = sum(x_s x x_d) / sum |x_s|^2`` (dot and cross products), ``s R = [[a, -b], [b, a]]``: the
+    rotation angle ``atan2(b, a)`` and the scale ``sqrt(a^2 + b^2)`` are Eq. 40-42's ``R = U S V^T``
+    and ``c = tr(D S) / sigma_s^2`` for a 2 x 2 covariance. Without ``estimate_scale``, ``R`` is
+    ``[[a, -b], [b, a]] / sqrt(a^2 + b^2)`` (the identity when ``a = b = 0``, as the SVD of a zero
+    covariance gives).
+
     Shape: ``(N, 2), (N, 2) -> (2, 3)``.
     """
     src = _as_points(src, "src")
@@ -83,24 +91,22 @@ def umeyama(src: np.ndarray, dst: np.ndarray, *, estimate_scale: bool = True) ->
     if src.shape != dst.shape:
         raise ValueError(f"src and dst must have the same shape, got {src.shape} and {dst.shape}")
     ok = np.isfinite(src).all(axis=1) & np.isfinite(dst).all(axis=1)
-    src, dst = src[ok], dst[ok]
+    if not ok.all():
+        src, dst = src[ok], dst[ok]
     if len(src) < 2:
         raise ValueError(f"need at least 2 finite point pairs for a similarity fit, got {len(src)}")
     mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
     xs, xd = src - mu_s, dst - mu_d
-    var_s = (xs**2).sum() / len(src)
-    if var_s <= 1e-12:
+    norm = float((xs * xs).sum())
+    if norm / len(src) <= 1e-12:
         raise ValueError("src points are all identical: a similarity transform is undefined")
-    cov = xd.T @ xs / len(src)
-    u, d, vt = np.linalg.svd(cov)
-    sign = np.eye(2)
-    if np.linalg.det(u) * np.linalg.det(vt) < 0:
-        sign[1, 1] = -1.0
-    rot = u @ sign @ vt
-    scale = float(np.trace(np.diag(d) @ sign) / var_s) if estimate_scale else 1.0
-    m = np.empty((2, 3))
-    m[:, :2] = scale * rot
-    m[:, 2] = mu_d - scale * rot @ mu_s
+    a = float((xs * xd).sum()) / norm
+    b = float((xs[:, 0] * xd[:, 1] - xs[:, 1] * xd[:, 0]).sum()) / norm
+    if not estimate_scale:
+        length = float(np.hypot(a, b))
+        a, b = (a / length, b / length) if length > 0 else (1.0, 0.0)
+    m = np.array([[a, -b, 0.0], [b, a, 0.0]])
+    m[:, 2] = mu_d - m[:, :2] @ mu_s
     return m
 
 
@@ -112,13 +118,13 @@ def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:
-    """Exact inverse of a ``(2, 3)`` affine map."""
-    m = np.asarray(matrix, dtype=np.float64)
-    a = m[:, :2]
-    if abs(np.linalg.det(a)) < 1e-12:
+    """Exact inverse of a ``(2, 3)`` affine map (the 2 x 2 inverse written out: ``[[d, -b], [-c, a]] / det``)."""
+    (a, b, tx), (c, d, ty) = np.asarray(matrix, dtype=np.float64).tolist()
+    det = a * d - b * c
+    if abs(det) < 1e-12:
         raise ValueError("affine matrix is singular and has no inverse")
-    a_inv = np.linalg.inv(a)
-    return np.concatenate([a_inv, -a_inv @ m[:, 2:]], axis=1)
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+    return np.array([[ia, ib, -(ia * tx + ib * ty)], [ic, id_, -(ic * tx + id_ * ty)]])
 
 
 def compose_affine(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ runs on aligned crops (not FoxNet's bottom-up models), two graphs with the model
 metadata (:func:`facealign.export.export_stage`): ``<name>.onnx`` and ``<name>_flip.onnx`` (the
 mirrored crop merged in, Earp et al. Sec. 5.1). Each is checked against the same stage on PyTorch on
 the faces of the 300-W sample photos before it is written; the largest point difference is printed.
-Run it again whenever a ``.pt`` changes (``tests/test_shipped_graphs.py`` fails until then)::
+Run it again whenever a ``.pt`` changes (``tests/test_inference_package.py::test_shipped_graph_equals_pytorch`` fails until then)::
 
     PYTHONPATH=$PWD .venv/bin/python scripts/export_stages.py [--models NAME ...]
 """

@@ -46,6 +46,35 @@ def test_umeyama_ignores_nan_rows_and_rejects_degenerate():
         umeyama(np.ones((3, 3)), np.zeros((3, 3)))
 
 
+def _umeyama_svd(src, dst, estimate_scale):
+    """Eq. 40-42 of Umeyama (1991) as the paper writes them (SVD of the covariance, sign fix)."""
+    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
+    xs, xd = src - mu_s, dst - mu_d
+    u, d, vt = np.linalg.svd(xd.T @ xs / len(src))
+    sign = np.diag([1.0, -1.0 if np.linalg.det(u) * np.linalg.det(vt) < 0 else 1.0])
+    rot = u @ sign @ vt
+    scale = np.trace(np.diag(d) @ sign) / ((xs**2).sum() / len(src)) if estimate_scale else 1.0
+    return np.concatenate([scale * rot, (mu_d - scale * rot @ mu_s)[:, None]], axis=1)
+
+
+@pytest.mark.parametrize("estimate_scale", [True, False])
+def test_umeyama_closed_form_equals_the_papers_svd_solution(estimate_scale):
+    """Random fits, a third of them to mirrored points (where the sign fix of Eq. 43 decides)."""
+    rng = np.random.default_rng(2)
+    for i in range(300):
+        src = rng.normal(size=(int(rng.integers(2, 70)), 2)) * rng.uniform(0.01, 500)
+        dst = src * [-1.0, 1.0] * rng.uniform(0.1, 3) + 50 if i % 3 == 0 else rng.normal(size=src.shape) * 100
+        want = _umeyama_svd(src, dst, estimate_scale)
+        np.testing.assert_allclose(umeyama(src, dst, estimate_scale=estimate_scale), want, rtol=0, atol=1e-9 * (1 + np.abs(want).max()))
+
+
+def test_invert_affine_hand_worked_and_singular():
+    # p -> [[2, 0], [0, 4]] p + (1, 2); inverse: [[0.5, 0], [0, 0.25]] p - (0.5, 0.5)
+    np.testing.assert_allclose(invert_affine([[2.0, 0.0, 1.0], [0.0, 4.0, 2.0]]), [[0.5, 0, -0.5], [0, 0.25, -0.5]], atol=1e-15)
+    with pytest.raises(ValueError, match="singular"):
+        invert_affine([[1.0, 2.0, 0.0], [2.0, 4.0, 0.0]])
+
+
 def test_round_trip_through_alignment_is_exact_to_1e4_px():
     rng = np.random.default_rng(1)
     for _ in range(20):

@@ -55,6 +55,25 @@ def test_stage_graph_equals_the_steps_one_by_one(crops, backend, flip):
     assert np.abs(other - coords).max() > 1e-3
 
 
+def test_stage_graph_has_no_shape_arithmetic_and_takes_any_batch(crops):
+    """The decoder's map sizes are constants of the exported graph (only the batch is dynamic), so no
+    shape arithmetic runs per call; the argmax is one row and one column search (not a flat ArgMax)."""
+    onnx = pytest.importorskip("onnx")
+    from collections import Counter
+
+    from facealign.torch_stage import build_stage, stage_onnx_bytes
+
+    net = create_model("facealign_mnv2_050_68", width=0.25, input_size=64, filters=16).eval()
+    card = get_model_card("facealign_mnv2_050_68", width=0.25, input_size=64, filters=16)
+    data = stage_onnx_bytes(build_stage(net, card), 64)
+    ops = Counter(n.op_type for n in onnx.load_from_string(data).graph.node)
+    assert ops["Shape"] == ops["Range"] == 0 and ops["ArgMax"] == 2
+    runner = OnnxRunner(data)
+    one, two = runner(crops[:1])[0], runner(crops)[0]
+    assert one.shape == (1, 68, 2) and two.shape == (2, 68, 2)
+    np.testing.assert_allclose(two[:1], one, atol=1e-4)
+
+
 def test_onnx_runner_takes_the_graph_input_type(crops):
     """A uint8 graph gets uint8 crops, a float graph float32 (whatever the caller passed)."""
     net = create_model("facealign_mnv2_050_68", width=0.25, input_size=64, filters=16).eval()

@@ -184,6 +184,17 @@ def test_decode_batched_shapes_and_methods():
         codec.decode(maps.numpy())
 
 
+def test_argmax_breaks_ties_in_row_major_order_like_a_flat_argmax():
+    # maps of 0 / 1 / 2 values: most maxima are tied; the row-then-column search must pick the same
+    # cell as one argmax over the flattened map (the first in row-major order)
+    hm = torch.randint(0, 3, (2, 7, 9, 11), generator=torch.Generator().manual_seed(0)).float()
+    coords, scores = argmax_decode(hm)
+    flat = hm.flatten(2).argmax(dim=-1)
+    assert torch.equal(coords[..., 0].long(), flat % 11) and torch.equal(coords[..., 1].long(), flat // 11)
+    assert torch.equal(scores, hm.amax(dim=(-2, -1)).clamp(0, 1))
+    assert hm.flatten(2).eq(2).sum(-1).max() > 1  # the test has ties to break
+
+
 def test_decoders_on_empty_and_border_maps_stay_finite():
     hm = torch.zeros(1, 3, 16, 16)
     hm[0, 1, 0, 15] = 0.7  # a peak on the corner: no neighbourhood for DARK / quarter
@@ -239,6 +250,17 @@ def test_gaussian_blur_preserves_mass_away_from_border_and_checks_kernel():
         gaussian_blur(hm, sigma=1.0, kernel_size=6)
     with pytest.raises(ValueError, match=r"heatmaps must have shape \(B, K, h, w\), got \(21, 21\)"):
         gaussian_blur(hm[0, 0], sigma=1.0)
+
+
+def test_gaussian_blur_export_form_equals_the_band_matrices():
+    """An exported graph blurs with two depthwise convolutions, eager PyTorch with band matrices: the
+    same zero-padded separable blur, equal to float rounding (non-square maps, two kernel sizes)."""
+    from facealign.codecs.decoders import _depthwise_blur
+
+    hm = torch.rand(2, 5, 20, 26, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    for sigma, kernel in ((1.5, None), (2.0, 7)):
+        radius = (kernel or 2 * math.ceil(3 * sigma) + 1) // 2
+        torch.testing.assert_close(_depthwise_blur(hm, sigma, radius), gaussian_blur(hm, sigma=sigma, kernel_size=kernel), rtol=0, atol=1e-12)
 
 
 @pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::DeprecationWarning")
