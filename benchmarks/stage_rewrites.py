@@ -16,7 +16,7 @@ one pinned core (median over ``--rounds`` of :func:`facealign.bench.median_ms` o
   phase sliced out at its offset (1.13x the multiply-adds at 16 x 16);
 * any ``.onnx`` stage graph given with ``--graph`` (e.g. a previous commit's, from ``git show``).
 
-    PYTHONPATH=$PWD .venv/bin/python benchmarks/stage_rewrites.py [--model facealign_mnv2_050_68] [--graph old.onnx]
+    .venv/bin/python -m benchmarks.stage_rewrites [--model facealign_mnv2_050_68] [--graph old.onnx]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from torch import nn
 from facealign.bench import median_ms
 from facealign.export import aligned_crops, stage_graph_bytes
 from facealign.imageio import read_image
-from facealign.models.zoo import create_model, get_model_card
+from facealign.models.registry import create_model, get_model_card
 from facealign.runtime import OnnxRunner
 from facealign.torch_stage import TorchRunner, build_stage
 
