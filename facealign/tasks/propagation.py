@@ -13,7 +13,7 @@ from ..card import ModelCard
 from ..codecs import BoundaryCodec, HeatmapCodec
 from ..landmarks import LandmarkScheme
 from ..losses import propagation_loss
-from .base import finite_points
+from .base import check_loss, finite_points
 from .flip import flip_heatmaps
 
 __all__ = ["PropagationTask"]
@@ -21,21 +21,29 @@ __all__ = ["PropagationTask"]
 
 class PropagationTask:
     """Targets: Gaussian landmark heatmaps (:class:`~facealign.codecs.HeatmapCodec`) and boundary heatmaps
-    (:class:`~facealign.codecs.BoundaryCodec`). Loss: Eq. 5, Focal Wing on landmarks plus ``beta`` times
-    Focal Wing on boundaries, over every stack (:func:`~facealign.losses.propagation_loss`); our faces
-    carry no attribute flags, so the focal factor is 1 and Focal Wing is Adaptive Wing. Decoding: the
-    last stack's landmark heatmaps with the card's decoder (the paper's quarter-pixel shift for
-    ``propnet_wflw_98``). Flip test: landmark maps with the scheme's flip map, boundary maps with the
-    boundaries' own (left and right contours swap).
+    (:class:`~facealign.codecs.BoundaryCodec`). Loss (:func:`~facealign.losses.propagation_loss`, every
+    stack): ``"focalwing"`` (the default) is Eq. 5, Focal Wing (Eq. 3) on landmarks plus ``beta`` times
+    Focal Wing (Eq. 4) on boundaries, the focal factors (Eq. 2) from the batch's ``attributes`` flags
+    ``(B, C)`` where it has them; ``"awing"`` is the paper's ablation baseline (Sec. 4.4, Table 7's AWing
+    column: "trained with adaptive wing loss"), Eq. 5 with Adaptive Wing (Eq. 1, AWing's weighted loss map,
+    Sec. 4.3's constants) in place of Focal Wing on both terms, every sample weighted 1. The paper says no
+    more of the boundary term under AWing (its AWing baseline has no propagation module); we keep it, so that
+    the loss is the one change. Our data sets carry no attribute flags, so there the two losses are the same
+    number. Decoding: the last stack's landmark heatmaps with the card's decoder (the paper's quarter-pixel
+    shift for ``propnet_wflw_98``). Flip test: landmark maps with the scheme's flip map, boundary maps with
+    the boundaries' own (left and right contours swap).
     """
 
     kind: ClassVar[str] = "propagation"
     names: ClassVar[tuple[str, ...]] = ("heatmaps", "boundaries")
-    loss_names: ClassVar[tuple[str, ...]] = ("focalwing",)
+    loss_names: ClassVar[tuple[str, ...]] = ("focalwing", "awing")
     loss_args: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, codec: HeatmapCodec, scheme: LandmarkScheme, *, num_boundaries: int) -> None:
+    def __init__(
+        self, codec: HeatmapCodec, scheme: LandmarkScheme, *, num_boundaries: int, loss: str = "focalwing"
+    ) -> None:
         self.codec, self.scheme = codec, scheme
+        self.focal = check_loss(self.kind, self.loss_names, loss) == "focalwing"
         self.boundary_codec = (
             BoundaryCodec(scheme, codec.input_size, codec.heatmap_size, codec.sigma) if num_boundaries else None
         )
@@ -48,7 +56,7 @@ class PropagationTask:
     @classmethod
     def from_card(cls, card: ModelCard, model: Any, scheme: LandmarkScheme, *, loss: str) -> PropagationTask:
         codec = HeatmapCodec(card.input_size, card.heatmap_size, card.sigma, decoder=card.decoder)
-        return cls(codec, scheme, num_boundaries=int(model.num_boundaries))
+        return cls(codec, scheme, num_boundaries=int(model.num_boundaries), loss=loss)
 
     def targets(self, points: np.ndarray, visible: np.ndarray) -> dict[str, np.ndarray]:
         pts, keep = finite_points(points, visible)
@@ -61,8 +69,15 @@ class PropagationTask:
         return {"heatmaps": heatmaps, "weights": weights, "boundaries": boundaries, "boundary_weights": boundary_weights}
 
     def loss(self, out: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        attributes = batch.get("attributes") if self.focal else None  # AWing: every sample weighs 1
         return propagation_loss(
-            out.heatmaps, out.boundaries, batch["heatmaps"], batch["boundaries"], batch["weights"], batch["boundary_weights"]
+            out.heatmaps,
+            out.boundaries,
+            batch["heatmaps"],
+            batch["boundaries"],
+            batch["weights"],
+            batch["boundary_weights"],
+            attributes=attributes,
         )
 
     def merge_flip(self, out: Any, mirrored: Any) -> Any:

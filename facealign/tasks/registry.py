@@ -45,7 +45,7 @@ def make_task(
 
     ``loss`` names the training loss (one of the task's ``loss_names``; ``None`` takes the first:
     heatmap ``"awing"`` | ``"mse"`` | ``"l1"``, regression ``"softwing"`` | ``"l1"``, hih ``"hih"``,
-    propagation ``"focalwing"``, offset_value ``"wov"``, offset_map ``"wom"``, bottomup ``"fox"``).
+    propagation ``"focalwing"`` | ``"awing"``, offset_value ``"wov"``, offset_map ``"wom"``, bottomup ``"fox"``).
     ``loss_args``: the loss settings the task takes (its ``loss_args``; HIH: ``alpha``, ``temperature``).
     Errors name the model.
     """
