@@ -7,7 +7,7 @@ import torch
 
 from facealign.landmarks import get_scheme
 from facealign.models.propagation import PropagationOutput
-from facealign.models.zoo import create_model, get_model_card
+from facealign.models.registry import create_model, get_model_card
 from facealign.tasks import PropagationTask, make_task
 
 SCHEME = get_scheme("68")
