@@ -1,6 +1,6 @@
 """Hard faces (issue 20): facealign models and dlib on every validation protocol, one table.
 
-Protocols (:mod:`facealign.engine.protocols`, the faces a training run scores every epoch, here at full
+Protocols (:mod:`facealign.evaluation.protocols`, the faces a training run scores every epoch, here at full
 resolution): ``val5`` (600 faces, people's 5 points, eye-centre NME, failure at 10 %), ``val68`` (552 faces,
 the dlib teacher's 68 points, outer-eye-corner NME), ``human68`` (the held-out 300w_human slice of
 ``configs/holdout_300w_human.txt``, people's 68 points, outer-eye-corner NME), ``small`` (the val5 photos
@@ -42,7 +42,7 @@ from facealign.data.readers import read_annotations, read_points_list  # noqa: E
 from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
 from facealign.data.sources import split_holdout  # noqa: E402
 from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
-from facealign.engine.protocols import score_points  # noqa: E402
+from facealign.evaluation.protocols import score_points  # noqa: E402
 from facealign.imageio import read_image  # noqa: E402
 from facealign.landmarks import get_scheme  # noqa: E402
 from facealign.types import Box  # noqa: E402

@@ -20,7 +20,7 @@ Each checkpoint is validated exactly as training validates it (:meth:`facealign.
 built from its config): NME / FR@0.1 / AUC@0.1 (%) on the teacher 68 points of ``faces/val68.txt`` and the
 NME on the human 5 points of ``val5``, with the config's flip test. A missing checkpoint is skipped with a note.
 ``--slice human68`` scores the held-out ``300w_human`` faces instead (people's 68 points, outer-eye-corner
-NME: the ``human68`` protocol of :mod:`facealign.engine.protocols`, which the config must name with
+NME: the ``human68`` protocol of :mod:`facealign.evaluation.protocols`, which the config must name with
 ``data.human68_val``), and the diagnostics below read those crops; ``--hih-config`` etc. choose the configs
 (issue 24: ``configs/experiments/hih_human_*.toml``).
 

@@ -1,6 +1,6 @@
 """Models side by side on the held-out ``300w_human`` slice (issue 24): people's 68 points of the faces
 ``configs/holdout_300w_human.txt`` names, scored as training scores them (the ``human68`` protocol of
-:mod:`facealign.engine.protocols`: crops aligned on the detector's 5 points, the config's flip test, NME over
+:mod:`facealign.evaluation.protocols`: crops aligned on the detector's 5 points, the config's flip test, NME over
 the outer eye corners, failure above 10 %), with parameters and GMACs (:func:`facealign.models.model_info`).
 
 Each entry is a config that names the slice (``data.human68_val``), optionally ``=CHECKPOINT``: the checkpoint's
@@ -25,7 +25,7 @@ import torch
 
 from benchmarks.hih_table5 import load_trainer, slice_dataset
 from facealign.engine.config import load_config
-from facealign.engine.protocols import score_points
+from facealign.evaluation.protocols import score_points
 from facealign.engine.trainer import Trainer
 from facealign.metrics import nme
 from facealign.models import model_info

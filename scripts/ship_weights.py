@@ -27,7 +27,7 @@ from facealign.models.registry import create_model, get_model_card
 WEIGHTS = Path(__file__).resolve().parents[1] / "facealign/weights"
 #: The validation faces of a training log on the full data (since the data repair of 2026-12-04).
 VAL_NOTE = "`faces/val5.txt` (human 5 points, 600 faces) and `faces/val68.txt` (dlib teacher 68 points, 552 faces)"
-#: Extra protocols of a training log (facealign/engine/protocols.py): (key prefix, column title).
+#: Extra protocols of a training log (facealign/evaluation/protocols.py): (key prefix, column title).
 PROTOCOL_COLUMNS = (("human68", "300w_human slice"), ("small", "small faces"), ("profile", "CFP profiles"))
 
 
@@ -71,7 +71,7 @@ def main() -> None:
     extra_head = "".join(f" {t} nme / fr |" for _, t in extra)
     extra_rule = " --- |" * len(extra)
     extra_note = (
-        " Extra protocols (`facealign/engine/protocols.py`), NME % / FR %: the held-out 300w_human slice (people's 68 "
+        " Extra protocols (`facealign/evaluation/protocols.py`), NME % / FR %: the held-out 300w_human slice (people's 68 "
         "points, outer eye corners), the small-face copy of the val5 faces (80 px crops), the held-out CFP people "
         "(the corresponding points, face-size NME, failure at 5 %)." if extra else ""
     )

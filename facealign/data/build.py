@@ -5,7 +5,7 @@ excluded faces), joins the teacher's dense points and the human 5 points of each
 (:func:`~facealign.data.records.merge_records`), adds the human-68 and profile sources less their held-out
 faces (:mod:`facealign.data.sources`), attaches the detector's alignment points (``data.align_points``),
 drops the faces with no 5 finite points to align on, and builds the training set, the validation set and
-the extra validation sets of :mod:`facealign.engine.protocols` (held-out human-68 and profile faces, the
+the extra validation sets of :mod:`facealign.evaluation.protocols` (held-out human-68 and profile faces, the
 small-face copy of the validation faces).
 """
 
@@ -36,7 +36,7 @@ _HELD_OUT = (("human68", "dense"), ("profile", "profile"))
 
 @dataclass
 class ValidationSet:
-    """One extra validation protocol's faces (:mod:`facealign.engine.protocols`): its ``name``, the
+    """One extra validation protocol's faces (:mod:`facealign.evaluation.protocols`): its ``name``, the
     ``dataset`` of its faces (records: ground truth in the model's scheme, NaN where undefined, and the
     alignment points), how it is scored (``kind``: ``"five"`` eye-centre NME on the 5 points, ``"dense"``
     outer-eye-corner NME on the scheme's points, ``"profile"`` face-size NME on the defined points, the

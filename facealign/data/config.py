@@ -33,7 +33,7 @@ class DataConfig:
     :mod:`facealign.data.profile`), both relative to ``data_root``; ``human68_val`` / ``profile_val``: files
     naming the held-out faces / people (a path relative to the folder, without suffix, a line: ``afw/123_1``,
     ``017``), which the training leaves out and the validation protocols score
-    (:func:`~facealign.data.build.build_datasets`, scored by :mod:`facealign.engine.protocols`); ``source_weights``: a loss weight per source (``teacher68``,
+    (:func:`~facealign.data.build.build_datasets`, scored by :mod:`facealign.evaluation.protocols`); ``source_weights``: a loss weight per source (``teacher68``,
     ``human5``, ``human68``, ``profile``; 1.0 when not named; ``human5`` weighs the human 5-point rows of a
     5-point model, a 68-point model weighs them with ``five_loss_weight``); ``human_over_teacher``: move the
     teacher's eye, nose-tip and mouth-corner points of every face that has human 5 points onto them

@@ -34,7 +34,7 @@ from .loop import (
     build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
     train_device, train_steps,
 )
-from .protocols import score_points
+from ..evaluation.protocols import score_points
 
 __all__ = ["PreparesForTraining", "Trainer"]
 
@@ -228,7 +228,7 @@ class Trainer:
         """NME (%), FR@0.1 and AUC@0.1 on the validation faces in original-image pixels: on the
         human 5 points (normalised by the eye-centre distance: ``nme5`` ...) and, where the faces have them, on
         the dense points (normalised by the outer eye corners: ``nme`` ...); then each extra protocol of
-        :mod:`facealign.engine.protocols` as ``NAME_nme``, ``NAME_fr``, ``NAME_auc``."""
+        :mod:`facealign.evaluation.protocols` as ``NAME_nme``, ``NAME_fr``, ``NAME_auc``."""
         recs = self.val_set.records
         pred = self.predict(self.val_set)
         gt = np.stack([r.points for r in recs])

@@ -1,6 +1,7 @@
 """Evaluation, in one place: which face is which (:mod:`.matching`, the package's one rule), landmark lists
 against ground truth (:mod:`.samples`, ``facealign eval --pred``), photos of many faces with P / R / F1
-(:mod:`.multiface`) and a model run on an annotation file (:mod:`.model`, ``facealign eval --model``).
+(:mod:`.multiface`), a model run on an annotation file (:mod:`.model`, ``facealign eval --model``) and the
+hard-face validation protocols a training run scores every epoch (:mod:`.protocols`, imported on its own).
 
 Built on the inference side and on :mod:`facealign.metrics`; the inference side never imports it.
 Importing this package imports neither torch nor the training engine.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from facealign.data.records import FaceRecord
-from facealign.engine.protocols import PROFILE_FAILURE, score_points
+from facealign.evaluation.protocols import PROFILE_FAILURE, score_points
 from facealign.types import Box
 
 
