@@ -97,10 +97,13 @@ print("models", main(["models"]))
 INFERENCE_MODULES = [
     "facealign", "facealign.api", "facealign.detector", "facealign.runtime", "facealign.imageio",
     "facealign.types", "facealign.video", "facealign.tracking", "facealign.detect_run", "facealign.cli",
-    "facealign.card", "facealign.geometry", "facealign.landmarks",
+    "facealign.card", "facealign.geometry", "facealign.landmarks", "facealign.face_motion", "facealign.smoothing",
+    "facealign.headpose", "facealign.arcface",
 ]
 #: The training and evaluation side (and torch) that the inference side must never pull in.
-TRAINING_MODULES = ["torch", "facealign.engine", "facealign.losses", "facealign.models", "facealign.tasks", "facealign.evaluation"]
+TRAINING_MODULES = ["torch", "facealign.engine", "facealign.losses", "facealign.models", "facealign.tasks", "facealign.evaluation",
+    "facealign.data.build", "facealign.data.dataset", "facealign.data.records",
+]
 
 
 def _training_modules_after(imports: list[str], build_aligner: bool) -> list[str]:
