@@ -114,9 +114,9 @@ def test_match_faces_centroid_rule_hand_worked_one_to_one_most_pairs_first() -> 
 
 
 def test_match_faces_centroid_rule_degenerate_box_does_not_break_the_assignment() -> None:
-    # a face labelled by one point has the box [10, 10, 10, 10] (size 0): a centroid on it is inside, its
-    # distance counts in pixels (0 here) and the other image's faces still pair (was: 0 / 0 -> NaN cost,
-    # "matrix contains invalid numeric entries" from the Hungarian solver)
+    # a box given as a click, [10, 10, 10, 10] (size 0): a centroid on it is inside, its distance counts in
+    # pixels (0 here) and the other faces still pair (was: 0 / 0 -> NaN cost, "matrix contains invalid
+    # numeric entries" from the Hungarian solver, and the whole evaluation died)
     boxes = np.array([[10, 10, 10, 10], [40, 40, 60, 60.0]])
     m = match_faces(np.array([[50.0, 50.0], [10.0, 10.0]]), boxes)
     assert m.pairs == [(1, 0), (0, 1)] and m.unmatched_gt == [] and m.unmatched_pred == []

@@ -4,7 +4,7 @@
 landmarks lies inside a ground-truth face's box (edges included), one prediction per box. Among the allowed
 pairs the Hungarian assignment (:func:`scipy.optimize.linear_sum_assignment`) takes the most pairs, then the
 least summed distance from centroid to box centre in box sizes ``sqrt(w h)`` (in pixels for a box of
-no area: a face of one labelled point). The ground-truth box is the one its annotation draws (a hand-drawn
+no area: a click or a line given as a box). The ground-truth box is the one its annotation draws (a hand-drawn
 face box, a WFLW / imglab / COFW rectangle) or, where there is none, the tight box of its landmarks.
 
 Why this rule and not box IoU: every detector and dataset draws its face box differently (RetinaFace's
