@@ -108,7 +108,7 @@ def _match_centroids(centroids: np.ndarray, boxes: np.ndarray) -> list[tuple[int
     if not inside.any():
         return []
     size = np.sqrt((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
-    size = np.where(size > 0, size, 1.0)  # a box of no area (a face of one point, a line): pixels
+    size = np.where(size > 0, size, 1.0)  # a box of no area (a click, a line): pixels
     dist = np.linalg.norm(c[:, None, :] - 0.5 * (b[None, :, :2] + b[None, :, 2:]), axis=-1) / size[None, :]
     # An allowed pair costs -1 plus its distance scaled below 1 / (n + 1), n = min(N, M): k + 1 allowed
     # pairs always cost less than k, so the count comes first; a forbidden pair costs n + 1 (only taken
