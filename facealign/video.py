@@ -7,6 +7,7 @@ Faces over video are tracked by :class:`facealign.tracking.FaceTracker` (re-expo
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,9 +110,13 @@ def tracker_options(options: dict[str, Any] | None = None, *, smooth: bool = Tru
     "one-euro", "beta": 1.0}``), with ``smoothing="none"`` when ``smooth`` is false. Raises the tracker's
     ``ValueError`` for a bad option here, once, before any video is read."""
     out = dict(options or {})
+    known = sorted(set(inspect.signature(FaceTracker).parameters) - {"aligner"})
+    unknown = sorted(set(out) - set(known))
+    if unknown:
+        raise ValueError(f"unknown tracker option(s) {unknown}; expected some of {known}")
     if not smooth:
         out["smoothing"] = "none"
-    FaceTracker(None, **out)  # checks the options (no predictor needed)
+    FaceTracker(None, **out)  # checks the options' values (no predictor needed)
     return out
 
 

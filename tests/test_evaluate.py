@@ -113,6 +113,16 @@ def test_match_faces_centroid_rule_hand_worked_one_to_one_most_pairs_first() -> 
     assert match_faces(np.array([[np.nan, np.nan]]), boxes).unmatched_pred == [0]  # no finite point: not found
 
 
+def test_match_faces_centroid_rule_degenerate_box_does_not_break_the_assignment() -> None:
+    # a box given as a click, [10, 10, 10, 10] (size 0): a centroid on it is inside, its distance counts in
+    # pixels (0 here) and the other faces still pair (was: 0 / 0 -> NaN cost, "matrix contains invalid
+    # numeric entries" from the Hungarian solver, and the whole evaluation died)
+    boxes = np.array([[10, 10, 10, 10], [40, 40, 60, 60.0]])
+    m = match_faces(np.array([[50.0, 50.0], [10.0, 10.0]]), boxes)
+    assert m.pairs == [(1, 0), (0, 1)] and m.unmatched_gt == [] and m.unmatched_pred == []
+    assert match_faces(np.array([[10.0, 12.0]]), boxes[:1]).pairs == []  # off the point: not found
+
+
 def test_match_faces_iou_option_and_errors() -> None:
     # boxes [1, 0, 11, 10] vs [0, 0, 10, 10]: IoU 90 / 110 = 0.818 -> a pair; [0, 0, 2, 2] vs [1, 1, 3, 3]: 1 / 7
     m = match_faces(np.array([[1, 0, 11, 10], [0, 0, 2, 2]]), np.array([[0, 0, 10, 10], [1, 1, 3, 3]]), rule="iou")

@@ -11,7 +11,7 @@ from facealign.cli import main
 from facealign.detect_run import expand_inputs, run_detect
 from facealign.imageio import read_image
 from facealign.synthetic_video import motion_matrices, render_clip
-from facealign.video import VideoSource, is_stream_url
+from facealign.video import VideoSource, is_stream_url, tracker_options
 
 SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
 
@@ -85,6 +85,13 @@ def test_max_frames_and_bad_sources(aligner, moving_clip, tmp_path):
     assert [m for _, m in s.failures] == ["cannot open camera 99", f"no such video file: {tmp_path / 'nope.mp4'}"]
     with pytest.raises(ValueError, match="smoothing must be one of"):
         run_detect(aligner, [moving_clip], tracker_options={"smoothing": "median"}, progress=False)
+
+
+def test_tracker_options_name_an_unknown_option_in_one_value_error():
+    # a misspelt key was a TypeError from FaceTracker's constructor, not the ValueError the docstring promises
+    with pytest.raises(ValueError, match=r"unknown tracker option\(s\) \['smothing'\]; expected some of \[.*'smoothing'"):
+        tracker_options({"smothing": "none"})
+    assert tracker_options({"beta": 0.2}, smooth=False) == {"beta": 0.2, "smoothing": "none"}
 
 
 def test_stream_urls_are_kept_as_they_are():

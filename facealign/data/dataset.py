@@ -4,7 +4,7 @@ Each item is one face, cropped by the 5-point similarity alignment of Earp et al
 :func:`facealign.geometry.align_matrix`) through :func:`facealign.geometry.warp`, the function the
 :class:`~facealign.api.Aligner` crops with (so a training crop and an inference crop of the same photo and
 alignment points are the same pixels), augmented (:mod:`facealign.data.transforms`) and encoded
-by the model's output adapter. Randomness is drawn from ``np.random.default_rng([seed, epoch, index])`` so that
+by the model's task (:mod:`facealign.tasks`). Randomness is drawn from ``np.random.default_rng([seed, epoch, index])`` so that
 a run resumed at epoch ``e`` sees exactly the crops an uninterrupted run would have seen.
 """
 

@@ -26,6 +26,7 @@ from ..codecs.bottomup import BottomUpCodec, BottomUpTargets
 from ..imageio import read_image
 from ..landmarks import LandmarkScheme, get_scheme
 from ..card import IMAGENET_MEAN, IMAGENET_STD
+from ..geometry import warp
 from ..types import Box, Sample
 from .transforms import AugmentConfig, photometric
 
@@ -128,7 +129,7 @@ def compose_canvas(
         scale = target / side
         cx, cy = box.center
         m = np.array([[scale, 0.0, dx - scale * cx], [0.0, scale, dy - scale * cy]])
-        warped = cv2.warpAffine(rgb, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        warped = warp(rgb, m, size)
         # Mask: ellipse over the face + margin, feathered, and zero where the photo has no pixels.
         half = 0.5 * target * (1.0 + 2.0 * margin)
         mask = np.zeros((size, size), dtype=np.float32)

@@ -3,9 +3,9 @@
 **The rule** (:func:`match_faces`, ``rule="centroid"``): a predicted face is found when the centroid of its
 landmarks lies inside a ground-truth face's box (edges included), one prediction per box. Among the allowed
 pairs the Hungarian assignment (:func:`scipy.optimize.linear_sum_assignment`) takes the most pairs, then the
-least summed distance from centroid to box centre in box sizes ``sqrt(w h)``. The ground-truth box is the
-one its annotation draws (a hand-drawn face box, a WFLW / imglab / COFW rectangle) or, where there is none,
-the tight box of its landmarks.
+least summed distance from centroid to box centre in box sizes ``sqrt(w h)`` (in pixels for a box of
+no area: a click or a line given as a box). The ground-truth box is the one its annotation draws (a hand-drawn
+face box, a WFLW / imglab / COFW rectangle) or, where there is none, the tight box of its landmarks.
 
 Why this rule and not box IoU: every detector and dataset draws its face box differently (RetinaFace's
 box, a hand-drawn box reaching the hair, the tight box of 5 or of 68 points differ by a factor of two in
@@ -108,6 +108,7 @@ def _match_centroids(centroids: np.ndarray, boxes: np.ndarray) -> list[tuple[int
     if not inside.any():
         return []
     size = np.sqrt((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]))
+    size = np.where(size > 0, size, 1.0)  # a box of no area (a click, a line): pixels
     dist = np.linalg.norm(c[:, None, :] - 0.5 * (b[None, :, :2] + b[None, :, 2:]), axis=-1) / size[None, :]
     # An allowed pair costs -1 plus its distance scaled below 1 / (n + 1), n = min(N, M): k + 1 allowed
     # pairs always cost less than k, so the count comes first; a forbidden pair costs n + 1 (only taken

@@ -168,6 +168,10 @@ CPU_CHANNELS = 64
 CPU_DEPTH = 3
 CPU_BRANCH = 64
 CPU_SIGMA = 1.5
+#: hih_cpu_68's network, which its WOV / WOM variants (:mod:`.variants`) share.
+CPU_NETWORK: dict[str, Any] = dict(
+    num_points=68, input_size=CPU_INPUT, num_stacks=1, depth=CPU_DEPTH, channels=CPU_CHANNELS, branch_channels=CPU_BRANCH
+)
 
 def _paper_card(name: str, stacks: int, table: str) -> ModelCard:
     return model_card(
@@ -235,8 +239,4 @@ def HIH_B(*, pretrained: bool = False, **kwargs: Any) -> HIHModel:  # noqa: N802
 )
 def hih_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> HIHModel:
     """A one-stack, 64-channel HIH for 128 px crops and 68 points (1 input-pixel decimal precision)."""
-    defaults = dict(
-        num_points=68, input_size=CPU_INPUT, decimal_size=CPU_DECIMAL, num_stacks=1, depth=CPU_DEPTH,
-        channels=CPU_CHANNELS, branch_channels=CPU_BRANCH,
-    )
-    return build_model(HIHModel, "hih_cpu_68", pretrained, defaults, kwargs)
+    return build_model(HIHModel, "hih_cpu_68", pretrained, {**CPU_NETWORK, "decimal_size": CPU_DECIMAL}, kwargs)

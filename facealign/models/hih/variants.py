@@ -29,8 +29,8 @@ from torch import nn
 
 from ...card import ModelCard
 from ..layers import ConvBNReLU
-from ..registry import finish_model, get_model_card, register_model
-from .model import CPU_BRANCH, CPU_CHANNELS, CPU_DECIMAL, CPU_DEPTH, CPU_INPUT, HIHModel
+from ..registry import build_model, get_model_card, register_model
+from .model import CPU_CHANNELS, CPU_DECIMAL, CPU_INPUT, CPU_NETWORK, HIHModel
 
 __all__ = ["HIHOffsetMapModel", "HIHOffsetValueModel", "OffsetMapOutput", "OffsetValueOutput", "hih_wom_cpu_68", "hih_wov_cpu_68"]
 
@@ -119,8 +119,6 @@ class HIHOffsetMapModel(HIHModel):
 
 # --- the zoo: hih_cpu_68's network and data, other heads ----------------------------------------------------
 
-_CPU = dict(num_points=68, input_size=CPU_INPUT, num_stacks=1, depth=CPU_DEPTH, channels=CPU_CHANNELS, branch_channels=CPU_BRANCH)
-
 
 def _cpu_card(name: str, output: str, head: str) -> ModelCard:
     return dataclasses.replace(
@@ -138,12 +136,10 @@ def _cpu_card(name: str, output: str, head: str) -> ModelCard:
 @register_model(_cpu_card("hih_wov_cpu_68", "offset_value", f"HIH's offset branch to {CPU_DECIMAL}x{CPU_DECIMAL} + FC to 2x68 offset values (WOV)"))
 def hih_wov_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> HIHOffsetValueModel:
     """WOV on hih_cpu_68's network. Keyword arguments: those of :class:`HIHOffsetValueModel`."""
-    model = HIHOffsetValueModel(**{**_CPU, "decimal_size": CPU_DECIMAL, **kwargs})
-    return finish_model(model, "hih_wov_cpu_68", pretrained)
+    return build_model(HIHOffsetValueModel, "hih_wov_cpu_68", pretrained, {**CPU_NETWORK, "decimal_size": CPU_DECIMAL}, kwargs)
 
 
 @register_model(_cpu_card("hih_wom_cpu_68", "offset_map", "one shared pair of offset maps at the heatmaps' resolution (WOM)"))
 def hih_wom_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> HIHOffsetMapModel:
     """WOM on hih_cpu_68's network. Keyword arguments: those of :class:`HIHOffsetMapModel`."""
-    model = HIHOffsetMapModel(**{**_CPU, **kwargs})
-    return finish_model(model, "hih_wom_cpu_68", pretrained)
+    return build_model(HIHOffsetMapModel, "hih_wom_cpu_68", pretrained, CPU_NETWORK, kwargs)
