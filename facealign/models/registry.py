@@ -26,6 +26,7 @@ from ..tasks import TASKS
 
 __all__ = [
     "DLIB_LABELS",
+    "FACEALIGN_SIGMA",
     "FACES_LICENCE",
     "NO_WEIGHTS",
     "TEACHER68_DATA",
@@ -55,6 +56,9 @@ DLIB_LABELS = (
     "non-commercial research use)"
 )
 
+#: Target Gaussian sigma (heatmap cells) of the families' CPU-sized models on 32 x 32 heatmaps (stride 4 on
+#: 128 px crops): the heatmap family's ``facealign_*`` models and PropagationNet's CPU models.
+FACEALIGN_SIGMA = 1.5
 #: What the CPU-sized 68-point research models (HIH, PropagationNet, SCC) were trained on.
 TEACHER68_DATA = "faces/train68.txt (68-point dlib teacher labels)"
 #: The licence of weights trained on ``faces/train68.txt`` alone (its photos are all CUHK CNN_FacePoint's).

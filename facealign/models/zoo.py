@@ -32,10 +32,9 @@ from ..card import ModelCard
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
-from .registry import finish_model, get_model_card, model_card, register_model
+from .registry import FACEALIGN_SIGMA, finish_model, get_model_card, model_card, register_model
 
 __all__ = [
-    "FACEALIGN_SIGMA",
     "facealign_mnv2_050_5",
     "facealign_mnv2_050_68",
 ]
@@ -53,8 +52,6 @@ PAPER_POINTS = 106
 #: Target Gaussian sigma in heatmap cells for the paper's models: the paper does not state it; 2 is
 #: the Simple Baselines / GluonCV default the paper built on.
 PAPER_SIGMA = 2.0
-#: Target sigma (heatmap cells) of our 32 x 32-heatmap models (stride 4 on 128 px crops).
-FACEALIGN_SIGMA = 1.5
 
 _PAPER_DATA = "none shipped (the paper trained on JD-landmark-2 minus the JD-landmark test images)"
 

@@ -50,8 +50,7 @@ from torch import nn
 from ...landmarks import get_scheme
 from ..layers import ConvBNReLU
 from ...card import ModelCard
-from ..registry import TEACHER68_DATA, build_model, model_card, register_model
-from ..zoo import FACEALIGN_SIGMA
+from ..registry import FACEALIGN_SIGMA, TEACHER68_DATA, build_model, model_card, register_model
 from .blocks import CoordConv2d, MaxBlurPool2d, MultiViewBlock
 from .hourglass import MultiViewHourglass
 from .lpm import LPM_DEPTH, PropagationModule
