@@ -27,7 +27,7 @@ from ..losses import five_point_loss
 from ..tasks import CropTask, make_task, predict_crops
 from ..types import input_to_heatmap
 from ..card import ModelCard
-from ..models.registry import create_model, get_model_card
+from ..models.registry import create_model_and_card
 from .checkpoint import init_weights
 from .config import TrainConfig
 from .loop import (
@@ -73,9 +73,9 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
 
-        self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
         self.memory_format = memory_format(cfg)
-        self.model = create_model(cfg.model, **cfg.model_kwargs).to(memory_format=self.memory_format)
+        model, self.card = create_model_and_card(cfg.model, **cfg.model_kwargs)
+        self.model = model.to(memory_format=self.memory_format)
         if cfg.init_from:
             copied, kept = init_weights(self.model, cfg.init_from)
             if _rank() == 0:

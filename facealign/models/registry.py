@@ -34,6 +34,7 @@ __all__ = [
     "MissingWeightsError",
     "build_model",
     "create_model",
+    "create_model_and_card",
     "finish_model",
     "get_model_card",
     "list_models",
@@ -171,6 +172,14 @@ def _built_card(card: ModelCard, model: nn.Module) -> ModelCard:
     return replace(
         card, num_points=int(model.num_points), input_size=int(model.input_size), heatmap_size=int(model.heatmap_size)
     )
+
+
+def create_model_and_card(name: str, **model_kwargs: object) -> tuple[nn.Module, ModelCard]:
+    """A registered model built once (untrained) and its card, which says what ``model_kwargs`` changed
+    (:func:`get_model_card` with keyword arguments builds a model of its own to read them)."""
+    model = create_model(name, **model_kwargs)
+    card = get_model_card(name)
+    return model, (_built_card(card, model) if model_kwargs else card)
 
 
 def create_model(name: str, *, pretrained: bool = False, **kwargs: object) -> nn.Module:

@@ -178,3 +178,15 @@ def test_model_card_validates() -> None:
         ModelCard(name="x", scheme="68", num_points=68, input_size=100, heatmap_size=32, sigma=1.5)
     with pytest.raises(ValueError, match="sigma must be positive"):
         ModelCard(name="x", scheme="68", num_points=68, input_size=128, heatmap_size=32, sigma=0.0)
+
+
+def test_create_model_and_card_builds_once_and_the_card_follows_the_kwargs(monkeypatch) -> None:
+    built = []
+    real = registry.create_model
+    monkeypatch.setattr(registry, "create_model", lambda *a, **k: built.append(a) or real(*a, **k))
+    model, card = registry.create_model_and_card("facealign_mnv2_050_68", num_points=5)
+    assert len(built) == 1
+    assert card.num_points == model.num_points == 5
+    assert card.input_size == model.input_size and card.heatmap_size == model.heatmap_size
+    plain_model, plain_card = registry.create_model_and_card("facealign_mnv2_050_68")
+    assert plain_card == get_model_card("facealign_mnv2_050_68") and plain_model.num_points == 68
