@@ -138,7 +138,7 @@ def main() -> None:
     ap.add_argument("--val-list", default=str(ROOT / "configs/foxnet_groups_val.txt"))
     ap.add_argument("--max-side", type=int, default=352, help="longest side (px) of a packed group photo")
     ap.add_argument("--max-iod", type=float, default=32.0, help="largest eye-centre distance (px) of a packed face photo")
-    ap.add_argument("--train", type=int, default=1500, help="training faces of train68.txt to keep (the GPU config's limit_train)")
+    ap.add_argument("--train", type=int, default=1000, help="training faces of train68.txt to keep (the GPU config's limit_train)")
     ap.add_argument("--val", type=int, default=120, help="validation faces of val68.txt to keep (the config's limit_val)")
     ap.add_argument("--quality", type=int, default=70, help="JPEG quality of the downscaled photos")
     ap.add_argument("--out", default=str(ROOT / ".gpu/foxnet.zip"))
