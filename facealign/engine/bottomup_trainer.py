@@ -29,6 +29,15 @@ config), with multi-face data and measures:
   ``group_val`` is given, else of the canvases. Detection comes first: an NME over the few faces an
   early network finds says little.
 
+* **Device** (``cfg.device``, ``facealign train --device``; :func:`~facealign.engine.loop.train_device`, a
+  clear error when CUDA is asked for and absent): the model, the batches and with them the loss targets and
+  ``ignore`` masks live there; the validation's network pass runs there too and its outputs are moved to
+  the CPU, where they are decoded (numpy) as on a CPU run. Checkpoints hold the states as they are and
+  are read with ``map_location="cpu"`` (:func:`~facealign.engine.checkpoint.load_torch_file`), so a GPU
+  run's ``last.pt`` loads, resumes or predicts on a CPU. Exact resume is the CPU's: the checkpoint keeps
+  the CPU RNGs only, and cuDNN kernels are not bit-reproducible. No mixed precision (the top-down
+  trainer has none either).
+
 One process only (no DDP); ``flip_test`` does not apply.
 """
 
@@ -58,7 +67,10 @@ from ..models.registry import create_model, get_model_card
 from ..tasks import BottomUpTask, make_task
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
-from .loop import build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, train_steps
+from .loop import (
+    build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
+    train_device, train_steps,
+)
 
 __all__ = ["BottomUpTrainer", "VAL_NORM", "VAL_THRESHOLD", "ValidationOutputs"]
 
@@ -71,7 +83,7 @@ _IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 @dataclass
 class ValidationOutputs:
-    """Network outputs of one validation pass (:meth:`BottomUpTrainer.validation_outputs`)."""
+    """Network outputs of one validation pass (:meth:`BottomUpTrainer.validation_outputs`), on the CPU."""
 
     #: ``(segmentation, embedding)`` of each validation canvas.
     canvases: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
@@ -139,6 +151,14 @@ def _held_out(photos: Sequence[GroupPhoto], names: Sequence[str], boxes: dict[st
     return out
 
 
+def _on_cpu(
+    forward: tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray],
+) -> tuple[tuple[torch.Tensor, torch.Tensor], np.ndarray]:
+    """A :meth:`FoxNetPredictor.forward` result with its outputs on the CPU, where the validation decodes."""
+    (seg, emb), matrix = forward
+    return (seg.cpu(), emb.cpu()), matrix
+
+
 def _by_image(samples: Sequence[Sample]) -> list[tuple[Path, list[Sample]]]:
     """Faces grouped by photo, in the order the photos first appear."""
     groups: dict[Path, list[Sample]] = {}
@@ -167,11 +187,12 @@ class BottomUpTrainer:
 
         self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
         self._check(cfg)
+        self.device = train_device(cfg.device)
         self.scheme = get_scheme(self.card.scheme)
         self.task: BottomUpTask = make_task(self.card, None, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)  # type: ignore[assignment]
         self.codec = self.task.codec
         self.memory_format = memory_format(cfg)
-        self.model = create_model(cfg.model, **cfg.model_kwargs).to(memory_format=self.memory_format)
+        self.model = create_model(cfg.model, **cfg.model_kwargs).to(self.device, memory_format=self.memory_format)
         d = cfg.data
         train = self.faces.read(d.dense_train, d.limit_train)
         val = self.faces.read(d.dense_val, d.limit_val)
@@ -202,8 +223,6 @@ class BottomUpTrainer:
             raise ValueError(f"{cfg.name}: BottomUpTrainer trains bottom-up models; {cfg.model} returns {self.card.output!r} outputs")
         if cfg.five_loss_weight > 0:
             raise ValueError(f"{cfg.name}: five_loss_weight > 0 needs a heatmap model; {cfg.model} is bottom-up")
-        if cfg.device != "cpu":
-            raise ValueError(f"{cfg.name}: bottom-up models train on the CPU (device = 'cpu'); got device = {cfg.device!r}")
         if not cfg.data.dense_train or not cfg.data.dense_val:
             raise ValueError(f"{cfg.name}: bottom-up training needs data.dense_train and data.dense_val (faces to compose canvases from)")
 
@@ -250,7 +269,7 @@ class BottomUpTrainer:
     def _loader(self, ds: Dataset, *, train: bool) -> DataLoader:
         return DataLoader(
             ds, batch_size=self.cfg.batch_size, sampler=self.sampler if train else None, shuffle=False, drop_last=train,
-            num_workers=self.cfg.workers,
+            num_workers=self.cfg.workers, pin_memory=self.device.type == "cuda",
         )
 
     # ------------------------------------------------------------------------------------ checkpoints
@@ -280,12 +299,14 @@ class BottomUpTrainer:
         )
 
     def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        batch = to_device(batch, self.device)
         return self.task.loss(self.model(batch["image"].contiguous(memory_format=self.memory_format)), batch)
 
     def _predictor(self) -> FoxNetPredictor:
         """The inference path of the validation, decoding with ``self.codec`` as it is now."""
         return FoxNetPredictor(
-            self.model, codec=self.codec, scheme=self.scheme.name, mean=self.card.mean, std=self.card.std, threads=self.cfg.threads
+            self.model, codec=self.codec, scheme=self.scheme.name, mean=self.card.mean, std=self.card.std, threads=self.cfg.threads,
+            device=str(self.device),
         )
 
     @torch.no_grad()
@@ -295,14 +316,14 @@ class BottomUpTrainer:
         predictor = self._predictor()
         out = ValidationOutputs()
         for batch in self._loader(self.val_set, train=False):
-            seg, emb = self.model(batch["image"].contiguous(memory_format=self.memory_format))
-            out.canvases += list(zip(seg, emb))
+            seg, emb = self.model(batch["image"].to(self.device).contiguous(memory_format=self.memory_format))
+            out.canvases += list(zip(seg.cpu(), emb.cpu()))
             for points, vis, n in zip(batch["points"].numpy(), batch["visible"].numpy(), batch["num_faces"].tolist()):
                 found = [f for f in range(n) if vis[f].sum() >= self.codec.min_points]
                 out.gt.append([points[f] for f in found])
                 out.visible.append([vis[f] for f in found])
-        out.photos = [predictor.forward(self._photo(path), color="rgb") for path, _ in self.photos]
-        out.groups = [predictor.forward(read_image(p.path), color="rgb") for p in self.group_val]
+        out.photos = [_on_cpu(predictor.forward(self._photo(path), color="rgb")) for path, _ in self.photos]
+        out.groups = [_on_cpu(predictor.forward(read_image(p.path), color="rgb")) for p in self.group_val]
         return out
 
     def validate(self, outputs: ValidationOutputs | None = None) -> dict[str, float]:

@@ -105,8 +105,40 @@ def test_canvases_per_epoch_and_config_errors(tmp_path):
     with pytest.raises(ValueError, match="trains bottom-up models"):
         top_down = TINY.replace('"foxnet_cpu_68"', '"hih_cpu_68"').replace("model_kwargs", "# model_kwargs")
         BottomUpTrainer(_config(tmp_path, "td", top_down))
-    with pytest.raises(ValueError, match="bottom-up models train on the CPU"):
+
+
+def test_device_plumbing_on_cpu_and_a_missing_gpu_is_a_clear_error(tmp_path, monkeypatch, capsys):
+    """The GPU code path run on the CPU: every training batch goes through to_device to the trainer's
+    device (ignore masks and targets with it), the validation's outputs come back on the CPU, and
+    device = "auto" without a GPU trains exactly as device = "cpu"; CUDA asked for and absent is
+    train_device's error, from the trainer and from `facealign train --device cuda`."""
+    import facealign.engine.bottomup_trainer as bt
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
         BottomUpTrainer(_config(tmp_path, "gpu", TINY.replace("threads = 1", 'threads = 1\ndevice = "cuda"')))
+    cfg = tmp_path / "cli.toml"
+    cfg.write_text(TINY)
+    assert main(["train", str(cfg), "--epochs", "1", "--out-dir", str(tmp_path / "runs"), "--device", "cuda:0"]) == 2
+    assert "sees no CUDA GPU" in capsys.readouterr().err
+    moved: list[tuple[torch.device, set[str]]] = []
+    real = bt.to_device
+
+    def spy(batch, device):
+        moved.append((device, set(batch)))
+        return real(batch, device)
+
+    monkeypatch.setattr(bt, "to_device", spy)
+    auto = BottomUpTrainer(_config(tmp_path, "auto", TINY.replace("threads = 1", 'threads = 1\ndevice = "auto"')))
+    assert auto.device == torch.device("cpu") and all(p.device == auto.device for p in auto.model.parameters())
+    row = auto.fit(stop_after=1)[0]
+    assert len(moved) == auto.iters_per_epoch == 2
+    assert all(d == auto.device and {"image", "segmentation", "instance"} <= keys for d, keys in moved)
+    out = auto.validation_outputs()
+    tensors = [t for seg_emb in out.canvases for t in seg_emb] + [t for o, _ in out.photos for t in o]
+    assert len(tensors) == 2 * (4 + 9) and all(t.device.type == "cpu" for t in tensors)
+    cpu = BottomUpTrainer(_config(tmp_path, "cpu"))
+    assert cpu.fit(stop_after=1)[0]["loss"] == row["loss"] and cpu.history[0]["f1"] == row["f1"]
 
 
 def test_facealign_train_dispatches_bottom_up_models(tmp_path, capsys):
