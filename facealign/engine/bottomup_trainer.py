@@ -62,8 +62,7 @@ from ..data.multiface import MultiFaceDataset
 from ..data.transforms import AugmentConfig
 from ..imageio import read_image
 from ..landmarks import get_scheme
-from ..card import ModelCard
-from ..models.registry import create_model, get_model_card
+from ..models.registry import create_model_and_card
 from ..tasks import BottomUpTask, make_task
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
@@ -185,14 +184,14 @@ class BottomUpTrainer:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
 
-        self.card: ModelCard = get_model_card(cfg.model, **cfg.model_kwargs)
+        model, self.card = create_model_and_card(cfg.model, **cfg.model_kwargs)
         self._check(cfg)
         self.device = train_device(cfg.device)
         self.scheme = get_scheme(self.card.scheme)
         self.task: BottomUpTask = make_task(self.card, None, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)  # type: ignore[assignment]
         self.codec = self.task.codec
         self.memory_format = memory_format(cfg)
-        self.model = create_model(cfg.model, **cfg.model_kwargs).to(self.device, memory_format=self.memory_format)
+        self.model = model.to(self.device, memory_format=self.memory_format)
         d = cfg.data
         train = self.faces.read(d.dense_train, d.limit_train)
         val = self.faces.read(d.dense_val, d.limit_val)

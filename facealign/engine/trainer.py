@@ -26,7 +26,6 @@ from ..landmarks import LandmarkScheme, get_scheme
 from ..losses import five_point_loss
 from ..tasks import CropTask, make_task, predict_crops
 from ..types import input_to_heatmap
-from ..card import ModelCard
 from ..models.registry import create_model_and_card
 from .checkpoint import init_weights
 from .config import TrainConfig
