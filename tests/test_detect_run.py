@@ -203,8 +203,9 @@ def test_draw_mirrors_the_input_tree(aligner, tmp_path):
 def test_a_signal_keeps_the_lines_written_so_far(ckpt, tmp_path, signum):
     photos = tmp_path / "photos"
     photos.mkdir()
-    for i in range(300):
-        (photos / f"{i:03d}.ppm").symlink_to((SAMPLES / "300w/takeo.ppm").resolve())
+    n = 3000  # a run of many seconds: the signal must come while it works, even when this process is starved
+    for i in range(n):
+        (photos / f"{i:04d}.ppm").symlink_to((SAMPLES / "300w/takeo.ppm").resolve())
     out = tmp_path / "out" / "o.jsonl"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "facealign.cli", "detect", str(photos), "--json", str(out), "--model", str(ckpt),
@@ -216,13 +217,14 @@ def test_a_signal_keeps_the_lines_written_so_far(ckpt, tmp_path, signum):
         if partial and partial[0].read_text().count("\n") >= 3:
             break
         time.sleep(0.05)
+    assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before the signal could be sent"
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signum
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith(f"stopped by {signum.name}: ")
     rows = [json.loads(line) for line in out.read_text().splitlines()]  # valid JSON lines, every one whole
-    assert 3 <= len(rows) < 300 and all(r["faces"] for r in rows)
-    assert [Path(r["image"]).name for r in rows] == [f"{i:03d}.ppm" for i in range(len(rows))]
+    assert 3 <= len(rows) < n and all(r["faces"] for r in rows)
+    assert [Path(r["image"]).name for r in rows] == [f"{i:04d}.ppm" for i in range(len(rows))]
     assert sorted(p.name for p in out.parent.iterdir()) == ["o.jsonl"]  # no temporary file left
 
 
