@@ -210,7 +210,10 @@ def test_a_signal_keeps_the_lines_written_so_far(ckpt, tmp_path, signum):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     cmd = [sys.executable, "-m", "facealign.cli", "detect", str(photos), "--json", str(out), "--model", str(ckpt),
            "--backend", "torch", "--quiet"]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env)
+    # a terminal's Ctrl-C reaches a process whose SIGINT is at its default; a test runner's worker may ignore
+    # SIGINT, and an ignored SIGINT is inherited (Python then installs no KeyboardInterrupt handler)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait for a few lines in the hidden temporary file
         partial = list(out.parent.glob(".o.jsonl.*.partial")) if out.parent.exists() else []
