@@ -105,7 +105,8 @@ class _Track:
             self.target5 = on_points
         else:
             self.target5 = (1.0 - pull) * apply_affine(motion, self.target5) + pull * on_points
-        size = max(Box.from_points(expected).width, Box.from_points(expected).height)
+        box = Box.from_points(expected)
+        size = max(box.width, box.height)
         if np.abs(self.target5 - self.crop5).max() > deadband * size:
             self.crop5 = self.target5
         return self.crop5
