@@ -191,10 +191,29 @@ def _validation_outputs(
     return torch.cat(preds), torch.cat(targets), torch.cat(weights)
 
 
+def integer_cell_right(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """``(N, K)`` bool: the argmax cell of the integer maps ``pred`` is the target's (both ``(N, K, h, w)``) at a
+    point with ``weights > 0``. HIH's decimal target is a place *inside* the label's integer cell, so the decimal
+    branch has something to read from the image only where the integer maps are right to the cell."""
+    return (pred.flatten(2).argmax(-1) == target.flatten(2).argmax(-1)) & (weights > 0)
+
+
 def decimal_diagnostic(trainer: Trainer, slice_name: str = "val") -> dict[str, float]:
-    """:func:`decimal_scores` of an HIH trainer's model on the crops of a slice."""
-    pred, target, weights = _validation_outputs(trainer, lambda out, batch: out.decimal, "decimal", slice_name)
-    return decimal_scores(pred.flatten(2), target.flatten(2), weights)
+    """:func:`decimal_scores` of an HIH trainer's model on the crops of a slice, over every point and (keys
+    ``right_int_*``) over the points whose final integer map has the label's cell (:func:`integer_cell_right`,
+    ``int_cell_right`` % of the points)."""
+    def read(out: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:  # (B, K, 2 h w + cells): one pass
+        return torch.cat([out.integer[:, -1].flatten(2), batch["integer"].flatten(2), out.decimal.flatten(2)], -1)
+
+    pred, target, weights = _validation_outputs(trainer, read, "decimal", slice_name)
+    cells = target.flatten(2).shape[-1]
+    int_pred, int_target = pred[..., :-cells].chunk(2, dim=-1)
+    dec_pred = pred[..., -cells:]
+    right = integer_cell_right(int_pred, int_target, weights)
+    row = decimal_scores(dec_pred, target.flatten(2), weights)
+    row["int_cell_right"] = 100 * float(right.sum()) / max(float((weights > 0).sum()), 1.0)
+    row.update({f"right_int_{k}": v for k, v in decimal_scores(dec_pred, target.flatten(2), right.float()).items()})
+    return row
 
 
 def offset_scores(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> dict[str, float]:
@@ -257,7 +276,9 @@ def main() -> None:
         print(
             f"\nHIH decimal branch on the {args.slice} crops: argmax cell right {d['cell_right']:.1f} % (chance {d['chance']:.2f} %); "
             f"CSC at T = 1: {d['csc_T1']:.5f} (input-blind floor {d['blind_T1']:.5f}), at T = 0.1: {d['csc_T0.1']:.4f} "
-            f"(floor {d['blind_T0.1']:.4f})"
+            f"(floor {d['blind_T0.1']:.4f})\ninteger maps right to the cell on {d['int_cell_right']:.1f} % of the points; there, the "
+            f"decimal argmax cell right {d['right_int_cell_right']:.1f} %, CSC at T = 1: {d['right_int_csc_T1']:.5f} (floor "
+            f"{d['right_int_blind_T1']:.5f}), at T = 0.1: {d['right_int_csc_T0.1']:.4f} (floor {d['right_int_blind_T0.1']:.4f})"
         )
     for key in ("wov", "wom"):
         if key in trainers:

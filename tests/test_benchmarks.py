@@ -137,6 +137,20 @@ def test_hih_decimal_scores_hand_worked():
     assert swapped["cell_right"] == 0.0 and swapped["csc_T1"] > flat["csc_T1"]
 
 
+def test_hih_integer_cell_right_hand_worked():
+    """2 x 2 integer maps, three points: face 0's peak is in the label's cell (1, 0), face 1's in (0, 1) against
+    the label's (1, 1), face 2's is right but has weight 0, so only the first counts."""
+    import torch
+
+    pred = torch.zeros(3, 1, 2, 2)
+    target = torch.zeros(3, 1, 2, 2)
+    pred[0, 0, 1, 0], target[0, 0, 1, 0] = 0.9, 1.0
+    pred[1, 0, 0, 1], target[1, 0, 1, 1] = 0.9, 1.0
+    pred[2, 0, 0, 0], target[2, 0, 0, 0] = 0.9, 1.0
+    weights = torch.tensor([[1.0], [1.0], [0.0]])
+    assert hih_table5.integer_cell_right(pred, target, weights).tolist() == [[True], [False], [False]]
+
+
 def test_hih_offset_scores_hand_worked():
     """Offsets (0.1, 0.2), (0.3, 0.6), (0.9, 0.7) of one point (a fourth with weight 0 is ignored): the blind
     answer is the median (0.3, 0.6), off by (0.2 + 0.4) / 2, 0, (0.6 + 0.1) / 2 -> mean 0.216667."""
