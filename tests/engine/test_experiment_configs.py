@@ -18,6 +18,8 @@ EXPERIMENTS = sorted(REPO.glob("configs/**/*_human*.toml"))
 #: Tiny constructor arguments of each model kind (those of the every-kind test in test_trainer.py).
 TINY = {
     "hih_cpu_68": {"channels": 16, "depth": 2, "branch_channels": 16, "input_size": 64, "decimal_size": 4},
+    "hih_wov_cpu_68": {"channels": 16, "depth": 2, "branch_channels": 16, "input_size": 64, "decimal_size": 4},
+    "hih_wom_cpu_68": {"channels": 16, "depth": 2, "input_size": 64},
     "scc_cpu_68": {"width": 8, "branch_channels": [8, 16], "hidden": 16, "input_size": 64},
     "scc_fc_cpu_68": {"width": 8, "input_size": 64},
     "propnet_cpu_68": {"channels": 16, "depth": 2, "input_size": 64},
@@ -38,8 +40,9 @@ def _shrunk(path: Path, tmp_path: Path):
 
 def test_there_are_experiment_configs_and_each_model_has_a_tiny_size():
     assert sorted(p.stem for p in EXPERIMENTS) == [
-        "hih_human_128", "hih_human_256", "propnet_human_awing", "propnet_human_focalwing", "propnet_nolpm_human_awing",
-        "propnet_nolpm_human_focalwing", "scc_fc_human", "scc_human",
+        "hih_human_128", "hih_human_128_e36", "hih_human_256", "hih_human_256_e60", "hih_wom_human_128_e36",
+        "hih_wov_human_128_e36", "propnet_human_awing", "propnet_human_focalwing", "propnet_nolpm_human_awing",
+        "propnet_nolpm_human_focalwing", "scc_fc_human", "scc_fc_human_e60", "scc_human", "scc_human_e60",
     ]
     assert {load_config(p).model for p in EXPERIMENTS} <= set(TINY)
 
