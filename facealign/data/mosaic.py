@@ -90,7 +90,8 @@ class Tile(NamedTuple):
 
 class Placement(NamedTuple):
     """A tile on the canvas: photo -> canvas ``p' = scale * p + (tx, ty)``, shown in the canvas pixels
-    ``window = (x0, y0, x1, y1)``, columns ``x0 .. x1 - 1`` and rows ``y0 .. y1 - 1``."""
+    ``window = (x0, y0, x1, y1)``, columns ``x0 .. x1 - 1`` and rows ``y0 .. y1 - 1`` (:func:`compose_mosaic`
+    shows only those whose centre lies within the scaled photo's outermost pixel centres)."""
 
     scale: float
     tx: float
@@ -194,29 +195,50 @@ def draw_placements(
         px, py = rng.uniform(cx0 - 0.5, cx1 - 0.5), rng.uniform(cy0 - 0.5, cy1 - 0.5)
         tx, ty = px - scale * ax, py - scale * ay
         grow = rng.uniform(0, overlap, 4) * [cx1 - cx0, cy1 - cy0, cx1 - cx0, cy1 - cy0]
-        h, w = tile.image.shape[:2]
-        # pixel columns whose centre lies on the scaled photo: scale * (-0.5) + tx <= col <= scale * (w - 0.5) + tx
-        x0 = max(0, int(round(cx0 - grow[0])), math.ceil(tx - 0.5 * scale))
-        y0 = max(0, int(round(cy0 - grow[1])), math.ceil(ty - 0.5 * scale))
-        x1 = min(size, int(round(cx1 + grow[2])), math.floor(tx + scale * (w - 0.5)) + 1)
-        y1 = min(size, int(round(cy1 + grow[3])), math.floor(ty + scale * (h - 0.5)) + 1)
-        out.append(Placement(scale, tx, ty, (x0, y0, max(x0, x1), max(y0, y1))))
+        x0, y0 = max(0, int(round(cx0 - grow[0]))), max(0, int(round(cy0 - grow[1])))
+        x1, y1 = min(size, int(round(cx1 + grow[2]))), min(size, int(round(cy1 + grow[3])))
+        out.append(Placement(scale, tx, ty, (x0, y0, x1, y1)))
     return out
+
+
+def _resize_step(shape: tuple[int, ...], scale: float) -> tuple[int, int, np.ndarray] | None:
+    """For a shrinking ``scale``, the ``cv2.INTER_AREA`` resize done before the warp: its size ``(w', h')``
+    and map ``x -> s x + (s / 2 - 1/2)`` (:func:`facealign.bottomup.letterbox`); None when ``scale >= 1``."""
+    if scale >= 1:
+        return None
+    h, w = shape[:2]
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    sx, sy = nw / w, nh / h
+    return nw, nh, np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
 
 
 def _warped(rgb: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """``rgb`` warped by ``matrix`` (a scale-and-shift) onto a ``size`` canvas; a shrinking map first resizes
-    with ``cv2.INTER_AREA`` (the map ``x -> s x + (s / 2 - 1/2)`` of :func:`facealign.bottomup.letterbox`) and
-    warps by what remains, so the pixels land where ``matrix`` puts them without aliasing."""
-    s = matrix[0, 0]
-    h, w = rgb.shape[:2]
-    if s >= 1:
+    (:func:`_resize_step`) and warps by what remains, so the pixels land where ``matrix`` puts them without aliasing."""
+    step = _resize_step(rgb.shape, matrix[0, 0])
+    if step is None:
         return warp(rgb, matrix, size)
-    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    nw, nh, resize = step
     small = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
-    sx, sy = nw / w, nh / h
-    resize = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5]])
     return warp(small, compose_affine(matrix, invert_affine(resize)), size)
+
+
+def _shown(place: Placement, shape: tuple[int, ...], size: int) -> tuple[int, int, int, int]:
+    """``place.window`` less the canvas pixels whose centre falls outside the outermost pixel centres of the
+    warped image (where bilinear sampling would blend in the border), as ``(x0, y0, x1, y1)``."""
+    h, w = shape[:2]
+    step = _resize_step(shape, place.scale)
+    if step is None:
+        first, last = np.zeros(2), np.array([w - 1.0, h - 1.0])
+    else:  # the resized image's first and last pixel centres, in the photo's pixels
+        nw, nh, resize = step
+        first = apply_affine(invert_affine(resize), np.zeros(2))
+        last = apply_affine(invert_affine(resize), np.array([nw - 1.0, nh - 1.0]))
+    lo, hi = apply_affine(place.matrix, first), apply_affine(place.matrix, last)
+    x0, y0, x1, y1 = place.window
+    x0, y0 = max(x0, 0, math.ceil(lo[0] - 1e-9)), max(y0, 0, math.ceil(lo[1] - 1e-9))
+    x1, y1 = min(x1, size, math.floor(hi[0] + 1e-9) + 1), min(y1, size, math.floor(hi[1] + 1e-9) + 1)
+    return x0, y0, max(x0, x1), max(y0, y1)
 
 
 def compose_mosaic(
@@ -232,6 +254,10 @@ def compose_mosaic(
         raise ValueError(f"compose_mosaic: {len(tiles)} tiles but {len(placements)} placements")
     canvas = np.empty((size, size, 3), dtype=np.uint8)
     canvas[:] = np.round(np.asarray(fill)).astype(np.uint8)
+    for n, tile in enumerate(tiles):
+        if tile.image.ndim != 3 or tile.image.shape[2] != 3:
+            raise ValueError(f"compose_mosaic: tile {n} image must be (H, W, 3), got {tile.image.shape}")
+    placements = [p._replace(window=_shown(p, t.image.shape, size)) for p, t in zip(placements, tiles)]
     extents = [p.extent() for p in placements]
     points, visible, ignore = [], [], []
 
@@ -248,8 +274,6 @@ def compose_mosaic(
         return b
 
     for n, (tile, place) in enumerate(zip(tiles, placements)):
-        if tile.image.ndim != 3 or tile.image.shape[2] != 3:
-            raise ValueError(f"compose_mosaic: tile {n} image must be (H, W, 3), got {tile.image.shape}")
         m = place.matrix
         x0, y0, x1, y1 = place.window
         if x1 > x0 and y1 > y0:
