@@ -12,9 +12,9 @@ import torch
 
 from facealign.codecs import BottomUpCodec
 from facealign.data.config import DataConfig
-from facealign.data.group_photos import GroupPhoto, flip_boxes, read_group_boxes
+from facealign.data.group_photos import GroupPhoto, flip_boxes
 from facealign.data.mosaic import (
-    MIN_VISIBLE, MosaicDataset, Placement, Tile, compose_mosaic, draw_placements, grid_cells, uncovered_box,
+    FACE_SIZE, MIN_VISIBLE, OVERLAP, MosaicDataset, Placement, Tile, compose_mosaic, draw_placements, grid_cells, uncovered_box,
 )
 from facealign.data.readers import read_annotations
 from facealign.imageio import read_image
@@ -144,7 +144,9 @@ def test_draw_placements_scale_the_median_face_and_put_a_face_in_its_cell() -> N
 
 
 def test_mosaic_options_are_checked() -> None:
-    assert DataConfig().mosaics_per_epoch == 0  # off unless a config asks
+    d = DataConfig()
+    assert d.mosaics_per_epoch == 0  # off unless a config asks
+    assert (d.mosaic_face_size, d.mosaic_overlap) == (FACE_SIZE, OVERLAP)  # the config's defaults are the module's
     for kw, msg in [
         ({"mosaics_per_epoch": -1}, r"mosaics_per_epoch must be >= 0 \(0: none\), got -1"),
         ({"mosaic_tiles": (3, 2)}, r"mosaic_tiles must be \[lo, hi\] with 1 <= lo <= hi, got \[3, 2\]"),
@@ -159,18 +161,11 @@ def test_mosaic_options_are_checked() -> None:
 
 
 # ------------------------------------------------------------------------------------- real photos
-REAL = ["images/10001.jpg", "images/10010.jpg", "images/10011.jpg"]
-
-
 def _real_groups() -> list[GroupPhoto]:
-    """The 3 photos' hand-drawn boxes: a stand-in 68-point face (a diagonal) in each but the last, an ignore region."""
-    boxes = read_group_boxes(GROUPS / "boxes.csv")
-    t = np.linspace(0.2, 0.8, 68)[:, None]
-    out = []
-    for name in REAL:
-        b = boxes[name]
-        out.append(GroupPhoto(name, np.stack([bx[:2] + t * (bx[2:] - bx[:2]) for bx in b[:-1]]), b[:-1], b[-1:]))
-    return out
+    """3 real group photos (10001: 612 x 408, 10011, 10012) with stand-in faces in their hand-drawn boxes."""
+    from tests.data.test_pack_groups import _labels  # the repository root is on pytest's pythonpath
+
+    return _labels()
 
 
 @needs_data
