@@ -11,12 +11,14 @@ hard-edged rectangular window of the canvas:
   landmark boxes, else its ignore boxes) gets a landmark-box side of ``uniform_log(*face_size) * size``
   pixels. The default :data:`FACE_SIZE` reaches the faces of real crowds: on ``groups/`` letterboxed to
   256 px the landmark-box side is 11 / 25 / 48 px at the 5th / 50th / 95th percentile (0.04 / 0.10 / 0.19
-  of the canvas; inter-ocular 4.5 / 10 / 20 px).
+  of the canvas; eye centre to eye centre 4.5 / 10 / 20 px; 300 photos of ``../cache/groups_pseudo.json``).
 * **Position**: a random face of the tile (labelled or ignored) lands at a uniform point of its cell; the
   photo's context around it fills the cell.
 * **Overlap**: the window is the cell grown on each side by ``uniform(0, overlap)`` of the cell's side
   (clipped to the canvas and to the photo's pixels); tiles are pasted in order, so a later tile covers
-  the earlier ones where the windows overlap. Canvas pixels no window covers keep ``fill``.
+  the earlier ones where the windows overlap. Canvas pixels no window covers show a background without
+  faces (:class:`MosaicDataset`: a strip of a face photo away from its face, as the feathered canvases'),
+  or ``fill``.
 
 Labels follow the pixels exactly: tile ``i``'s photo -> canvas map is ``M_i = [[s, 0, tx], [0, s, ty]]``
 in the pixel convention of :mod:`facealign.types` (warped with :func:`facealign.geometry.warp`; a shrinking
@@ -51,7 +53,7 @@ from ..imageio import read_image
 from ..landmarks import LandmarkScheme, get_scheme
 from ..types import Box, Sample
 from .group_photos import GroupPhoto, flip_boxes
-from .multiface import EpochItems
+from .multiface import EpochItems, background_patch
 from .transforms import AugmentConfig, photometric
 
 __all__ = [
@@ -243,17 +245,25 @@ def _shown(place: Placement, shape: tuple[int, ...], size: int) -> tuple[int, in
 
 def compose_mosaic(
     tiles: Sequence[Tile], placements: Sequence[Placement], *, size: int, fill: Sequence[float] = IMAGENET_MEAN,
+    background: np.ndarray | None = None,
 ) -> Mosaic:
     """Paste ``tiles`` at ``placements`` (:func:`draw_placements`, or chosen by hand) onto a ``size`` canvas
-    of colour ``fill``, in order; labels, visibility and ignore boxes by the rules of the module docstring.
+    of colour ``fill`` or the ``(size, size, 3)`` uint8 ``background`` (e.g.
+    :func:`~facealign.data.multiface.background_patch`, no face on it), in order; labels, visibility and
+    ignore boxes by the rules of the module docstring.
 
     Shape: tiles' ``(H, W, 3)`` uint8, ``(F, K, 2)``, ``(G, 4)`` -> ``(size, size, 3)`` uint8, per face
     ``(K, 2)`` / ``(K,)``, ``(G', 4)``.
     """
     if len(placements) != len(tiles):
         raise ValueError(f"compose_mosaic: {len(tiles)} tiles but {len(placements)} placements")
-    canvas = np.empty((size, size, 3), dtype=np.uint8)
-    canvas[:] = np.round(np.asarray(fill)).astype(np.uint8)
+    if background is None:
+        canvas = np.empty((size, size, 3), dtype=np.uint8)
+        canvas[:] = np.round(np.asarray(fill)).astype(np.uint8)
+    elif background.shape != (size, size, 3) or background.dtype != np.uint8:
+        raise ValueError(f"compose_mosaic: background must be ({size}, {size}, 3) uint8, got {background.shape} {background.dtype}")
+    else:
+        canvas = background.copy()
     for n, tile in enumerate(tiles):
         if tile.image.ndim != 3 or tile.image.shape[2] != 3:
             raise ValueError(f"compose_mosaic: tile {n} image must be (H, W, 3), got {tile.image.shape}")
@@ -386,7 +396,11 @@ class MosaicDataset(EpochItems):
         rng = np.random.default_rng([self.seed, self.epoch, int(index)])
         tiles = [self.tile(rng) for _ in range(int(rng.integers(self.tiles[0], self.tiles[1] + 1)))]
         placements = draw_placements(tiles, size=self.size, rng=rng, face_size=self.face_size, overlap=self.overlap)
-        return compose_mosaic(tiles, placements, size=self.size, fill=self.mean)
+        background = None
+        if self.photos:  # what no tile covers: a face photo's strip away from its face, as MultiFaceDataset's canvases
+            path, pts = self.photos[int(rng.integers(len(self.photos)))]
+            background = background_patch(read_image(path), np.concatenate(pts), size=self.size, rng=rng)
+        return compose_mosaic(tiles, placements, size=self.size, fill=self.mean, background=background)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         mosaic = self.mosaic(index)

@@ -72,6 +72,12 @@ def test_two_tiles_placed_by_hand_later_covers_earlier() -> None:
     places = [Placement(1.0, 0.0, 0.0, (0, 0, 32, 64)), Placement(1.0, 24.0, 0.0, (24, 0, 64, 64))]
     out = compose_mosaic([tile_a, tile_b], places, size=64, fill=GREY)
     np.testing.assert_array_equal(out.image[:, :24], a[:, :24])
+    background = np.full((64, 64, 3), 9, np.uint8)
+    shifted = compose_mosaic([tile_a, tile_b._replace(image=b[:, :32])], places, size=64, background=background)
+    assert (shifted.image[:, 56:] == 9).all()  # B's photo, 32 wide, ends at column 24 + 31 = 55
+    np.testing.assert_array_equal(shifted.image[:, 24:56], b[:, :32])
+    with pytest.raises(ValueError, match=r"background must be \(64, 64, 3\) uint8, got \(32, 64, 3\) uint8"):
+        compose_mosaic([tile_a], places[:1], size=64, background=background[:32])
     np.testing.assert_array_equal(out.image[:, 24:], b)
     assert MIN_VISIBLE == 0.5 and len(out.points) == 3  # A's first two faces and B's face
     np.testing.assert_allclose(out.points[1], faces_a[1])
