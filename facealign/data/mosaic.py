@@ -57,18 +57,8 @@ from .multiface import EpochItems, background_patch
 from .transforms import AugmentConfig, photometric
 
 __all__ = [
-    "CELL_JITTER",
-    "FACE_SIZE",
-    "MIN_VISIBLE",
-    "Mosaic",
-    "MosaicDataset",
-    "OVERLAP",
-    "Placement",
-    "Tile",
-    "compose_mosaic",
-    "draw_placements",
-    "grid_cells",
-    "uncovered_box",
+    "CELL_JITTER", "FACE_SIZE", "MIN_VISIBLE", "Mosaic", "MosaicDataset", "OVERLAP", "Placement", "Tile", "compose_mosaic",
+    "draw_placements", "grid_cells", "uncovered_box",
 ]
 
 #: Range of a tile's median landmark-box side, as a fraction of the canvas side (log-uniform).
