@@ -73,6 +73,7 @@ from ..models.registry import create_model_and_card
 from ..tasks import BottomUpTask, make_task
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
+from .checkpoint import init_summary, init_weights
 from .loop import (
     build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
     train_device, train_steps,
@@ -192,6 +193,8 @@ class BottomUpTrainer:
         np.random.seed(cfg.seed)
 
         model, self.card = create_model_and_card(cfg.model, **cfg.model_kwargs)
+        if cfg.init_from:  # e.g. a longer schedule started from an earlier run's weights
+            print(init_summary(cfg.init_from, *init_weights(model, cfg.init_from)))
         self._check(cfg)
         self.device = train_device(cfg.device)
         self.scheme = get_scheme(self.card.scheme)

@@ -89,6 +89,19 @@ def test_checkpoint_holds_everything_and_metrics_are_multiface(tmp_path):
     assert tuple(ck["best"]) == t.score(t.history[0])
 
 
+def test_init_from_an_earlier_run_starts_from_its_weights(tmp_path, capsys):
+    """A longer schedule can start from an earlier run's last.pt: every tensor is copied (same model and
+    sizes), the optimiser and schedule start afresh, and the trainer says so in one line."""
+    first = BottomUpTrainer(_config(tmp_path, "first", epochs=1))
+    first.fit()
+    source = tmp_path / "runs/first/last.pt"
+    second = BottomUpTrainer(_config(tmp_path, "second", init_from=str(source)))
+    trained, started = first.model.state_dict(), second.model.state_dict()
+    assert trained.keys() == started.keys() and all(torch.equal(trained[k], started[k]) for k in trained)
+    assert f"init_from {source}: {len(trained)} tensors copied, 0 kept as initialised" in capsys.readouterr().out
+    assert second.scheduler.last_epoch == 0
+
+
 def test_best_is_highest_f1_then_lowest_nme(tmp_path):
     t = BottomUpTrainer(_config(tmp_path, "score"))
     rows = [{"f1": 0.5, "nme": 9.0}, {"f1": 0.8, "nme": 12.0}, {"f1": 0.8, "nme": 10.0}, {"f1": 0.9, "nme": math.nan}]
