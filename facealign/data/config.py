@@ -48,7 +48,11 @@ class DataConfig:
     multi-face photos (e.g. dlib's imglab XML examples), also scored each epoch. ``group_labels`` /
     ``group_root`` / ``group_val`` / ``group_crops_per_epoch``: real group photos with teacher labels and
     ignore regions mixed into training (:mod:`facealign.data.group_photos`), those of ``group_val`` held out
-    and scored against their hand-drawn boxes. Top-down models ignore these.
+    and scored against their hand-drawn boxes. ``mosaics_per_epoch`` (0: none), ``mosaic_tiles`` (inclusive
+    range of photos a mosaic), ``mosaic_face_size`` (range of a tile's median landmark-box side, fraction
+    of the input side, log-uniform), ``mosaic_overlap`` (most a tile's window grows past its cell, fraction
+    of the cell) and ``mosaic_group_share`` (chance a tile is a group photo rather than a ``dense_train``
+    photo): mosaics of whole training photos (:mod:`facealign.data.mosaic`). Top-down models ignore these.
 
     Paths in the lists (and ``multiface_val``) are relative to ``data_root``; ``exclude`` and
     ``align_points`` relative to the working directory.
@@ -78,6 +82,11 @@ class DataConfig:
     group_root: str = ""  # bottom-up: the folder of those photos and their boxes.csv
     group_val: str = ""  # bottom-up: list of group photos held out and scored each epoch (hand-drawn boxes)
     group_crops_per_epoch: int = 0  # bottom-up: real-photo crops per epoch; 0 = each training photo once
+    mosaics_per_epoch: int = 0  # bottom-up: mosaic canvases of whole training photos per epoch; 0 = none
+    mosaic_tiles: tuple[int, int] = (2, 4)  # bottom-up: (fewest, most) photos tiled on one mosaic
+    mosaic_face_size: tuple[float, float] = (0.04, 0.4)  # bottom-up: a tile's median face side / input side
+    mosaic_overlap: float = 0.3  # bottom-up: most a tile's window grows past its cell (fraction of the cell)
+    mosaic_group_share: float = 0.5  # bottom-up: chance a mosaic tile is a group photo (with group_labels)
 
     def __post_init__(self) -> None:
         if self.train_align not in TRAIN_ALIGN:
@@ -86,3 +95,18 @@ class DataConfig:
             source_weight(self.source_weights, src)
         if self.small_face_px < 0:
             raise ValueError(f"data.small_face_px must be >= 0 (0: off), got {self.small_face_px}")
+        self._check_mosaics()
+
+    def _check_mosaics(self) -> None:
+        if self.mosaics_per_epoch < 0:
+            raise ValueError(f"data.mosaics_per_epoch must be >= 0 (0: none), got {self.mosaics_per_epoch}")
+        if len(self.mosaic_tiles) != 2 or not 1 <= self.mosaic_tiles[0] <= self.mosaic_tiles[1]:
+            raise ValueError(f"data.mosaic_tiles must be [lo, hi] with 1 <= lo <= hi, got {list(self.mosaic_tiles)}")
+        if len(self.mosaic_face_size) != 2 or not 0 < self.mosaic_face_size[0] <= self.mosaic_face_size[1] <= 1:
+            raise ValueError(
+                f"data.mosaic_face_size must be [lo, hi] with 0 < lo <= hi <= 1 (fractions of the input side), got {list(self.mosaic_face_size)}"
+            )
+        if not 0 <= self.mosaic_overlap <= 1:
+            raise ValueError(f"data.mosaic_overlap must be in [0, 1] (fraction of a cell), got {self.mosaic_overlap}")
+        if not 0 <= self.mosaic_group_share <= 1:
+            raise ValueError(f"data.mosaic_group_share must be in [0, 1], got {self.mosaic_group_share}")

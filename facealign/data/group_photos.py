@@ -38,6 +38,7 @@ __all__ = [
     "GroupPhoto",
     "GroupPhotoDataset",
     "ZOOM",
+    "flip_boxes",
     "pseudo_labels_json",
     "read_group_boxes",
     "read_photo_list",
@@ -62,6 +63,17 @@ class GroupPhoto:
     faces: np.ndarray
     boxes: np.ndarray
     ignore: np.ndarray
+
+
+def flip_boxes(boxes: np.ndarray, width: float) -> np.ndarray:
+    """Boxes ``[x1, y1, x2, y2]`` of the horizontally mirrored image of ``width`` pixels: the mirrored
+    right edge is the new left edge (:func:`~facealign.types.flip_points_x`). Shape: ``(G, 4) -> (G, 4)``."""
+    b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    if not len(b):
+        return b.copy()
+    x1 = flip_points_x(b[:, [2, 1]], width)[:, 0]
+    x2 = flip_points_x(b[:, [0, 1]], width)[:, 0]
+    return np.stack([x1, b[:, 1], x2, b[:, 3]], axis=1)
 
 
 def read_group_boxes(path: str | Path) -> dict[str, np.ndarray]:
@@ -224,9 +236,7 @@ class GroupPhotoDataset(EpochItems):
         if rng.random() < self.flip_prob:
             canvas = np.ascontiguousarray(canvas[:, ::-1])
             points = [self.scheme.flip(p, self.size) for p in points]
-            x1 = flip_points_x(ignore[:, [2, 1]], self.size)[:, 0] if len(ignore) else ignore[:, 0]
-            x2 = flip_points_x(ignore[:, [0, 1]], self.size)[:, 0] if len(ignore) else ignore[:, 2]
-            ignore = np.stack([x1, ignore[:, 1], x2, ignore[:, 3]], axis=1) if len(ignore) else ignore
+            ignore = flip_boxes(ignore, self.size)
         edge = self.size - 0.5
         points = [np.where(((p >= -0.5) & (p <= edge)).all(axis=1, keepdims=True), p, np.nan) for p in points]
         return canvas, points, ignore

@@ -25,6 +25,12 @@ config), with multi-face data and measures:
 * **Real photos** (``data.group_labels``): crops of the pseudo-labelled group photos not in ``group_val``
   (:class:`~facealign.data.group_photos.GroupPhotoDataset`, ``data.group_crops_per_epoch`` an epoch) are
   mixed with the canvases; the batches of an epoch take the items in an order drawn from ``(seed, epoch)``.
+* **Mosaics** (``data.mosaics_per_epoch`` > 0; 0, the default, adds none and leaves the data of a config
+  without it as it was): whole training photos tiled onto one canvas with their context, scale and overlap
+  jitter (:class:`~facealign.data.mosaic.MosaicDataset`): the ``dense_train`` face photos and, with
+  ``data.group_labels``, the group photos not held out (``data.mosaic_group_share`` of the tiles),
+  ``data.mosaic_tiles`` / ``mosaic_face_size`` / ``mosaic_overlap`` as :mod:`facealign.data.mosaic`. Items
+  are ordered canvases, crops, mosaics before the epoch's permutation.
 * **Best checkpoint**: the highest F1, ties broken by the lower NME: of the group photos where
   ``group_val`` is given, else of the canvases. Detection comes first: an NME over the few faces an
   early network finds says little.
@@ -58,6 +64,7 @@ from ..bottomup import FoxNetPredictor
 from ..data.lists import FaceLists
 from ..evaluation.multiface import MultiFaceResult, evaluate_against_boxes, evaluate_multiface
 from ..data.group_photos import GroupPhoto, GroupPhotoDataset, read_group_boxes, read_photo_list, read_pseudo_labels
+from ..data.mosaic import MosaicDataset
 from ..data.multiface import MultiFaceDataset
 from ..data.transforms import AugmentConfig
 from ..imageio import read_image
@@ -66,6 +73,7 @@ from ..models.registry import create_model_and_card
 from ..tasks import BottomUpTask, make_task
 from ..types import FaceLandmarks, Sample
 from .config import TrainConfig
+from .checkpoint import init_summary, init_weights
 from .loop import (
     build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
     train_device, train_steps,
@@ -185,6 +193,8 @@ class BottomUpTrainer:
         np.random.seed(cfg.seed)
 
         model, self.card = create_model_and_card(cfg.model, **cfg.model_kwargs)
+        if cfg.init_from:  # e.g. a longer schedule started from an earlier run's weights
+            print(init_summary(cfg.init_from, *init_weights(model, cfg.init_from)))
         self._check(cfg)
         self.device = train_device(cfg.device)
         self.scheme = get_scheme(self.card.scheme)
@@ -199,9 +209,16 @@ class BottomUpTrainer:
         self.val_set = self._canvases(val, length=self._canvas_count(len(val)), augment=AugmentConfig.none(), flip_prob=0.0)
         self.photos = _by_image(self.faces.read(d.multiface_val, 0)) if d.multiface_val else []
         self.group_val: list[HeldOutPhoto] = []
-        self._epoch_sets: list[Dataset] = [self.train_set]  # what set_epoch reaches each epoch
+        self.group_root = Path()
+        self._epoch_sets: list[Dataset] = [self.train_set]  # what set_epoch reaches each epoch, in item order
+        group_train: list[GroupPhoto] = []
         if d.group_labels:
-            self.train_set = self._with_group_photos(self.train_set)
+            group_train = self._group_photos()
+            self._epoch_sets.append(self._group_crops(group_train))
+        if d.mosaics_per_epoch:
+            self._epoch_sets.append(self._mosaics(train, group_train))
+        if len(self._epoch_sets) > 1:
+            self.train_set = ConcatDataset(self._epoch_sets)
         self.sampler = EpochPermutation(len(self.train_set), cfg.seed)
         self._photo_pixels: dict[Path, np.ndarray] = {}
         if len(self.train_set) < cfg.batch_size:
@@ -225,25 +242,37 @@ class BottomUpTrainer:
         if not cfg.data.dense_train or not cfg.data.dense_val:
             raise ValueError(f"{cfg.name}: bottom-up training needs data.dense_train and data.dense_val (faces to compose canvases from)")
 
-    def _with_group_photos(self, canvases: MultiFaceDataset) -> Dataset:
-        """The canvases and crops of the pseudo-labelled group photos not held out; reads the held-out ones."""
+    def _group_photos(self) -> list[GroupPhoto]:
+        """The pseudo-labelled group photos not held out; reads the held-out ones into ``group_val``."""
         d = self.cfg.data
         if not d.group_root:
             raise ValueError(f"{self.cfg.name}: data.group_labels needs data.group_root (the folder of the photos and boxes.csv)")
-        root = self.faces.path(d.group_root)
+        self.group_root = self.faces.path(d.group_root)
         photos = read_pseudo_labels(d.group_labels, num_points=self.card.num_points)
         val = read_photo_list(d.group_val) if d.group_val else []
         if val:
-            self.group_val = _held_out(photos, val, read_group_boxes(root / "boxes.csv"), root)
+            self.group_val = _held_out(photos, val, read_group_boxes(self.group_root / "boxes.csv"), self.group_root)
         held = set(val)
-        train = [p for p in photos if p.image not in held]
-        crops = GroupPhotoDataset(
-            train, root=root, scheme=self.scheme, size=self.card.input_size, codec=self.codec,
-            max_faces=self.cfg.data.faces_per_canvas[1], length=d.group_crops_per_epoch or len(train),
+        return [p for p in photos if p.image not in held]
+
+    def _group_crops(self, photos: list[GroupPhoto]) -> GroupPhotoDataset:
+        """Crops of the training group ``photos``, ``data.group_crops_per_epoch`` an epoch (0: each photo once)."""
+        return GroupPhotoDataset(
+            photos, root=self.group_root, scheme=self.scheme, size=self.card.input_size, codec=self.codec,
+            max_faces=self.cfg.data.faces_per_canvas[1], length=self.cfg.data.group_crops_per_epoch or len(photos),
             flip_prob=self.cfg.augment.flip_prob, augment=self.cfg.augment, mean=self.card.mean, std=self.card.std, seed=self.cfg.seed,
         )
-        self._epoch_sets = [canvases, crops]
-        return ConcatDataset([canvases, crops])
+
+    def _mosaics(self, faces: list[Sample], groups: list[GroupPhoto]) -> MosaicDataset:
+        """``data.mosaics_per_epoch`` mosaics an epoch of the training face photos and group photos
+        (:mod:`facealign.data.mosaic`); never the held-out ones."""
+        d = self.cfg.data
+        return MosaicDataset(
+            groups=groups, group_root=self.group_root if groups else "", samples=faces, scheme=self.scheme,
+            size=self.card.input_size, codec=self.codec, length=d.mosaics_per_epoch, max_faces=d.faces_per_canvas[1],
+            group_share=d.mosaic_group_share, tiles=d.mosaic_tiles, face_size=d.mosaic_face_size, overlap=d.mosaic_overlap,
+            flip_prob=self.cfg.augment.flip_prob, augment=self.cfg.augment, mean=self.card.mean, std=self.card.std, seed=self.cfg.seed,
+        )
 
     def _canvas_count(self, faces: int) -> int:
         """Canvases that hold ``faces`` faces on average: ``faces / mean(faces_per_canvas)``, at least 1."""

@@ -145,3 +145,10 @@ def init_weights(model: torch.nn.Module, source: str | Path) -> tuple[list[str],
     model.load_state_dict({k: state[k] for k in copied}, strict=False)
     kept = [k for k in own if k not in set(copied)]
     return copied, kept
+
+
+def init_summary(source: str, copied: list[str], kept: list[str]) -> str:
+    """The one line a trainer prints after :func:`init_weights`: how many tensors came from ``source`` and the
+    first few left as initialised."""
+    more = f" ({', '.join(kept[:4])}{', ...' if len(kept) > 4 else ''})" if kept else ""
+    return f"init_from {source}: {len(copied)} tensors copied, {len(kept)} kept as initialised" + more

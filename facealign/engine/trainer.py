@@ -27,7 +27,7 @@ from ..losses import five_point_loss
 from ..tasks import CropTask, make_task, predict_crops
 from ..types import input_to_heatmap
 from ..models.registry import create_model_and_card
-from .checkpoint import init_weights
+from .checkpoint import init_summary, init_weights
 from .config import TrainConfig
 from .loop import (
     build_optimizer, build_scheduler, checkpoint_state, memory_format, restore_checkpoint, run_epochs, to_device,
@@ -78,8 +78,7 @@ class Trainer:
         if cfg.init_from:
             copied, kept = init_weights(self.model, cfg.init_from)
             if _rank() == 0:
-                print(f"init_from {cfg.init_from}: {len(copied)} tensors copied, {len(kept)} kept as initialised"
-                      + (f" ({', '.join(kept[:4])}{', ...' if len(kept) > 4 else ''})" if kept else ""))
+                print(init_summary(cfg.init_from, copied, kept))
         self.scheme = get_scheme(self.card.scheme)
         task = make_task(self.card, self.model, self.scheme, loss=cfg.loss, loss_args=cfg.loss_args)
         if not isinstance(task, CropTask):

@@ -89,6 +89,19 @@ def test_checkpoint_holds_everything_and_metrics_are_multiface(tmp_path):
     assert tuple(ck["best"]) == t.score(t.history[0])
 
 
+def test_init_from_an_earlier_run_starts_from_its_weights(tmp_path, capsys):
+    """A longer schedule can start from an earlier run's last.pt: every tensor is copied (same model and
+    sizes), the optimiser and schedule start afresh, and the trainer says so in one line."""
+    first = BottomUpTrainer(_config(tmp_path, "first", epochs=1))
+    first.fit()
+    source = tmp_path / "runs/first/last.pt"
+    second = BottomUpTrainer(_config(tmp_path, "second", init_from=str(source)))
+    trained, started = first.model.state_dict(), second.model.state_dict()
+    assert trained.keys() == started.keys() and all(torch.equal(trained[k], started[k]) for k in trained)
+    assert f"init_from {source}: {len(trained)} tensors copied, 0 kept as initialised" in capsys.readouterr().out
+    assert second.scheduler.last_epoch == 0
+
+
 def test_best_is_highest_f1_then_lowest_nme(tmp_path):
     t = BottomUpTrainer(_config(tmp_path, "score"))
     rows = [{"f1": 0.5, "nme": 9.0}, {"f1": 0.8, "nme": 12.0}, {"f1": 0.8, "nme": 10.0}, {"f1": 0.9, "nme": math.nan}]
@@ -250,3 +263,30 @@ def test_real_group_photos_mixed_in_resumable_scored_and_loadable(tmp_path, caps
     assert main(["detect", str(GROUPS / GROUP_PHOTOS[0]), "--model", str(ckpt), "--json", str(out)]) == 0
     line = json.loads(out.read_text().splitlines()[0])
     assert line["image"].endswith("10001.jpg") and isinstance(line["faces"], list)
+
+
+@pytest.mark.skipif(not (GROUPS / "boxes.csv").is_file(), reason="shared groups not present")
+def test_mosaics_are_off_by_default_and_only_appended_when_asked(tmp_path):
+    from facealign.data.group_photos import GroupPhotoDataset
+    from facealign.data.mosaic import MosaicDataset
+    from facealign.data.multiface import MultiFaceDataset
+
+    text = GROUP_TINY.replace("LABELS", str(_group_labels(tmp_path))).replace("VAL", str(tmp_path / "val.txt"))
+    plain = BottomUpTrainer(_config(tmp_path, "plain", text))
+    assert [type(s) for s in plain._epoch_sets] == [MultiFaceDataset, GroupPhotoDataset]
+    mosaic_text = text.replace("[optim]", "mosaics_per_epoch = 4\nmosaic_tiles = [2, 3]\n[optim]")
+    t = BottomUpTrainer(_config(tmp_path, "mosaic", mosaic_text))
+    # 8 canvases + 4 crops + 4 mosaics = 16 items, 4 iterations of 4; the mosaics come last
+    assert [type(s) for s in t._epoch_sets] == [MultiFaceDataset, GroupPhotoDataset, MosaicDataset]
+    assert (len(t.train_set), t.iters_per_epoch) == (16, 4)
+    mosaics = t._epoch_sets[2]
+    assert [g.image for g in mosaics.groups] == GROUP_PHOTOS[:2]  # the held-out photo is never tiled
+    for epoch in (0, 1):
+        for trainer in (plain, t):
+            for ds in trainer._epoch_sets:
+                ds.set_epoch(epoch)
+        for i in range(12):  # the items a config without mosaics has are the same items
+            a, b = plain.train_set[i], t.train_set[i]
+            assert [k for k in a if a[k].numpy().tobytes() != b[k].numpy().tobytes()] == [], (epoch, i)  # NaN padding too
+    t.fit(stop_after=1)  # the steps train on them
+    assert math.isfinite(t.history[0]["loss"])

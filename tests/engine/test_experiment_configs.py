@@ -1,7 +1,9 @@
 """Every people's-labels config of issue 24 (``configs/experiments/*_human*.toml`` and the shipped
 ``configs/propnet_nolpm_human_focalwing.toml``) trains and resumes exactly: each file as it is (its data
 sources, the held-out human slice, loss, schedule, init_from), shrunk to a few faces and a tiny network of
-the same kind so that it runs in seconds. (Every config under ``configs/`` loads and keeps a sane schedule:
+the same kind so that it runs in seconds. Every FoxNet experiment of issue 21 (``configs/experiments/foxnet_*.toml``)
+likewise, through the bottom-up trainer: its canvases, real group-photo crops and mosaics, shrunk, with
+stand-in labels of 3 real group photos (the pseudo-label cache is not in a clean clone). (Every config under ``configs/`` loads and keeps a sane schedule:
 tests/engine/test_config_schedule.py.)"""
 
 from dataclasses import replace
@@ -58,6 +60,55 @@ def test_experiment_config_trains_and_resumes_exactly(tmp_path, path):
     assert {"nme5", "human68_nme"} <= set(row) and all(torch.isfinite(torch.tensor(row[k])) for k in ("loss", "human68_nme"))
     assert [p.name for p in straight.protocols] == ["human68"] and len(straight.protocols[0].dataset.records) == 4
     assert {r.label_source for r in straight.train_set.records} == {"human68"}  # people's 68 points only
+    a, b = straight.model.state_dict(), split.model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+
+
+FOXNET = sorted(REPO.glob("configs/experiments/foxnet_*.toml"))
+FACES = (REPO / "../shared/data/faces").resolve()
+
+
+def _shrunk_foxnet(path: Path, tmp_path: Path, labels: Path):
+    """The FoxNet config at 64 px with 12 training faces, 4 items of each kind it uses an epoch, one held-out
+    group photo, on the CPU."""
+    cfg = load_config(path)
+    d = cfg.data
+    data = replace(
+        d, limit_train=12, limit_val=6, multiface_val="", faces_per_canvas=(1, 2), canvases_per_epoch=4,
+        group_labels=str(labels), group_val=str(labels.parent / "val.txt"), group_crops_per_epoch=4,
+        mosaics_per_epoch=min(d.mosaics_per_epoch, 4),
+    )
+    return replace(
+        cfg, out_dir=str(tmp_path / "runs"), epochs=2, batch_size=4, workers=0, threads=1, log_every=0, device="cpu",
+        data_root=str(FACES), model_kwargs={"input_size": 64, "channels": 16, "depth": 2}, data=data,
+    )
+
+
+def test_foxnet_experiments_are_there_and_the_mosaic_one_mixes_2_1_1():
+    assert [p.stem for p in FOXNET] == ["foxnet_groups_68", "foxnet_groups_68_gpu", "foxnet_groups_68_mosaic"]
+    d = load_config(REPO / "configs/experiments/foxnet_groups_68_mosaic.toml").data
+    assert (d.group_crops_per_epoch, d.mosaics_per_epoch, d.canvases_per_epoch) == (320, 160, 160)
+    assert all(load_config(p).data.mosaics_per_epoch == 0 for p in FOXNET if "mosaic" not in p.stem)
+
+
+@pytest.mark.skipif(not (FACES / "../groups/boxes.csv").is_file(), reason="shared data not present")
+@pytest.mark.parametrize("path", FOXNET, ids=[p.stem for p in FOXNET])
+def test_foxnet_experiment_trains_and_resumes_exactly(tmp_path, path):
+    from facealign.data.mosaic import MosaicDataset
+    from facealign.engine.bottomup_trainer import BottomUpTrainer
+    from tests.engine.test_bottomup_trainer import _group_labels
+
+    labels = _group_labels(tmp_path)
+    straight = BottomUpTrainer(_shrunk_foxnet(path, tmp_path / "straight", labels), config_root=REPO)
+    assert any(isinstance(s, MosaicDataset) for s in straight._epoch_sets) == ("mosaic" in path.stem)
+    straight.fit()
+    for stop in (1, None):
+        BottomUpTrainer(_shrunk_foxnet(path, tmp_path / "split", labels), config_root=REPO).fit(resume=True, stop_after=stop)
+    split = BottomUpTrainer(_shrunk_foxnet(path, tmp_path / "split", labels), config_root=REPO)
+    split.resume(tmp_path / "split/runs" / path.stem / "last.pt")
+    row = straight.history[-1]
+    assert split.start_epoch == 2 and torch.isfinite(torch.tensor(row["loss"])) and 0.0 <= row["group_f1"] <= 1.0
     a, b = straight.model.state_dict(), split.model.state_dict()
     for k in a:
         assert torch.equal(a[k], b[k]), k
