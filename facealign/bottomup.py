@@ -195,22 +195,24 @@ class FoxNetPredictor:
         seg, emb = self.runner(boxed[None])
         return (seg[0], emb[0]), matrix
 
-    def decode(self, output: tuple[Any, Any], matrix: np.ndarray) -> list[FaceLandmarks]:
+    def decode(self, output: tuple[Any, Any], matrix: np.ndarray, *, image_size: tuple[int, int] | None = None) -> list[FaceLandmarks]:
         """Group the candidates into faces and map them back to photo pixels (NaN where not found).
-        ``output``: :meth:`forward`'s pair, numpy arrays or torch tensors (converted here)."""
+        ``output``: :meth:`forward`'s pair, numpy arrays or torch tensors (converted here); ``image_size``:
+        the photo's ``(width, height)``, kept on the results."""
         seg, emb = _to_numpy(output[0]), _to_numpy(output[1])
         with threadpool_limits(limits=self.threads if self.threads > 0 else None):  # the grouping's BLAS
             faces = self.codec.decode(seg, emb)
         back = invert_affine(matrix)
-        return [self._landmarks(f, back) for f in faces]
+        return [self._landmarks(f, back, image_size) for f in faces]
 
     def __call__(self, image: ImageInput, *, color: str | None = None) -> list[FaceLandmarks]:
         """Landmarks of every face in ``image`` (``[]`` when there is none), best first. ``image``: a path,
         a PIL image, or a numpy array with its channel order in ``color`` (``"rgb"`` or ``"bgr"``)."""
-        output, matrix = self.forward(image, color=color)
-        return self.decode(output, matrix)
+        rgb = to_rgb_uint8(image, color=color)
+        output, matrix = self.forward(rgb, color="rgb")
+        return self.decode(output, matrix, image_size=(int(rgb.shape[1]), int(rgb.shape[0])))
 
-    def _landmarks(self, face: DecodedFace, back: np.ndarray) -> FaceLandmarks:
+    def _landmarks(self, face: DecodedFace, back: np.ndarray, image_size: tuple[int, int] | None) -> FaceLandmarks:
         pts = apply_affine(back, face.points)  # NaN stays NaN
         five = self.scheme.to_five(pts) if self.scheme is not None else np.full((5, 2), np.nan)
         return FaceLandmarks(
@@ -220,4 +222,5 @@ class FoxNetPredictor:
             detector_score=float(face.scores.mean()),
             align_points=five.astype(np.float32),
             scheme=self.scheme_name,
+            image_size=image_size,
         )
