@@ -10,13 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from facealign.api import load_predictor
 from facealign.bottomup import FoxNetPredictor
 from facealign.cli import main
 from facealign.imageio import read_image
-from facealign.models.registry import create_model
 
 DLIB = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples" / "multiface" / "dlib_examples"
 PHOTOS = ["2008_002470.jpg", "2009_004587.jpg"]
@@ -25,12 +23,8 @@ TINY = dict(input_size=64, channels=16, depth=2)
 
 
 @pytest.fixture(scope="module")
-def fox_ckpt(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    net = create_model("foxnet_cpu_68", **TINY)
-    path = tmp_path_factory.mktemp("foxck") / "fox.pt"
-    torch.save({"model": net.state_dict(), "model_name": "foxnet_cpu_68", "model_kwargs": TINY}, path)
-    return path
+def fox_ckpt(seeded_checkpoint) -> Path:
+    return seeded_checkpoint("foxnet_cpu_68", TINY)
 
 
 @pytest.fixture(scope="module")
