@@ -127,3 +127,28 @@ def test_wrong_files_and_options_say_what_was_expected(graph, foxnet, tmp_path):
     assert not (tmp_path / "x.onnx").exists()
     with pytest.raises(ValueError, match=r"facealign_mnv2_050_68 is not a bottom-up model \(output 'heatmap'\)"):
         export_bottomup(net, get_model_card("facealign_mnv2_050_68"), tmp_path / "x.onnx")
+
+
+def test_export_stages_ships_a_bottom_up_graph_that_load_predictor_finds(foxnet, tmp_path, monkeypatch, capsys):
+    """scripts/export_stages.py on a bottom-up model with weights (here: the seeded network, written into
+    a stand-in weights folder) writes <name>.onnx, checked on the multi-face samples; load_predictor of
+    the name then runs that graph."""
+    import importlib.util
+
+    import facealign.api
+    from facealign.api import load_predictor
+
+    net, card = foxnet
+    spec = importlib.util.spec_from_file_location("_script_export_stages", Path(__file__).resolve().parents[1] / "scripts" / "export_stages.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "create_model", lambda name, pretrained: net)
+    monkeypatch.setattr(script, "weights_path", lambda name: tmp_path / name)
+    monkeypatch.setattr(facealign.api, "weights_path", lambda name: tmp_path / name)
+    script.main(["--models", "foxnet_cpu_68"])
+    written, photos = tmp_path / "foxnet_cpu_68.onnx", len(script.check_images(script.GROUP_SAMPLES))
+    assert f"| foxnet_cpu_68.onnx | {written.stat().st_size / 1e6:.2f} | {photos} photos |" in capsys.readouterr().out and photos >= 9
+    predictor = load_predictor("foxnet_cpu_68")
+    assert isinstance(predictor, FoxNetPredictor) and predictor.backend == "onnx" and predictor.card == card
+    photo = read_image(PHOTO)
+    _same_faces(predictor(photo, color="rgb"), FoxNetPredictor(net, card=card)(photo, color="rgb"))
