@@ -32,12 +32,12 @@ from .landmarks import SCHEMES, get_scheme
 from .runtime import GraphFile, read_graph
 from .types import Box, FaceLandmarks
 
-__all__ = ["BOTTOMUP_NAMES", "FoxNetPredictor", "letterbox", "read_bottomup_graph"]
+__all__ = ["BOTTOMUP_NAMES", "FoxNetPredictor", "check_bottomup_graph", "letterbox", "read_bottomup_graph"]
 
 #: Output names of a bottom-up model's graph: landmark-segmentation logits ``(N, K, h, w)`` and pixel
 #: embeddings ``(N, n, h, w)`` (the ``bottomup`` task's names, :class:`facealign.tasks.BottomUpTask`).
 BOTTOMUP_NAMES = ("segmentation", "embedding")
-#: What a bottom-up model's network was given as: kinds of ``model`` for :class:`FoxNetPredictor`.
+#: What :class:`FoxNetPredictor` takes as its ``model``.
 _MODEL_KINDS = "a registered name, a bottom-up graph file (.onnx), a GraphFile or an nn.Module"
 
 
