@@ -25,8 +25,8 @@ _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in nam
 __all__ = [name for names in _EXPORTS.values() for name in names]
 
 # numpy only, imported now: the function ``mean_shift`` must shadow its module's name on this package
-from .bottomup import BottomUpCodec, BottomUpTargets, DecodedFace, nms_peaks, refine_peaks  # noqa: E402
-from .mean_shift import mean_shift  # noqa: E402
+from .bottomup import BottomUpCodec, BottomUpTargets, DecodedFace, nms_peaks, refine_peaks  # noqa: E402,F401
+from .mean_shift import mean_shift  # noqa: E402,F401
 
 
 def __getattr__(name: str) -> Any:

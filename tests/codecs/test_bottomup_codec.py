@@ -8,7 +8,7 @@ import torch
 from scipy.special import logit
 
 from facealign.codecs import BottomUpCodec, mean_shift, nms_peaks, refine_peaks
-from facealign.codecs.bottomup import BANDWIDTH
+from facealign.codecs.bottomup import BANDWIDTH, log_sigmoid, sigmoid
 from facealign.codecs.heatmap import gaussian_heatmaps
 
 #: A 5-point face (eyes, nose, mouth corners) in input pixels, 20 px wide.
@@ -159,3 +159,19 @@ def test_replace_changes_only_what_it_is_given_and_checks_it():
         codec.replace(threshold=1.5)
     with pytest.raises(TypeError, match=r"unknown settings \['radius'\]"):
         codec.replace(radius=2)
+
+
+def test_sigmoid_hand_worked_and_the_candidate_threshold() -> None:
+    # log sigmoid(0) = -log 2; sigmoid(log 3) = 3 / 4; far out: no overflow, log sigmoid(-800) = -800 exactly
+    np.testing.assert_allclose(log_sigmoid(np.array([0.0, -800.0, 800.0])), [-np.log(2.0), -800.0, 0.0])
+    assert sigmoid(np.float32(np.log(3.0))) == pytest.approx(0.75)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # underflow to 0 is the answer
+        assert sigmoid(np.array([-800.0]))[0] == 0.0
+    # a peak just over logit(0.3) = log(3 / 7) and one just under it: threshold 0.3 keeps the first only
+    codec = _codec(threshold=0.3)
+    logits = np.full((5, 32, 32), -20.0)
+    logits[0, 10, 10] = np.log(0.3 / 0.7) + 1e-9
+    logits[1, 10, 10] = np.log(0.3 / 0.7) - 1e-9
+    channel, cell, xy, score = codec.candidates(logits)
+    assert channel.tolist() == [0] and cell.tolist() == [[10, 10]] and score == pytest.approx([0.3])
+    np.testing.assert_allclose(xy, [[10.0, 10.0]])  # a symmetric peak: no sub-pixel step
