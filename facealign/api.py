@@ -27,7 +27,7 @@ from .detector import Detection, RetinaFaceDetector
 from .geometry import align_matrix, apply_affine, invert_affine, warp
 from .imageio import ImageInput, to_rgb_uint8
 from .landmarks import get_scheme
-from .runtime import LandmarkRunner, read_stage_graph
+from .runtime import GraphFile, LandmarkRunner, read_graph, stage_graph
 from .types import Box, FaceLandmarks
 
 __all__ = ["Aligner", "BACKENDS", "FIVE_IN_BOX", "OpenedStage", "load_predictor", "open_stage", "shipped_graph"]
@@ -232,16 +232,21 @@ def load_predictor(
     """The predictor a model needs: an :class:`Aligner` (detector + aligned crops) for top-down models,
     a :class:`facealign.bottomup.FoxNetPredictor` (one pass over the whole photo) for bottom-up ones.
     Both are called as ``predictor(image, color=...) -> list[FaceLandmarks]``. ``model``: a registered
-    name (its shipped weights are required), an exported ``.onnx`` graph or a training checkpoint; a
-    checkpoint is read, and its network built, once."""
-    if backend == "onnx" and shipped_graph(model, flip_test=flip_test) is not None:
-        return Aligner(model, backend=backend, threads=threads, flip_test=flip_test, **aligner_kwargs)
+    name (its shipped weights are required), an exported ``.onnx`` graph (a landmark stage or a bottom-up
+    model's, told apart by the card inside; neither needs torch) or a training checkpoint; a graph file is
+    opened, and a checkpoint read and its network built, once. A bottom-up model has no flip test and
+    no detector (``score_threshold`` is not used); ``device`` and ``threads`` apply to it as to the Aligner."""
     _check_backend(model, backend)
+    device = aligner_kwargs.get("device", "cpu")
+    graph = shipped_graph(model, flip_test=flip_test) if backend == "onnx" else None
+    if graph is not None:
+        opened = read_graph(graph, threads=threads, device=device)
+        if opened.card.output == "bottomup":
+            return _bottomup_predictor(opened, opened.card, flip_test=flip_test, threads=threads, device=device)
+        return Aligner(_graph_stage(opened, flip_test), threads=threads, **aligner_kwargs)
     card, net = _load_model(model)
     if card.output == "bottomup":
-        from .bottomup import FoxNetPredictor
-
-        return FoxNetPredictor(net, scheme=card.scheme, threads=threads)
+        return _bottomup_predictor(net, card, backend=backend, flip_test=flip_test, threads=threads, device=device)
     stage = _torch_stage(card, net, backend=backend, device=aligner_kwargs.get("device", "cpu"), threads=threads, flip_test=flip_test)
     return Aligner(stage, threads=threads, **aligner_kwargs)
 
@@ -271,17 +276,32 @@ def open_stage(
     _check_backend(model, backend)
     graph = shipped_graph(model, flip_test=flip_test) if backend == "onnx" else None
     if graph is not None:
-        stage = read_stage_graph(graph, threads=threads, device=device)
-        if stage.flip_test != bool(flip_test):
-            have, redo = ("with", "without") if stage.flip_test else ("without", "with")
-            raise ValueError(
-                f"{graph} was exported {have} flip test, but flip_test={bool(flip_test)} was asked for; "
-                f"export it again {redo} --flip-test (facealign export MODEL OUT.onnx [--flip-test])"
-            )
-        _check_top_down(stage.card)
-        return OpenedStage(stage.card, stage.runner, stage.flip_test)
+        return _graph_stage(read_graph(graph, threads=threads, device=device), flip_test)
     card, net = _load_model(model)
     return _torch_stage(card, net, backend=backend, device=device, threads=threads, flip_test=flip_test)
+
+
+def _graph_stage(graph: GraphFile, flip_test: bool) -> OpenedStage:
+    """The landmark stage of a graph file read once, checked (a bottom-up graph, another flip test)."""
+    stage = stage_graph(graph)
+    if stage.flip_test != bool(flip_test):
+        have, redo = ("with", "without") if stage.flip_test else ("without", "with")
+        raise ValueError(
+            f"{graph.path} was exported {have} flip test, but flip_test={bool(flip_test)} was asked for; "
+            f"export it again {redo} --flip-test (facealign export MODEL OUT.onnx [--flip-test])"
+        )
+    return OpenedStage(stage.card, stage.runner, stage.flip_test)
+
+
+def _bottomup_predictor(model: Any, card: ModelCard, *, flip_test: bool, threads: int, device: str, backend: str = "onnx") -> Any:
+    """A :class:`facealign.bottomup.FoxNetPredictor` on a graph file read once or a built network."""
+    from .bottomup import FoxNetPredictor
+
+    if flip_test:
+        raise ValueError(f"model {card.name} is a bottom-up multi-face model: it has no flip test (leave flip_test off)")
+    if isinstance(model, GraphFile):
+        return FoxNetPredictor(model, threads=threads)
+    return FoxNetPredictor(model, card=card, backend=backend, threads=threads, device=device)
 
 
 def _check_backend(model: str | Path, backend: str) -> None:

@@ -193,14 +193,24 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from .api import _load_model
     from .atomic import check_writable
-    from .export import export_onnx, export_stage
+    from .export import export_bottomup, export_onnx, export_stage
     from .tasks import task_class
 
     check_writable(args.output, what="output")  # before the model is loaded and exported
     card, net = _load_model(args.model)
+    bottom_up = card.output == "bottomup"
+    if bottom_up and args.flip_test:
+        raise ValueError(f"model {card.name} is a bottom-up multi-face model: it has no flip test (drop --flip-test)")
     if args.network_only:
         rep = export_onnx(net, card.input_size, args.output, names=task_class(card.output).names, tolerance=args.tolerance)
         print(f"wrote {rep.path} ({rep.size_bytes / 1e6:.2f} MB); ONNX Runtime vs PyTorch max |diff| = {rep.max_abs_diff:.2e}")
+        return 0
+    if bottom_up:  # the whole-photo stage; its grouping runs in numpy after the graph
+        rep = export_bottomup(net, card, args.output)
+        print(
+            f"wrote {rep.path} ({rep.size_bytes / 1e6:.2f} MB, {card.name}, bottom-up); ONNX Runtime vs PyTorch max difference "
+            f"{max(rep.max_segmentation_diff, rep.max_embedding_diff):.2e} (segmentation logits, embeddings)"
+        )
         return 0
     stage = export_stage(net, card, args.output, flip_test=args.flip_test)
     print(
@@ -255,7 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--csv", default=None,
                    help="write one CSV row per face here (image, frame, time_ms, size, model, box, score, x0, y0, ...)")
     d.add_argument("--draw", default=None, help="write annotated images (and videos) into this folder")
-    d.add_argument("--model", default=None, help="registered model name or checkpoint (default: facealign.DEFAULT_MODEL)")
+    d.add_argument("--model", default=None,
+                   help="registered model name, checkpoint (.pt) or exported graph (.onnx), top-down or bottom-up "
+                   "(FoxNet: whole photos, no detector) (default: facealign.DEFAULT_MODEL)")
     d.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
     d.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (ONNX Runtime's CUDA provider: needs onnxruntime-gpu)")
     d.add_argument("--threads", type=THREADS, default=1, help="CPU threads (1 to the machine's cores)")
@@ -276,9 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--shard-size", type=_int_range(1), default=500, help="(--ray) photos per output shard (and per retry)")
     d.set_defaults(func=_cmd_detect)
 
-    x = sub.add_parser("export", help="export a model's landmark stage (with its card) to ONNX, checked against PyTorch")
+    x = sub.add_parser("export", help="export a model's landmark stage (or a bottom-up model's whole-photo stage) "
+                       "with its card to ONNX, checked against PyTorch")
     x.add_argument("model", help="registered model name or training checkpoint (.pt)")
-    x.add_argument("output", help="the .onnx file to write; load it with Aligner(PATH) or detect --model PATH")
+    x.add_argument("output", help="the .onnx file to write; load it with load_predictor(PATH) or detect --model PATH")
     x.add_argument("--flip-test", action="store_true", help="merge in the mirrored crop (2x cost)")
     x.add_argument("--network-only", action="store_true", help="the network alone: float input, raw outputs, no card")
     x.add_argument("--tolerance", type=_float_range(0.0, 1.0, lo_open=True), default=1e-4,

@@ -3,6 +3,10 @@
 * :func:`export_stage`: the whole landmark stage (uint8 crop -> normalise -> network [-> mirrored crop,
   merge] -> decode) with the model card in the graph's metadata: what ``facealign export`` writes,
   what ``scripts/export_stages.py`` ships in ``facealign/weights/`` and what ``Aligner("x.onnx")`` loads;
+* :func:`export_bottomup`: a bottom-up model's stage (uint8 letterboxed photo -> normalise -> network ->
+  segmentation + embedding, :class:`facealign.torch_stage.BottomUpStage`) with its card: what
+  ``facealign export`` writes for FoxNet and what ``FoxNetPredictor("x.onnx")`` / ``facealign detect --model
+  x.onnx`` load (the grouping after it is numpy);
 * :func:`export_onnx`: the network alone (float input, raw outputs), for other runtimes.
 
 Needs the ``[train]`` extra (torch and onnx).
@@ -20,9 +24,18 @@ import torch
 from .atomic import atomic_write_bytes
 from .card import ModelCard, card_to_json
 from .runtime import CARD_KEY, FLIP_KEY, OnnxRunner
-from .torch_stage import TorchRunner, build_stage, export_onnx_bytes, stage_onnx_bytes
+from .torch_stage import BottomUpStage, TorchRunner, build_stage, export_onnx_bytes, stage_onnx_bytes
 
-__all__ = ["ExportReport", "StageExportReport", "export_onnx", "export_stage", "stage_graph_bytes"]
+__all__ = [
+    "BottomUpExportReport",
+    "ExportReport",
+    "StageExportReport",
+    "bottomup_graph_bytes",
+    "export_bottomup",
+    "export_onnx",
+    "export_stage",
+    "stage_graph_bytes",
+]
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,18 @@ class StageExportReport:
     max_point_diff: float
     max_score_diff: float
     tolerance_px: float
+
+
+@dataclass(frozen=True)
+class BottomUpExportReport:
+    """What :func:`export_bottomup` wrote: the largest ``|ONNX Runtime - PyTorch|`` of the segmentation
+    logits and of the embeddings over the check photos."""
+
+    path: Path
+    size_bytes: int
+    max_segmentation_diff: float
+    max_embedding_diff: float
+    tolerance: float
 
 
 def export_onnx(
@@ -75,10 +100,26 @@ def export_onnx(
 def stage_graph_bytes(net: torch.nn.Module, card: ModelCard, *, flip_test: bool = False) -> bytes:
     """The landmark stage of ``net`` (:func:`facealign.torch_stage.build_stage`) as ONNX bytes, with
     ``card`` (JSON) and ``flip_test`` in its metadata (:data:`facealign.runtime.CARD_KEY`, ``FLIP_KEY``)."""
+    data = stage_onnx_bytes(build_stage(net, card, flip_test=flip_test), card.input_size)
+    return _with_metadata(data, {CARD_KEY: card_to_json(card), FLIP_KEY: "true" if flip_test else "false"})
+
+
+def bottomup_graph_bytes(net: torch.nn.Module, card: ModelCard) -> bytes:
+    """A bottom-up model's stage (:class:`facealign.torch_stage.BottomUpStage`: uint8 letterboxed photos
+    ``(N, S, S, 3)`` -> :data:`facealign.bottomup.BOTTOMUP_NAMES`) as ONNX bytes, ``card`` in its metadata."""
+    from .bottomup import BOTTOMUP_NAMES
+
+    if card.output != "bottomup":
+        raise ValueError(f"{card.name} is not a bottom-up model (output {card.output!r}): export its landmark stage with export_stage")
+    stage = BottomUpStage(net, mean=card.mean, std=card.std)
+    return _with_metadata(stage_onnx_bytes(stage, card.input_size, names=BOTTOMUP_NAMES), {CARD_KEY: card_to_json(card)})
+
+
+def _with_metadata(data: bytes, props: dict[str, str]) -> bytes:
     import onnx
 
-    proto = onnx.load_from_string(stage_onnx_bytes(build_stage(net, card, flip_test=flip_test), card.input_size))
-    onnx.helper.set_model_props(proto, {CARD_KEY: card_to_json(card), FLIP_KEY: "true" if flip_test else "false"})
+    proto = onnx.load_from_string(data)
+    onnx.helper.set_model_props(proto, props)
     return proto.SerializeToString()
 
 
@@ -115,6 +156,38 @@ def export_stage(
         )
     atomic_write_bytes(path, data)
     return StageExportReport(Path(path), len(data), point_diff, score_diff, tolerance_px)
+
+
+def export_bottomup(
+    net: torch.nn.Module,
+    card: ModelCard,
+    path: str | Path,
+    *,
+    photos: np.ndarray | None = None,
+    tolerance: float = 1e-3,
+) -> BottomUpExportReport:
+    """Write a bottom-up model's graph with its card to ``path`` (atomically, :func:`bottomup_graph_bytes`)
+    after checking ONNX Runtime against PyTorch on ``photos``: uint8 RGB letterboxed photos ``(N, S, S, 3)``
+    (:func:`facealign.bottomup.letterbox`), by default 2 seeded random images blurred with a sigma of 3 px.
+
+    Raises ``ValueError`` for photos of the wrong shape and ``RuntimeError`` (nothing written) when a
+    segmentation logit or an embedding value differs by more than ``tolerance``.
+    """
+    size = card.input_size
+    photos = np.asarray(photos) if photos is not None else _smooth_noise_crops(size, count=2)
+    if photos.dtype != np.uint8 or photos.ndim != 4 or photos.shape[1:] != (size, size, 3):
+        raise ValueError(f"check photos must be uint8 (N, {size}, {size}, 3), got {photos.dtype} {photos.shape}")
+    data = bottomup_graph_bytes(net, card)
+    ref = TorchRunner(BottomUpStage(net, mean=card.mean, std=card.std))(photos)
+    got = OnnxRunner(data, threads=1)(photos)
+    seg_diff, emb_diff = (float(np.abs(g - r).max()) for g, r in zip(got, ref))
+    if not max(seg_diff, emb_diff) <= tolerance:
+        raise RuntimeError(
+            f"{card.name}: ONNX Runtime's outputs differ from PyTorch's by {max(seg_diff, emb_diff):.3g} "
+            f"(> tolerance {tolerance:g}); {path} not written"
+        )
+    atomic_write_bytes(path, data)
+    return BottomUpExportReport(Path(path), len(data), seg_diff, emb_diff, tolerance)
 
 
 def _smooth_noise_crops(size: int, *, count: int = 8, sigma: float = 3.0, seed: int = 0) -> np.ndarray:

@@ -27,9 +27,12 @@ __all__ = [
     "MissingProviderError",
     "OnnxRunner",
     "STAGE_NAMES",
+    "GraphFile",
     "StageGraph",
     "onnx_providers",
+    "read_graph",
     "read_stage_graph",
+    "stage_graph",
 ]
 
 #: Output names of the landmark-stage graph.
@@ -125,11 +128,23 @@ class StageGraph:
         self.card, self.flip_test, self.runner = card, flip_test, runner
 
 
-def read_stage_graph(path: str | Path, *, threads: int = 1, device: str = "cpu") -> StageGraph:
-    """Load a landmark-stage graph written by :func:`facealign.export.export_stage`.
+class GraphFile:
+    """A graph file with a model card in its metadata, loaded in ONNX Runtime (:func:`read_graph`):
+    a landmark stage (:func:`stage_graph`) or a bottom-up model's stage (:mod:`facealign.bottomup`)."""
 
-    Raises ``FileNotFoundError`` when missing and ``ValueError`` when the file is not such a graph
-    (not ONNX, no model card in its metadata, other inputs or outputs).
+    def __init__(self, path: Path, card: ModelCard, metadata: dict[str, str], runner: OnnxRunner) -> None:
+        self.path, self.card, self.metadata, self.runner = path, card, metadata, runner
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(o.name for o in self.runner.session.get_outputs())
+
+
+def read_graph(path: str | Path, *, threads: int = 1, device: str = "cpu") -> GraphFile:
+    """Load a graph written by :mod:`facealign.export` with its model card.
+
+    Raises ``FileNotFoundError`` when missing and ``ValueError`` when the file is not ONNX or has no
+    model card in its metadata.
     """
     p = Path(path)
     if not p.is_file():
@@ -146,8 +161,27 @@ def read_stage_graph(path: str | Path, *, threads: int = 1, device: str = "cpu")
             f"{p}: expected a facealign landmark-stage graph with a model card in its metadata ({CARD_KEY!r}); "
             "this ONNX file has none (write one with: facealign export MODEL out.onnx)"
         )
-    card = card_from_json(meta[CARD_KEY], source=str(p))
-    outputs = tuple(o.name for o in runner.session.get_outputs())
-    if runner.input_dtype != np.uint8 or outputs != STAGE_NAMES:
-        raise ValueError(f"{p}: expected a uint8 crop input and outputs {STAGE_NAMES}, got outputs {outputs}")
-    return StageGraph(card, meta.get(FLIP_KEY, "false") == "true", runner)
+    return GraphFile(p, card_from_json(meta[CARD_KEY], source=str(p)), meta, runner)
+
+
+def stage_graph(graph: GraphFile) -> StageGraph:
+    """``graph`` as a landmark stage, checked: ``ValueError`` for a bottom-up model's graph (with what
+    runs it) and for other inputs or outputs."""
+    if graph.card.output == "bottomup":
+        raise ValueError(
+            f"{graph.path}: model {graph.card.name} is a bottom-up multi-face model (whole photos, no detector): "
+            "use facealign.load_predictor(...) or facealign.bottomup.FoxNetPredictor"
+        )
+    if graph.runner.input_dtype != np.uint8 or graph.outputs != STAGE_NAMES:
+        raise ValueError(f"{graph.path}: expected a uint8 crop input and outputs {STAGE_NAMES}, got outputs {graph.outputs}")
+    return StageGraph(graph.card, graph.metadata.get(FLIP_KEY, "false") == "true", graph.runner)
+
+
+def read_stage_graph(path: str | Path, *, threads: int = 1, device: str = "cpu") -> StageGraph:
+    """Load a landmark-stage graph written by :func:`facealign.export.export_stage` (:func:`read_graph`,
+    :func:`stage_graph`).
+
+    Raises ``FileNotFoundError`` when missing and ``ValueError`` when the file is not such a graph
+    (not ONNX, no model card in its metadata, a bottom-up model, other inputs or outputs).
+    """
+    return stage_graph(read_graph(path, threads=threads, device=device))

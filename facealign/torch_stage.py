@@ -8,7 +8,10 @@ Two kinds of graph run on either backend:
 * the whole landmark stage after the crop (:class:`LandmarkStage`, :func:`make_stage_runner`): uint8 RGB
   crops ``(N, S, S, 3)`` -> normalisation -> network [-> mirrored crops and merge] -> decode ->
   ``[coords (N, K, 2) crop px, scores (N, K)]``. On ONNX Runtime the decoder runs inside the graph too,
-  which saves the per-operator overhead of eager PyTorch on a handful of tiny tensors.
+  which saves the per-operator overhead of eager PyTorch on a handful of tiny tensors;
+* a bottom-up model's whole-photo stage (:class:`BottomUpStage`, :func:`bottomup_runner`): uint8 RGB
+  letterboxed photos ``(N, S, S, 3)`` -> normalisation -> network -> ``[segmentation (N, K, h, w),
+  embedding (N, n, h, w)]``; the grouping after it is numpy (:class:`facealign.codecs.BottomUpCodec`).
 
 The shipped models' stage graphs are exported once, by ``scripts/export_stages.py``
 (:func:`facealign.export.export_stage`), into ``facealign/weights/``; inference without torch reads
@@ -30,8 +33,10 @@ from .card import ModelCard
 from .runtime import STAGE_NAMES, LandmarkRunner, OnnxRunner
 
 __all__ = [
+    "BottomUpStage",
     "LandmarkStage",
     "TorchRunner",
+    "bottomup_runner",
     "build_stage",
     "export_onnx_bytes",
     "make_runner",
@@ -73,6 +78,18 @@ class TorchRunner:
         return [t.float().cpu().numpy() for t in _flat(out)]
 
 
+class _Normalise(torch.nn.Module):
+    """uint8 RGB images ``(B, S, S, 3)`` -> ``x = (rgb - mean) / std`` as float32 ``(B, 3, S, S)``."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return (images.permute(0, 3, 1, 2).float() - self.mean) / self.std
+
+
 class LandmarkStage(torch.nn.Module):
     """The landmark stage between an aligned crop and its points, as one module (and one ONNX graph).
 
@@ -85,13 +102,12 @@ class LandmarkStage(torch.nn.Module):
     def __init__(self, net: torch.nn.Module, task: Any, *, mean: Sequence[float], std: Sequence[float], flip_test: bool = False) -> None:
         super().__init__()
         self.net, self.task, self.flip_test = net.eval(), task, bool(flip_test)
-        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1))
+        self.normalise = _Normalise(mean, std)
 
     def forward(self, crops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         from .tasks import predict_crops
 
-        x = (crops.permute(0, 3, 1, 2).float() - self.mean) / self.std
+        x = self.normalise(crops)
         coords, scores = self.task.decode(predict_crops(self.net, x, task=self.task, flip_test=self.flip_test))
         return coords.float(), scores.float()
 
@@ -199,7 +215,47 @@ def build_stage(net: torch.nn.Module, card: ModelCard, *, flip_test: bool = Fals
     return LandmarkStage(net, task, mean=card.mean, std=card.std, flip_test=flip_test)
 
 
-def stage_onnx_bytes(stage: LandmarkStage, input_size: int, *, opset: int = 17) -> bytes:
-    """``stage`` as an ONNX graph: input ``input`` uint8 ``(batch, S, S, 3)``, outputs :data:`STAGE_NAMES`."""
+def stage_onnx_bytes(
+    stage: torch.nn.Module, input_size: int, *, opset: int = 17, names: Sequence[str] = STAGE_NAMES
+) -> bytes:
+    """``stage`` as an ONNX graph: input ``input`` uint8 ``(batch, S, S, 3)``, outputs ``names`` (a
+    :class:`LandmarkStage`'s :data:`STAGE_NAMES`, a :class:`BottomUpStage`'s segmentation and embedding)."""
     example = torch.zeros(1, input_size, input_size, 3, dtype=torch.uint8)
-    return export_onnx_bytes(stage, input_size, names=STAGE_NAMES, example=example, opset=opset)
+    return export_onnx_bytes(stage, input_size, names=names, example=example, opset=opset)
+
+
+class BottomUpStage(torch.nn.Module):
+    """A bottom-up model's stage as one module (and one ONNX graph): uint8 RGB letterboxed photos
+    ``(B, S, S, 3)`` -> ``x = (rgb - mean) / std`` -> the network -> ``(segmentation (B, K, h, w) logits,
+    embedding (B, n, h, w))``, the order of :data:`facealign.bottomup.BOTTOMUP_NAMES`."""
+
+    def __init__(self, net: torch.nn.Module, *, mean: Sequence[float], std: Sequence[float]) -> None:
+        super().__init__()
+        self.net, self.normalise = net.eval(), _Normalise(mean, std)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        segmentation, embedding = self.net(self.normalise(images))
+        return segmentation, embedding
+
+
+def bottomup_runner(
+    net: torch.nn.Module, *, mean: Sequence[float], std: Sequence[float], backend: str, device: str = "cpu", threads: int = 1
+) -> Any:
+    """:class:`BottomUpStage` of ``net`` on ``backend``: uint8 photos ``(N, S, S, 3)`` -> ``(segmentation,
+    embedding)``. ``"torch"``: tensors on ``device`` (what training's validation keeps); ``"onnx"``: numpy,
+    from ONNX Runtime on the stage's graph exported in memory (:func:`facealign.export.bottomup_graph_bytes`
+    writes the same graph with its card)."""
+    stage = BottomUpStage(net, mean=mean, std=std)
+    if backend == "onnx":
+        from .bottomup import BOTTOMUP_NAMES
+
+        return OnnxRunner(stage_onnx_bytes(stage, int(net.input_size), names=BOTTOMUP_NAMES), threads=threads, device=device)
+    if backend != "torch":
+        raise ValueError(f"unknown backend {backend!r}; expected 'onnx' or 'torch'")
+    stage = stage.to(torch.device(device))
+
+    def run(images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        with torch_threads(threads), torch.no_grad():
+            return stage(torch.from_numpy(np.ascontiguousarray(images)).to(stage.normalise.mean.device))
+
+    return run

@@ -15,13 +15,24 @@ TINY_KWARGS = {"width": 0.25, "input_size": 64, "filters": 16}
 
 
 @pytest.fixture(scope="session")
-def ckpt(tmp_path_factory) -> Path:
-    """A checkpoint file (as the trainer writes them) of the tiny model, seed 0."""
-    torch.manual_seed(0)
-    net = create_model("facealign_mnv2_050_68", **TINY_KWARGS)
-    path = tmp_path_factory.mktemp("ck") / "tiny.pt"
-    torch.save({"model": net.state_dict(), "model_name": "facealign_mnv2_050_68", "model_kwargs": TINY_KWARGS}, path)
-    return path
+def seeded_checkpoint(tmp_path_factory):
+    """``seeded_checkpoint(name, kwargs)``: a checkpoint file as the trainer writes them, of model ``name``
+    built with ``kwargs`` with seed 0, in a fresh folder."""
+
+    def write(name: str, kwargs: dict) -> Path:
+        torch.manual_seed(0)
+        net = create_model(name, **kwargs)
+        path = tmp_path_factory.mktemp("ck") / f"{name}.pt"
+        torch.save({"model": net.state_dict(), "model_name": name, "model_kwargs": kwargs}, path)
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def ckpt(seeded_checkpoint) -> Path:
+    """A checkpoint file of the tiny model, seed 0."""
+    return seeded_checkpoint("facealign_mnv2_050_68", TINY_KWARGS)
 
 
 @pytest.fixture(scope="session")

@@ -120,7 +120,7 @@ def test_untrained_tiny_model_runs_on_a_real_photo() -> None:
         assert found.sum() >= 17 and np.all(f.scores[~found] == 0)
         inside = apply_affine(m, f.points[found].astype(np.float64))  # back in the network input frame
         assert (inside >= -0.5 - 1e-3).all() and (inside <= 63.5 + 1e-3).all()
-    with pytest.raises(TypeError, match="registered name or an nn.Module"):
+    with pytest.raises(TypeError, match=r"a registered name, a bottom-up graph file \(.onnx\), a GraphFile or an nn.Module, got int"):
         FoxNetPredictor(3)
 
 

@@ -98,7 +98,7 @@ INFERENCE_MODULES = [
     "facealign", "facealign.api", "facealign.detector", "facealign.runtime", "facealign.imageio",
     "facealign.types", "facealign.video", "facealign.tracking", "facealign.detect_run", "facealign.cli",
     "facealign.card", "facealign.geometry", "facealign.landmarks", "facealign.face_motion", "facealign.smoothing",
-    "facealign.headpose", "facealign.arcface",
+    "facealign.headpose", "facealign.arcface", "facealign.bottomup", "facealign.codecs.bottomup",
 ]
 #: The training and evaluation side (and torch) that the inference side must never pull in.
 TRAINING_MODULES = ["torch", "facealign.engine", "facealign.losses", "facealign.models", "facealign.tasks", "facealign.evaluation",

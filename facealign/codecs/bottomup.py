@@ -12,13 +12,16 @@ FoxNet paper, Sec. II (Fig. 2 A, Fig. 3). One object makes the training targets 
   the cell of each visible landmark; faces are painted in list order, so a later face covers an earlier
   one as in a composed canvas (:func:`facealign.data.multiface.compose_canvas`).
 
-**decode** (one image's ``(K, h, w)`` logits and ``(n, h, w)`` embeddings), as Fig. 3 and Sec. II-C:
+**decode** (one image's ``(K, h, w)`` logits and ``(n, h, w)`` embeddings), as Fig. 3 and Sec. II-C, in
+numpy and OpenCV (the torch-free inference package runs it; training's torch outputs are converted to numpy
+by their caller, :meth:`facealign.bottomup.FoxNetPredictor.decode`):
 
 1. per-channel non-maximum suppression: a cell is a candidate when it equals the ``nms_kernel`` max-pool
    of its channel and its probability ``sigmoid(logit)`` reaches ``threshold`` (at most
-   ``max_per_channel`` per channel, best first);
-2. sub-pixel refinement: one Newton step of the log-probability along x and along y from the three cells
-   around the peak (exact for a Gaussian; clipped to half a cell);
+   ``max_per_channel`` per channel, best first); done on the logits (the sigmoid keeps the order, and
+   float rounding of the probabilities would make ties of neighbours that differ);
+2. sub-pixel refinement: one Newton step of the log-probability ``log sigmoid(logit)`` along x and along
+   y from the three cells around the peak (exact for a Gaussian; clipped to half a cell);
 3. the candidates' embeddings, normalised to unit length (the Fox loss only shapes their direction), are
    grouped with ``bandwidth``: ``grouping="anchor"`` (default) seeds a face per peak of the landmark with
    the most candidates and gives every other candidate to its nearest seed in one pass
@@ -41,17 +44,16 @@ from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 
-from ..losses.fox_loss import DELTA_D
 from ..types import heatmap_to_input, input_to_heatmap
 from .anchor_grouping import anchor_grouping
-from .heatmap import gaussian_heatmaps
 from .mean_shift import mean_shift
 
-__all__ = ["BANDWIDTH", "GROUPINGS", "BottomUpCodec", "BottomUpTargets", "DecodedFace", "nms_peaks", "refine_peaks"]
+__all__ = ["BANDWIDTH", "DELTA_D", "GROUPINGS", "BottomUpCodec", "BottomUpTargets", "DecodedFace", "nms_peaks", "refine_peaks", "log_sigmoid", "sigmoid"]
 
+#: Distance margin of the Fox loss (:mod:`facealign.losses.fox_loss`, which imports it from here): instance
+#: means are pushed to a cosine distance of at least ``2 * DELTA_D``; not in the paper.
+DELTA_D = 0.5
 #: Mean-shift bandwidth on unit embeddings. The Fox loss pushes instance means to a cosine distance of
 #: at least ``2 delta_d``, i.e. a chord of ``sqrt(2 * 2 delta_d)``; half of it separates two such means.
 #: The paper does not give its bandwidth.
@@ -86,49 +88,67 @@ class DecodedFace(NamedTuple):
     scores: np.ndarray
 
 
-def nms_peaks(
-    probs: torch.Tensor, *, kernel: int = NMS_KERNEL, threshold: float = THRESHOLD, max_per_channel: int = MAX_PER_CHANNEL
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per-channel max-pool NMS. Shape: ``(K, h, w) -> channel, row, col (M,) long, score (M,)``.
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """``1 / (1 + exp(-x))`` elementwise, in float64."""
+    return np.exp(log_sigmoid(logits))
 
-    A cell is kept when it equals the maximum of its ``kernel x kernel`` window in its own channel
-    (ties all kept) and is ``>= threshold``; per channel at most ``max_per_channel``, highest first.
+
+def log_sigmoid(logits: np.ndarray) -> np.ndarray:
+    """``log sigmoid(x) = -log(1 + exp(-x))`` elementwise, in float64, without overflow."""
+    return -np.logaddexp(0.0, -np.asarray(logits, dtype=np.float64))
+
+
+def nms_peaks(
+    probs: np.ndarray, *, kernel: int = NMS_KERNEL, threshold: float = THRESHOLD, max_per_channel: int = MAX_PER_CHANNEL
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-channel max-pool NMS. Shape: ``(K, h, w) -> channel, row, col (M,) int64, score (M,)``.
+
+    ``probs`` may be any scores that rise with the probability (the codec gives logits, and the
+    threshold's logit). A cell is kept when it equals the maximum of its ``kernel x kernel`` window in its own channel
+    (ties all kept; the window stops at the map's border) and is ``>= threshold``; per channel at most
+    ``max_per_channel``, highest first (equal scores in raster order). Candidates come channel by channel.
     """
-    if probs.ndim != 3:
-        raise ValueError(f"nms_peaks: probabilities must be (K, h, w), got {tuple(probs.shape)}")
+    p = np.asarray(probs)
+    if p.ndim != 3:
+        raise ValueError(f"nms_peaks: probabilities must be (K, h, w), got {tuple(p.shape)}")
     if kernel < 1 or kernel % 2 == 0:
         raise ValueError(f"nms_peaks: kernel must be odd and >= 1, got {kernel}")
-    k, h, w = probs.shape
-    pooled = F.max_pool2d(probs[None], kernel, stride=1, padding=kernel // 2)[0]
-    masked = torch.where(probs == pooled, probs, torch.full_like(probs, -1.0)).flatten(1)
-    values, idx = masked.topk(min(int(max_per_channel), h * w), dim=1)
-    keep = values >= threshold
-    channel = torch.arange(k, device=probs.device)[:, None].expand_as(idx)[keep]
-    flat = idx[keep]
-    return channel, torch.div(flat, w, rounding_mode="floor"), flat % w, values[keep]
+    p = p.astype(np.promote_types(p.dtype, np.float32), copy=False)  # cv2.dilate: float32 or float64
+    window = np.ones((kernel, kernel), dtype=np.uint8)
+    # cv2.dilate is the max filter; its default border leaves cells outside the map out of the maximum
+    pooled = np.stack([cv2.dilate(c, window) for c in p]) if kernel > 1 else p
+    channel, row, col = np.nonzero((p == pooled) & (p >= threshold))
+    score = p[channel, row, col]
+    order = np.lexsort((-score, channel))  # by channel, best first; stable, so ties stay in raster order
+    channel, row, col, score = channel[order], row[order], col[order], score[order]
+    rank = np.arange(len(channel)) - np.searchsorted(channel, channel, side="left")
+    keep = rank < int(max_per_channel)
+    return channel[keep], row[keep], col[keep], score[keep]
 
 
-def refine_peaks(probs: torch.Tensor, channel: torch.Tensor, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+def refine_peaks(logits: np.ndarray, channel: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
     """Sub-pixel ``(x, y)`` cells of peaks: one Newton step of ``log p`` per axis from the 3 cells around.
 
-    ``dx = (L[x-1] - L[x+1]) / (2 (L[x-1] - 2 L[x] + L[x+1]))`` with ``L = log p`` (exact for a Gaussian),
-    0 where the curvature is not negative or at the border, clipped to ``+-0.5``.
-    Shape: ``(K, h, w)``, indices ``(M,)`` -> ``(M, 2)``.
+    ``dx = (L[x-1] - L[x+1]) / (2 (L[x-1] - 2 L[x] + L[x+1]))`` with ``L = log p = log sigmoid(logit)``
+    (exact for a Gaussian ``p``; ``p`` floored at :data:`LOG_FLOOR`), 0 where the curvature is not negative
+    or at the border, clipped to ``+-0.5``. Shape: ``(K, h, w)`` logits, indices ``(M,)`` -> ``(M, 2)`` float64.
     """
-    k, h, w = probs.shape
-    logp = torch.log(probs.clamp(min=LOG_FLOOR))
+    z = np.asarray(logits)
+    k, h, w = z.shape
+    channel, row, col = (np.asarray(i, dtype=np.int64) for i in (channel, row, col))
+    floor = np.log(LOG_FLOOR)
 
-    def step(centre_idx: torch.Tensor, n: int, at: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        lo, hi = (centre_idx - 1).clamp(min=0), (centre_idx + 1).clamp(max=n - 1)
-        left, mid, right = at(lo), at(centre_idx), at(hi)
+    def step(centre: np.ndarray, n: int, at: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        near = (np.maximum(centre - 1, 0), centre, np.minimum(centre + 1, n - 1))
+        left, mid, right = (np.maximum(log_sigmoid(at(i)), floor) for i in near)
         curv = left - 2.0 * mid + right
-        inside = (centre_idx > 0) & (centre_idx < n - 1) & (curv < 0)
-        d = 0.5 * (left - right) / torch.where(inside, curv, torch.ones_like(curv))
-        return torch.where(inside, d, torch.zeros_like(d)).clamp(-MAX_STEP, MAX_STEP)
+        inside = (centre > 0) & (centre < n - 1) & (curv < 0)
+        d = 0.5 * (left - right) / np.where(inside, curv, 1.0)
+        return np.clip(np.where(inside, d, 0.0), -MAX_STEP, MAX_STEP)
 
-    dx = step(col, w, lambda c: logp[channel, row, c])
-    dy = step(row, h, lambda r: logp[channel, r, col])
-    return torch.stack([col.to(logp.dtype) + dx, row.to(logp.dtype) + dy], dim=-1)
+    dx = step(col, w, lambda c: z[channel, row, c])
+    dy = step(row, h, lambda r: z[channel, r, col])
+    return np.stack([col + dx, row + dy], axis=-1)
 
 
 class BottomUpCodec:
@@ -216,6 +236,10 @@ class BottomUpCodec:
         instance = np.zeros((hs, hs), dtype=np.int64)
         if not cells:
             return BottomUpTargets(segmentation, instance)
+        import torch  # training side: the targets are drawn by the heatmap codec's Gaussians
+
+        from .heatmap import gaussian_heatmaps
+
         maps = gaussian_heatmaps(torch.from_numpy(np.stack(cells)).float(), width=hs, height=hs, sigma=self.sigma)
         segmentation = torch.nan_to_num(maps, nan=0.0).amax(dim=0).numpy()
         for f, c in enumerate(cells):
@@ -240,24 +264,28 @@ class BottomUpCodec:
         return (inside_y[:, :, None] & inside_x[:, None, :]).any(axis=0)
 
     # ------------------------------------------------------------------------------------------ decode
-    def candidates(self, logits: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def candidates(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Steps 1-2: landmark candidates of one image's ``(K, h, w)`` logits.
 
         Returns channel ``(M,)``, integer cell ``(M, 2)`` as ``(row, col)``, sub-pixel ``(x, y)`` cells
-        ``(M, 2)`` and scores ``(M,)``, as numpy.
+        ``(M, 2)`` and scores ``(M,)``.
         """
+        logits = np.asarray(logits)
         if logits.ndim != 3 or logits.shape[0] != self.num_points:
             raise ValueError(f"BottomUpCodec: logits must be ({self.num_points}, h, w), got {tuple(logits.shape)}")
-        probs = torch.sigmoid(logits.detach().to(torch.promote_types(logits.dtype, torch.float32)))
-        ch, row, col, score = nms_peaks(
-            probs, kernel=self.nms_kernel, threshold=self.threshold, max_per_channel=self.max_per_channel
+        ch, row, col, top = nms_peaks(
+            logits, kernel=self.nms_kernel, threshold=math.log(self.threshold / (1.0 - self.threshold)),
+            max_per_channel=self.max_per_channel,
         )
-        xy = refine_peaks(probs, ch, row, col)
-        return ch.cpu().numpy(), torch.stack([row, col], 1).cpu().numpy(), xy.cpu().numpy(), score.cpu().numpy()
+        score = sigmoid(top)
+        keep = score >= self.threshold  # the threshold's logit is rounded: the probability decides
+        ch, row, col, score = ch[keep], row[keep], col[keep], score[keep]
+        return ch, np.stack([row, col], 1), refine_peaks(logits, ch, row, col), score
 
-    def decode(self, logits: torch.Tensor, embedding: torch.Tensor) -> list[DecodedFace]:
-        """Faces of one image. Shape: ``(K, h, w)`` logits, ``(n, h, w)`` embeddings -> list of
+    def decode(self, logits: np.ndarray, embedding: np.ndarray) -> list[DecodedFace]:
+        """Faces of one image. Shape: ``(K, h, w)`` logits, ``(n, h, w)`` embeddings (numpy) -> list of
         :class:`DecodedFace` (``(K, 2)`` input pixels, ``(K,)`` scores), best first; ``[]`` when none."""
+        logits, embedding = np.asarray(logits), np.asarray(embedding)
         if embedding.ndim != 3 or embedding.shape[1:] != logits.shape[1:]:
             raise ValueError(
                 f"BottomUpCodec: embedding must be (n, h, w) with the logits' h, w {tuple(logits.shape[1:])}, got {tuple(embedding.shape)}"
@@ -265,7 +293,7 @@ class BottomUpCodec:
         channel, cell, xy, score = self.candidates(logits)
         if len(channel) == 0:
             return []
-        emb = embedding.detach()[:, torch.from_numpy(cell[:, 0]), torch.from_numpy(cell[:, 1])].T.double().cpu().numpy()
+        emb = embedding[:, cell[:, 0], cell[:, 1]].T.astype(np.float64)
         emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
         if self.grouping == "mean_shift":
             labels, _ = mean_shift(emb, bandwidth=self.bandwidth)
@@ -290,7 +318,7 @@ class BottomUpCodec:
         keep = keep[np.argsort(-scores[keep].sum(axis=1), kind="stable")]
         return [DecodedFace(pts[g], scores[g]) for g in keep]
 
-    def decode_batch(self, logits: torch.Tensor, embedding: torch.Tensor) -> list[list[DecodedFace]]:
+    def decode_batch(self, logits: np.ndarray, embedding: np.ndarray) -> list[list[DecodedFace]]:
         """:meth:`decode` per image of ``(B, K, h, w)`` logits and ``(B, n, h, w)`` embeddings."""
         if logits.ndim != 4 or embedding.ndim != 4 or logits.shape[0] != embedding.shape[0]:
             raise ValueError(

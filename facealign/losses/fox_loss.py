@@ -44,6 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..codecs.bottomup import DELTA_D
+
 __all__ = [
     "ALPHA",
     "BETA",
@@ -69,8 +71,8 @@ BETA = 1.0
 GAMMA = 0.001
 #: Variance margin (cosine distance of a pixel to its instance mean that costs nothing); not in the paper.
 DELTA_V = 0.1
-#: Distance margin: instance means are pushed to a cosine distance of at least ``2 * DELTA_D``; not in the paper.
-DELTA_D = 0.5
+# DELTA_D, the distance margin (instance means pushed to a cosine distance of at least 2 * DELTA_D), is
+# defined with the codec, whose grouping bandwidth follows from it and which runs without torch.
 #: Radius of the hypersphere the instance means are pushed onto (Eq. 4); not in the paper.
 RADIUS = 1.0
 #: Focusing exponent of the quality focal loss (Li et al. 2020 use 2).

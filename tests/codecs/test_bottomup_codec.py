@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy.special import logit
 
 from facealign.codecs import BottomUpCodec, mean_shift, nms_peaks, refine_peaks
-from facealign.codecs.bottomup import BANDWIDTH
+from facealign.codecs.bottomup import BANDWIDTH, log_sigmoid, sigmoid
 from facealign.codecs.heatmap import gaussian_heatmaps
 
 #: A 5-point face (eyes, nose, mouth corners) in input pixels, 20 px wide.
@@ -18,16 +19,15 @@ def _codec(**kw: object) -> BottomUpCodec:
     return BottomUpCodec(input_size=128, heatmap_size=32, num_points=5, **kw)
 
 
-def _perfect_outputs(codec: BottomUpCodec, faces: list[np.ndarray], dim: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+def _perfect_outputs(codec: BottomUpCodec, faces: list[np.ndarray], dim: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Logits whose sigmoid is the target exactly; one-hot embeddings per instance (basis vector f for
     face f, the last basis vector off the faces)."""
     t = codec.encode(faces)
-    logits = torch.logit(torch.from_numpy(t.segmentation).double().clamp(1e-6, 1 - 1e-6))
-    emb = torch.zeros(dim, codec.heatmap_size, codec.heatmap_size, dtype=torch.float64)
-    inst = torch.from_numpy(t.instance)
+    logits = logit(np.clip(t.segmentation.astype(np.float64), 1e-6, 1 - 1e-6))
+    emb = np.zeros((dim, codec.heatmap_size, codec.heatmap_size))
     for f in range(len(faces)):
-        emb[f][inst == f + 1] = 1.0
-    emb[dim - 1][inst == 0] = 1.0
+        emb[f][t.instance == f + 1] = 1.0
+    emb[dim - 1][t.instance == 0] = 1.0
     return logits, emb
 
 
@@ -63,7 +63,7 @@ def test_encode_targets() -> None:
 
 
 def test_nms_hand_worked() -> None:
-    probs = torch.tensor([[[0.1, 0.9, 0.2, 0.1], [0.3, 0.4, 0.2, 0.8], [0.1, 0.2, 0.1, 0.7]]])
+    probs = np.array([[[0.1, 0.9, 0.2, 0.1], [0.3, 0.4, 0.2, 0.8], [0.1, 0.2, 0.1, 0.7]]])
     # 0.9 at (0, 1) and 0.8 at (1, 3) are the maxima of their 3 x 3 windows; 0.7 at (2, 3) sees 0.8, 0.4 sees 0.9
     ch, row, col, score = nms_peaks(probs, kernel=3, threshold=0.5)
     assert ch.tolist() == [0, 0] and row.tolist() == [0, 1] and col.tolist() == [1, 3]
@@ -74,15 +74,24 @@ def test_nms_hand_worked() -> None:
     assert nms_peaks(probs, kernel=1, threshold=0.5)[3].tolist() == pytest.approx([0.9, 0.8, 0.7])
     with pytest.raises(ValueError, match="odd"):
         nms_peaks(probs, kernel=2)
+    # two channels, a tie: both cells of equal score are kept, in raster order, channel 0 first
+    two = np.stack([probs[0], np.array([[0.6, 0.0, 0.0, 0.6], [0.0, 0.0, 0.0, 0.0], [0.0, 0.95, 0.0, 0.0]])])
+    ch, row, col, score = nms_peaks(two, kernel=3, threshold=0.5)
+    assert ch.tolist() == [0, 0, 1, 1, 1] and row.tolist() == [0, 1, 2, 0, 0] and col.tolist() == [1, 3, 1, 0, 3]
+    assert score.tolist() == pytest.approx([0.9, 0.8, 0.95, 0.6, 0.6])
+    assert nms_peaks(two, kernel=3, threshold=0.5, max_per_channel=1)[0].tolist() == [0, 1]
+    with pytest.raises(ValueError, match=r"probabilities must be \(K, h, w\), got \(3, 4\)"):
+        nms_peaks(probs[0])
 
 
 def test_refine_is_exact_on_a_gaussian() -> None:
-    probs = gaussian_heatmaps(torch.tensor([[2.3, 1.8]], dtype=torch.float64), width=6, height=6, sigma=1.0)
-    xy = refine_peaks(probs, torch.tensor([0]), torch.tensor([2]), torch.tensor([2]))
-    np.testing.assert_allclose(xy.numpy(), [[2.3, 1.8]], atol=1e-9)
+    probs = gaussian_heatmaps(torch.tensor([[2.3, 1.8]], dtype=torch.float64), width=6, height=6, sigma=1.0).numpy()
+    xy = refine_peaks(logit(probs), np.array([0]), np.array([2]), np.array([2]))  # log sigmoid(logit p) = log p
+    assert xy.dtype == np.float64
+    np.testing.assert_allclose(xy, [[2.3, 1.8]], atol=1e-9)
     # at the border there is no neighbour on one side: the integer cell is kept
-    edge = refine_peaks(probs, torch.tensor([0]), torch.tensor([0]), torch.tensor([0]))
-    np.testing.assert_allclose(edge.numpy(), [[0.0, 0.0]])
+    edge = refine_peaks(logit(probs), np.array([0]), np.array([0]), np.array([0]))
+    np.testing.assert_allclose(edge, [[0.0, 0.0]])
 
 
 def test_mean_shift_finds_two_blobs() -> None:
@@ -131,11 +140,11 @@ def test_assemble_keeps_the_best_candidate_per_landmark_and_drops_small_groups()
 
 def test_decode_checks_shapes_and_handles_no_candidates() -> None:
     codec = _codec()
-    assert codec.decode(torch.full((5, 32, 32), -10.0), torch.zeros(8, 32, 32)) == []
+    assert codec.decode(np.full((5, 32, 32), -10.0, dtype=np.float32), np.zeros((8, 32, 32), dtype=np.float32)) == []
     with pytest.raises(ValueError, match=r"logits must be \(5, h, w\)"):
-        codec.decode(torch.zeros(4, 32, 32), torch.zeros(8, 32, 32))
+        codec.decode(np.zeros((4, 32, 32)), np.zeros((8, 32, 32)))
     with pytest.raises(ValueError, match="embedding must be"):
-        codec.decode(torch.zeros(5, 32, 32), torch.zeros(8, 16, 32))
+        codec.decode(np.zeros((5, 32, 32)), np.zeros((8, 16, 32)))
     with pytest.raises(ValueError, match="multiple of heatmap_size"):
         BottomUpCodec(input_size=100, heatmap_size=32, num_points=5)
 
@@ -150,3 +159,19 @@ def test_replace_changes_only_what_it_is_given_and_checks_it():
         codec.replace(threshold=1.5)
     with pytest.raises(TypeError, match=r"unknown settings \['radius'\]"):
         codec.replace(radius=2)
+
+
+def test_sigmoid_hand_worked_and_the_candidate_threshold() -> None:
+    # log sigmoid(0) = -log 2; sigmoid(log 3) = 3 / 4; far out: no overflow, log sigmoid(-800) = -800 exactly
+    np.testing.assert_allclose(log_sigmoid(np.array([0.0, -800.0, 800.0])), [-np.log(2.0), -800.0, 0.0])
+    assert sigmoid(np.float32(np.log(3.0))) == pytest.approx(0.75)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):  # underflow to 0 is the answer
+        assert sigmoid(np.array([-800.0]))[0] == 0.0
+    # a peak just over logit(0.3) = log(3 / 7) and one just under it: threshold 0.3 keeps the first only
+    codec = _codec(threshold=0.3)
+    logits = np.full((5, 32, 32), -20.0)
+    logits[0, 10, 10] = np.log(0.3 / 0.7) + 1e-9
+    logits[1, 10, 10] = np.log(0.3 / 0.7) - 1e-9
+    channel, cell, xy, score = codec.candidates(logits)
+    assert channel.tolist() == [0] and cell.tolist() == [[10, 10]] and score == pytest.approx([0.3])
+    np.testing.assert_allclose(xy, [[10.0, 10.0]])  # a symmetric peak: no sub-pixel step
