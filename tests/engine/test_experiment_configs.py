@@ -43,8 +43,8 @@ def _shrunk(path: Path, tmp_path: Path):
 def test_there_are_experiment_configs_and_each_model_has_a_tiny_size():
     assert sorted(p.stem for p in EXPERIMENTS) == [
         "hih_human_128", "hih_human_128_e36", "hih_human_256", "hih_human_256_e60", "hih_wom_human_128_e36",
-        "hih_wov_human_128_e36", "propnet_human_awing", "propnet_human_focalwing", "propnet_nolpm_human_awing",
-        "propnet_nolpm_human_focalwing", "scc_fc_human", "scc_fc_human_e60", "scc_human", "scc_human_e60",
+        "hih_wov_human_128_e36", "propnet_human_awing", "propnet_human_awing_e10", "propnet_human_focalwing",
+        "propnet_nolpm_human_awing", "propnet_nolpm_human_awing_e10", "propnet_nolpm_human_focalwing", "scc_fc_human", "scc_fc_human_e60", "scc_human", "scc_human_e60",
     ]
     assert {load_config(p).model for p in EXPERIMENTS} <= set(TINY)
 
