@@ -1,0 +1,86 @@
+"""The list of really occluded held-out faces (``configs/occluded_300w_human.tsv``), its reader, the contact
+sheets it was made from, and the real-occlusion NME of ``benchmarks/occlusion_real.py``."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import occlusion_real
+from facealign.data.readers import AnnotationError, read_excluded_paths
+
+REPO = Path(__file__).resolve().parents[1]
+LIST = REPO / "configs/occluded_300w_human.tsv"
+HOLDOUT = REPO / "configs/holdout_300w_human.txt"
+
+
+def test_the_real_list_names_held_out_faces_and_points_0_to_67_once_each():
+    rows = occlusion_real.read_hidden_points(LIST, holdout=HOLDOUT)
+    held = read_excluded_paths(HOLDOUT)
+    assert len(held) == 120 and {r.face for r in rows} <= held
+    per_face: dict[str, list[int]] = {}
+    for r in rows:
+        assert r.kind in occlusion_real.KINDS and r.note and all(0 <= k <= 67 for k in r.indices)
+        per_face.setdefault(r.face, []).extend(r.indices)
+    assert all(len(v) == len(set(v)) for v in per_face.values())
+    assert len({(r.face, r.kind) for r in rows}) == len(rows)
+    # rows checked against the sheets by hand: the sunglasses hide both eyes (36-47), the microphone the chin
+    by = {(r.face, r.kind): r.indices for r in rows}
+    assert by["afw/2353849_1", "sunglasses"] == tuple(range(36, 48))
+    assert by["afw/2844520516_1", "object"] == (7, 8)
+    # enough faces with something in front of them to measure on (32 when written), and the turned heads apart
+    assert len({r.face for r in rows if r.kind in occlusion_real.OCCLUDERS}) >= 30
+    assert len({r.face for r in rows if r.kind == "self"}) >= 30
+
+
+def test_parse_indices_ranges_and_singles():
+    assert occlusion_real.parse_indices("0-3,16", "f:1", 68) == (0, 1, 2, 3, 16)
+    assert occlusion_real.parse_indices(" 67 ", "f:1", 68) == (67,)
+    with pytest.raises(AnnotationError, match=r"f:2: expected point indices 0\.\.67 \(ranges a-b with a <= b\), got '60-70'"):
+        occlusion_real.parse_indices("60-70", "f:2", 68)
+    with pytest.raises(AnnotationError, match=r"f:3: expected point indices 0\.\.67 .*got '5-2'"):
+        occlusion_real.parse_indices("5-2", "f:3", 68)
+    with pytest.raises(AnnotationError, match=r"f:4: expected each point index once, got 3 twice in '1-3,3'"):
+        occlusion_real.parse_indices("1-3,3", "f:4", 68)
+    with pytest.raises(AnnotationError, match=r"f:5: expected a point index in 'a' to be an integer, got 'a'"):
+        occlusion_real.parse_indices("a", "f:5", 68)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("afw/1_1\thand\t1-2", r"x\.tsv:2: expected 4 tab-separated fields \(face id, kind, indices, words\), got 3"),
+        ("afw/1_1\thands\t1\tx", r"x\.tsv:2: expected a kind among hair, hand, .*, self, frame, got 'hands'"),
+        ("afw/9_9\thand\t1\tx", r"x\.tsv:2: expected a face id of .*holdout\.txt, got 'afw/9_9'"),
+        ("afw/1_1\thand\t1\tx\nafw/1_1\thand\t2\ty", r"x\.tsv:3: expected one 'hand' row for afw/1_1, got another \(line 2\)"),
+        ("afw/1_1\thand\t1-4\tx\nafw/1_1\thair\t4\ty", r"x\.tsv:3: expected each point of afw/1_1 in one row, got 4 again \(line 2\)"),
+        ("afw/1_1\tself\t68\tx", r"x\.tsv:2: expected point indices 0\.\.67"),
+    ],
+)
+def test_a_bad_row_says_file_line_and_what_was_expected(tmp_path, body, message):
+    (tmp_path / "holdout.txt").write_text("# faces\nafw/1_1\n")
+    (tmp_path / "x.tsv").write_text("# header\n" + body + "\n")
+    with pytest.raises(AnnotationError, match=message):
+        occlusion_real.read_hidden_points(tmp_path / "x.tsv", holdout=tmp_path / "holdout.txt")
+
+
+def _contact_sheet():
+    spec = importlib.util.spec_from_file_location("_contact_sheet", REPO / "scripts" / "contact_sheet.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_contact_sheet_draws_each_point_in_its_region_colour_where_it_lies():
+    sheet = _contact_sheet()
+    rgb = np.zeros((50, 100, 3), np.uint8)
+    pts = np.full((68, 2), 5.0)
+    pts[36] = (49.5, 24.5)  # an eye corner, at the centre of a 100 x 50 image
+    face = np.asarray(sheet.draw_face(rgb, pts, "x", 200))  # scale 2: (49.5 + 0.5) * 2 - 0.5 = 99.5, 49.5
+    assert face.shape == (200 + sheet.TITLE_PX, 200, 3)  # a square cell, the face at its top
+    assert tuple(face[sheet.TITLE_PX + 49, 99]) == sheet.REGION_COLOURS["eyelid"]
+    pages = sheet.contact_sheets([("a", rgb, pts)] * 7, cols=3, rows=2, cell=64)
+    assert [p.size for p in pages] == [(192, 2 * (64 + sheet.TITLE_PX))] * 2
