@@ -84,3 +84,35 @@ def test_contact_sheet_draws_each_point_in_its_region_colour_where_it_lies():
     assert tuple(face[sheet.TITLE_PX + 49, 99]) == sheet.REGION_COLOURS["eyelid"]
     pages = sheet.contact_sheets([("a", rgb, pts)] * 7, cols=3, rows=2, cell=64)
     assert [p.size for p in pages] == [(192, 2 * (64 + sheet.TITLE_PX))] * 2
+
+
+def _row(face: str, kind: str, indices: tuple[int, ...]) -> occlusion_real.HiddenPoints:
+    return occlusion_real.HiddenPoints(face, kind, indices, "", "test")
+
+
+def test_real_occlusion_nme_hand_worked():
+    """Three faces, outer eye corners (36, 45) 10 px apart, errors along x. ``c`` has nothing listed: points 0-1 off by
+    2 px (20 %), 16 by 1 px (10 %), the other 65 by 0.5 px (5 %). ``a``: a hand hides 0-1, off by 3 px (30 %), the
+    other 66 by 1 px (10 %). ``b``: its far jaw 16 hidden (self), off by 4 px (40 %), the other 67 by 0.5 px (5 %)."""
+    gt = np.zeros((3, 68, 2))
+    gt[:, 45] = (10.0, 0.0)
+    err = np.full((3, 68), 0.5)
+    err[0, :2], err[0, 16] = 2.0, 1.0  # c
+    err[1, :], err[1, :2] = 1.0, 3.0  # a
+    err[2, 16] = 4.0  # b
+    pred = gt.copy()
+    pred[..., 0] += err
+    ids, rows = ["c", "a", "b"], [_row("a", "hand", (0, 1)), _row("b", "self", (16,))]
+
+    clean = occlusion_real.real_occlusion_nme(pred, gt, ids, rows, None)
+    assert clean["n"] == 1 and clean["visible"] == pytest.approx((2 * 20 + 10 + 65 * 5) / 68)  # 5.515
+    front = occlusion_real.real_occlusion_nme(pred, gt, ids, rows, occlusion_real.OCCLUDERS)
+    assert front["n"] == 1 and front["visible"] == pytest.approx(10.0) and front["hidden"] == pytest.approx(30.0)
+    # the control: c's error over a's visible points (all but 0-1) and over its hidden ones (0-1)
+    assert front["visible_clean"] == pytest.approx((10 + 65 * 5) / 66) and front["hidden_clean"] == pytest.approx(20.0)
+    turned = occlusion_real.real_occlusion_nme(pred, gt, ids, rows, ("self",))
+    assert turned["n"] == 1 and turned["visible"] == pytest.approx(5.0) and turned["hidden"] == pytest.approx(40.0)
+    assert turned["visible_clean"] == pytest.approx((2 * 20 + 65 * 5) / 67) and turned["hidden_clean"] == pytest.approx(10.0)
+    assert occlusion_real.real_occlusion_nme(pred, gt, ids, rows, ("frame",)) == {"n": 0}
+    listed, hidden = occlusion_real.hidden_masks(ids, rows, ("self",))
+    assert listed.sum() == 3 and listed[1, :2].all() and hidden.sum() == 1 and hidden[2, 16]
