@@ -116,3 +116,18 @@ def test_real_occlusion_nme_hand_worked():
     assert occlusion_real.real_occlusion_nme(pred, gt, ids, rows, ("frame",)) == {"n": 0}
     listed, hidden = occlusion_real.hidden_masks(ids, rows, ("self",))
     assert listed.sum() == 3 and listed[1, :2].all() and hidden.sum() == 1 and hidden[2, 16]
+
+
+DATA = REPO.parent / "shared" / "data" / "300w_human"
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="shared 300w_human not present")
+def test_a_registered_model_is_scored_on_real_held_out_faces_by_their_ids():
+    from benchmarks.occlusion import load_faces
+    from facealign.metrics import nme
+
+    samples, fives, _ = load_faces(str(DATA), str(HOLDOUT), 3, "")  # no table: crops on the labels' 5 points
+    label, by_id = occlusion_real.predict_entry("facealign_mnv2_050_68", samples, fives, DATA, flip_test=False)
+    assert label == "facealign_mnv2_050_68 (flip test off)" and list(by_id) == ["afw/1295311477_1", "afw/134212_1", "afw/134212_2"]
+    pred, gt = np.stack(list(by_id.values())), np.stack([s.points for s in samples])
+    assert (nme(pred, gt, scheme="68") < 0.10).all()  # the shipped model finds these faces (about 4 % NME on the slice)
