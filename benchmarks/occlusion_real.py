@@ -6,8 +6,10 @@ For each model (``--model``, repeatable: a registered name, a checkpoint or grap
 :mod:`benchmarks.human_slice` takes them) and each group of faces (:data:`GROUPS`: nothing listed; something in
 front of the face, then hair apart from the rest; turned heads' far jaw; faces off the photo), the NME (%, outer
 eye corners) of the points no row lists and of the points the group's kinds hide, each beside the same point sets
-measured on the faces with nothing listed (:func:`real_occlusion_nme`). ``--paired``: each model against the
-first, face by face (:func:`benchmarks.human_slice.paired_difference`).
+measured on the faces with nothing listed (:func:`real_occlusion_nme`), and how much the visible points grew over
+that control with its bootstrap interval (:func:`bootstrap_growth`: SCC's claim is that the sparse graph keeps this
+growth small). ``--paired``: each model against the first, face by face
+(:func:`benchmarks.human_slice.paired_difference`), and the difference of the growths under the same draws.
 
     .venv/bin/python -m benchmarks.occlusion_real --model facealign_mnv2_050_68 --model propnet_cpu_68_nolpm \\
         [--model configs/experiments/scc_human_e60.toml=runs/scc_human_e60/last.pt ...] [--paired] [--no-flip-test]
@@ -113,14 +115,16 @@ def read_hidden_points(
 
 
 # ------------------------------------------------------------------------------------------------ scoring
-#: The groups of faces the table reports: a name and the kinds whose rows put a face in it (None: no row at all).
-GROUPS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
-    ("nothing listed", None),
-    ("something in front (any occluder)", OCCLUDERS),
-    ("of which hair", ("hair",)),
-    ("of which hands, objects, people, headwear, sunglasses, tongue", tuple(k for k in OCCLUDERS if k != "hair")),
-    ("turned heads: far jaw (self)", ("self",)),
-    ("off the photo (frame)", ("frame",)),
+#: The groups of faces the table reports: a name, the kinds whose rows put a face in it (None: no row at all) and
+#: the kinds whose rows keep a face out (the occluded faces whose head is not turned as well).
+GROUPS: tuple[tuple[str, tuple[str, ...] | None, tuple[str, ...]], ...] = (
+    ("nothing listed", None, ()),
+    ("something in front (any occluder)", OCCLUDERS, ()),
+    ("of which the head is not turned", OCCLUDERS, ("self",)),
+    ("of which hair", ("hair",), ()),
+    ("of which hands, objects, people, headwear, sunglasses, tongue", tuple(k for k in OCCLUDERS if k != "hair"), ()),
+    ("turned heads: far jaw (self)", ("self",), ()),
+    ("off the photo (frame)", ("frame",), ()),
 )
 
 
@@ -138,15 +142,19 @@ def hidden_masks(ids: list[str], rows: list[HiddenPoints], kinds: tuple[str, ...
     return listed, hidden
 
 
-def real_occlusion_nme(pred: np.ndarray, gt: np.ndarray, ids: list[str], rows: list[HiddenPoints], kinds: tuple[str, ...] | None) -> dict[str, Any]:
+def real_occlusion_nme(
+    pred: np.ndarray, gt: np.ndarray, ids: list[str], rows: list[HiddenPoints], kinds: tuple[str, ...] | None, without: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """NME (%, outer eye corners) of a model's points on the faces of one group (:data:`GROUPS`).
 
     ``kinds=None``: the faces with no row, all their points (``visible``). Otherwise the faces with a row of one of
-    ``kinds``: ``visible``, the mean NME of their points in no row at all; ``hidden``, of the points those kinds
-    hide; and as a control, ``visible_clean`` / ``hidden_clean``: the same point sets, face by face, measured on
-    the faces with no row (the mean over those faces of the NME over face i's set, then the mean over i), so that a
-    harder mix of points (e.g. the jaw) is not taken for the occluder's doing. ``faces``: the per-face visible /
-    hidden NME (for paired comparisons). Shape: ``pred, gt (N, 68, 2)``, ``ids`` N face ids.
+    ``kinds`` and none of ``without``: ``visible``, the mean NME of their points in no row at all; ``hidden``, of the
+    points those kinds hide; and as a control, ``visible_clean`` / ``hidden_clean``: the same point sets, face by
+    face, measured on the faces with no row (the mean over those faces of the NME over face i's set, then the mean
+    over i), so that a harder mix of points (e.g. the jaw) is not taken for the occluder's doing. ``faces``: the
+    per-face visible / hidden NME (for paired comparisons) and ``clean_visible``, ``(n, C)``: face j of the C faces
+    with no row measured over face i's visible points (for :func:`bootstrap_growth`).
+    Shape: ``pred, gt (N, 68, 2)``, ``ids`` N face ids.
     """
     scheme = get_scheme("68")
     listed, hidden = hidden_masks(ids, rows, kinds)
@@ -155,19 +163,40 @@ def real_occlusion_nme(pred: np.ndarray, gt: np.ndarray, ids: list[str], rows: l
     def err(faces: np.ndarray, masks: np.ndarray | None) -> np.ndarray:
         return 100 * nme(pred[faces], gt[faces], scheme=scheme, norm="interocular", visible=masks)
 
-    def on_clean_faces(masks: np.ndarray) -> float:
-        return float(np.mean([err(clean, np.broadcast_to(m, (int(clean.sum()), len(m)))).mean() for m in masks]))
+    def on_clean_faces(masks: np.ndarray) -> np.ndarray:
+        return np.stack([err(clean, np.broadcast_to(m, (int(clean.sum()), len(m)))) for m in masks])
 
     if kinds is None:
         e = err(clean, None)
         return {"n": int(clean.sum()), "visible": float(e.mean()), "faces": {"visible": e}}
     group = hidden.any(axis=1)
+    if without:
+        group &= ~hidden_masks(ids, rows, without)[1].any(axis=1)
     if not group.any():
         return {"n": 0}
     vis, hid = ~listed[group], hidden[group]
-    e_vis, e_hid = err(group, vis), err(group, hid)
+    e_vis, e_hid, c_vis = err(group, vis), err(group, hid), on_clean_faces(vis)
     return {"n": int(group.sum()), "visible": float(e_vis.mean()), "hidden": float(e_hid.mean()),
-            "visible_clean": on_clean_faces(vis), "hidden_clean": on_clean_faces(hid), "faces": {"visible": e_vis, "hidden": e_hid}}
+            "visible_clean": float(c_vis.mean()), "hidden_clean": float(on_clean_faces(hid).mean()),
+            "faces": {"visible": e_vis, "hidden": e_hid, "clean_visible": c_vis}}
+
+
+def bootstrap_growth(groups: list[dict[str, Any]], *, draws: int = 10000, seed: int = 0) -> np.ndarray:
+    """How much worse the visible points of occluded faces are than the same points on the faces with nothing
+    listed, ``100 (mean visible / mean visible_clean - 1)``, for each model's group (:func:`real_occlusion_nme`),
+    under the same bootstrap draws for every model (occluded faces and clean faces drawn with replacement, apart), so
+    that models can be compared draw by draw. Row 0 of the result is each model's growth on the faces as they are.
+    Shape: ``-> (M, 1 + draws)``."""
+    n, c = groups[0]["faces"]["clean_visible"].shape
+    rng = np.random.default_rng(seed)
+    occluded = np.vstack([np.arange(n), rng.integers(0, n, (draws, n))])
+    clean = np.vstack([np.arange(c), rng.integers(0, c, (draws, c))])
+    out = []
+    for g in groups:
+        v, cv = g["faces"]["visible"], g["faces"]["clean_visible"]
+        clean_means = np.stack([cv[:, j].mean(axis=1) for j in clean])  # (1 + draws, n): face i's set on the drawn clean faces
+        out.append(100 * (v[occluded].mean(axis=1) / np.take_along_axis(clean_means, occluded, axis=1).mean(axis=1) - 1))
+    return np.stack(out)
 
 
 def predict_entry(entry: str, samples: list, fives: list[np.ndarray], root: Path, *, flip_test: bool) -> tuple[str, dict[str, np.ndarray]]:
@@ -214,24 +243,33 @@ def main(argv: list[str] | None = None) -> int:
     gt = np.stack([gt_by_id[i] for i in ids])
     print(f"{len(ids)} of the {len(gt_by_id)} held-out faces of {args.data} scored by every model (Aligner entries: crops on the "
           f"{source} 5 points); hidden points from {args.list}\n")
-    print("| model | faces | n | NME visible % | same points, faces with nothing listed % | NME hidden % | same points, nothing listed % |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| model | faces | n | NME visible % | same points, faces with nothing listed % | visible growth % (95 % CI) | "
+          "NME hidden % | same points, nothing listed % |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     results = []
     for label, by_id in models:
         pred = np.stack([by_id[i] for i in ids])
-        per_group = {name: real_occlusion_nme(pred, gt, ids, rows, kinds) for name, kinds in GROUPS}
+        per_group = {name: real_occlusion_nme(pred, gt, ids, rows, kinds, without) for name, kinds, without in GROUPS}
         results.append(per_group)
         for name, r in per_group.items():
             if not r["n"]:
                 continue
-            cells = [f"{r[k]:.2f}" if k in r else "-" for k in ("visible", "visible_clean", "hidden", "hidden_clean")]
+            cells = [f"{r[k]:.2f}" if k in r else "-" for k in ("visible", "visible_clean", "growth", "hidden", "hidden_clean")]
+            if "hidden" in r:
+                g = bootstrap_growth([r])[0]
+                cells[2] = f"{g[0]:+.1f} ({np.percentile(g[1:], 2.5):+.1f} .. {np.percentile(g[1:], 97.5):+.1f})"
             print(f"| {label} | {name} | {r['n']} | {' | '.join(cells)} |", flush=True)
     if args.paired:
+        occluded = GROUPS[1][0]
         for (label, _), per_group in zip(models[1:], results[1:]):
-            for name, part in (("nothing listed", "visible"), (GROUPS[1][0], "visible"), (GROUPS[1][0], "hidden")):
+            for name, part in (("nothing listed", "visible"), (occluded, "visible"), (occluded, "hidden")):
                 d = paired_difference(per_group[name]["faces"][part], results[0][name]["faces"][part])
                 print(f"{label} minus {models[0][0]}, {name}, {part} points: {d['mean']:+.3f} NME points (bootstrap 95 % CI "
                       f"{d['lo']:+.3f} .. {d['hi']:+.3f}), better on {d['better']} of {per_group[name]['n']} faces")
+            g = bootstrap_growth([results[0][occluded], per_group[occluded]])
+            d = g[1] - g[0]
+            print(f"{label} minus {models[0][0]}, {occluded}, growth of the visible points: {d[0]:+.1f} % points (bootstrap 95 % CI "
+                  f"{np.percentile(d[1:], 2.5):+.1f} .. {np.percentile(d[1:], 97.5):+.1f})")
     return 0
 
 

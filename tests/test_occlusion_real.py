@@ -114,6 +114,11 @@ def test_real_occlusion_nme_hand_worked():
     assert turned["n"] == 1 and turned["visible"] == pytest.approx(5.0) and turned["hidden"] == pytest.approx(40.0)
     assert turned["visible_clean"] == pytest.approx((2 * 20 + 65 * 5) / 67) and turned["hidden_clean"] == pytest.approx(10.0)
     assert occlusion_real.real_occlusion_nme(pred, gt, ids, rows, ("frame",)) == {"n": 0}
+    # hair over b's point 1 as well: b joins the occluded faces unless those with a turned head are left out
+    more = [*rows, _row("b", "hair", (1,))]
+    assert occlusion_real.real_occlusion_nme(pred, gt, ids, more, occlusion_real.OCCLUDERS)["n"] == 2
+    apart = occlusion_real.real_occlusion_nme(pred, gt, ids, more, occlusion_real.OCCLUDERS, ("self",))
+    assert apart["n"] == 1 and apart["visible"] == pytest.approx(10.0) and apart["hidden"] == pytest.approx(30.0)
     listed, hidden = occlusion_real.hidden_masks(ids, rows, ("self",))
     assert listed.sum() == 3 and listed[1, :2].all() and hidden.sum() == 1 and hidden[2, 16]
 
@@ -131,3 +136,16 @@ def test_a_registered_model_is_scored_on_real_held_out_faces_by_their_ids():
     assert label == "facealign_mnv2_050_68 (flip test off)" and list(by_id) == ["afw/1295311477_1", "afw/134212_1", "afw/134212_2"]
     pred, gt = np.stack(list(by_id.values())), np.stack([s.points for s in samples])
     assert (nme(pred, gt, scheme="68") < 0.10).all()  # the shipped model finds these faces (about 4 % NME on the slice)
+
+
+def test_bootstrap_growth_hand_worked_and_drawn_from_the_faces():
+    # two occluded faces, visible NME 2 and 4; the clean faces (2 of them) over face 0's points: 1, 3; over face 1's: 2, 2
+    group = {"faces": {"visible": np.array([2.0, 4.0]), "clean_visible": np.array([[1.0, 3.0], [2.0, 2.0]])}}
+    g = occlusion_real.bootstrap_growth([group, group], draws=200)
+    assert g.shape == (2, 201) and g[0, 0] == pytest.approx(100 * (3.0 / 2.0 - 1))  # +50 %: mean 3 against mean 2
+    assert (g[0] == g[1]).all()  # the same draws for every model: a model against itself differs by exactly 0
+    # each draw picks occluded faces (i, i') and clean faces (j, j') with replacement: 16 possible values
+    v, cv = group["faces"]["visible"], group["faces"]["clean_visible"]
+    possible = {round(100 * (v[list(i)].mean() / cv[np.ix_(list(i), list(j))].mean() - 1), 9)
+                for i in [(0, 0), (0, 1), (1, 1)] for j in [(0, 0), (0, 1), (1, 1)]}
+    assert {round(x, 9) for x in g[0, 1:]} <= possible and len({round(x, 9) for x in g[0, 1:]}) > 3
