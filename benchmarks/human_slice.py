@@ -41,6 +41,12 @@ def parse_entry(entry: str) -> tuple[str, Path | None]:
     return config, Path(ckpt) if ckpt else None
 
 
+def load_entry(entry: str) -> Trainer:
+    """The trainer of an entry (:func:`parse_entry`): the checkpoint's weights, else those the config starts from."""
+    config, ckpt = parse_entry(entry)
+    return load_trainer(config, ckpt) if ckpt else Trainer(load_config(config), config_root=Path.cwd())
+
+
 def score_slice(trainer: Trainer) -> tuple[dict[str, float], np.ndarray]:
     """``nme`` / ``fr`` / ``auc`` (%) of the trainer's model on the held-out human-68 slice, and each face's NME (%).
     Shape: ``-> ..., (N,)``."""
@@ -74,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     faces = []
     for entry in args.entries:
         config, ckpt = parse_entry(entry)
-        trainer = load_trainer(config, ckpt) if ckpt else Trainer(load_config(config), config_root=Path.cwd())
+        trainer = load_entry(entry)
         s, per_face = score_slice(trainer)
         faces.append(per_face)
         info = model_info(trainer.model, trainer.card.input_size)

@@ -59,6 +59,42 @@ def occlude_lower_face(rgb: np.ndarray, points: np.ndarray, level: float) -> tup
     return out, points[:, 1] < r0 - 0.5
 
 
+def load_faces(data: str, holdout: str = "", limit: int = 0, align_points: str | Path = "") -> tuple[list, list[np.ndarray], str]:
+    """The 68-point faces of ``data`` (those ``holdout`` names when given; the first ``limit`` when > 0), the 5 points
+    each crop is aligned on (the detector's of the ``align_points`` table, else the labels' own) and which of the
+    two it was. Shape: ``-> [Sample], [(5, 2)], str``."""
+    from facealign.data.readers import read_annotations
+    from facealign.data.sources import split_holdout
+
+    scheme = get_scheme("68")
+    samples = read_annotations(data)
+    if holdout:
+        _, samples = split_holdout(samples, data, holdout)
+    # the align_points key: the image path relative to faces/ (``../300w_human/...`` for the sets beside it)
+    keyed = [(Path(os.path.relpath(Path(s.image_path).resolve(), FACES.resolve())).as_posix(), s) for s in samples]
+    if limit > 0:
+        keyed = keyed[:limit]
+    table = json.loads(Path(align_points).read_text()) if align_points and Path(align_points).is_file() else {}
+    fives, source = [], "detector"
+    for key, s in keyed:
+        if key in table:
+            fives.append(np.asarray(table[key], np.float64).reshape(5, 2))
+        else:
+            fives.append(scheme.to_five(s.points))
+            source = "detector where audited, else labels"
+    return [s for _, s in keyed], fives, source
+
+
+def predict_aligned(aligner, images: list[np.ndarray], fives: list[np.ndarray]) -> np.ndarray:
+    """``aligner``'s points for each RGB image, its crop aligned on the given 5 points. Shape: ``-> (N, K, 2)``."""
+    return np.stack([aligner(img, color="rgb", points5=[five])[0].points.astype(np.float64) for img, five in zip(images, fives)])
+
+
+def model_label(model: str) -> str:
+    """A checkpoint by its run folder (``runs/X/last.pt`` -> ``X``), a registered name or graph as given."""
+    return Path(str(model)).parent.name if str(model).endswith(".pt") else str(model)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", required=True, help="registered name or checkpoint (repeatable)")
@@ -70,28 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from facealign.api import Aligner
-    from facealign.data.readers import read_annotations
-    from facealign.data.sources import split_holdout
     from facealign.imageio import read_image
     from facealign.metrics import nme
 
     scheme = get_scheme("68")
-    samples = read_annotations(args.data)
-    if args.holdout:
-        _, samples = split_holdout(samples, args.data, args.holdout)
-    # the align_points key: the image path relative to faces/ (``../300w_human/...`` for the sets beside it)
-    keyed = [(Path(os.path.relpath(Path(s.image_path).resolve(), FACES.resolve())).as_posix(), s) for s in samples]
-    if args.limit > 0:
-        keyed = keyed[: args.limit]
-    samples = [s for _, s in keyed]
-    table = json.loads(Path(args.align_points).read_text()) if Path(args.align_points).is_file() else {}
-    fives, source = [], "detector"
-    for key, s in keyed:
-        if key in table:
-            fives.append(np.asarray(table[key], np.float64).reshape(5, 2))
-        else:
-            fives.append(scheme.to_five(s.points))
-            source = "detector where audited, else labels"
+    samples, fives, source = load_faces(args.data, args.holdout, args.limit, args.align_points)
     images = [read_image(s.image_path) for s in samples]
     gt = np.stack([s.points for s in samples])
     print(f"{len(samples)} faces of {args.data}{' held out by ' + args.holdout if args.holdout else ''}; crops aligned on the {source} 5 points of the unoccluded photos\n")
@@ -101,12 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         aligner = Aligner(model, detector=None)
         base = None
         for level in args.levels:
-            preds, vis = [], []
-            for img, pts, five in zip(images, gt, fives):
-                occ, visible = occlude_lower_face(img, pts, level)
-                preds.append(aligner(occ, color="rgb", points5=[five])[0].points.astype(np.float64))
-                vis.append(visible)
-            pred, vis = np.stack(preds), np.stack(vis)
+            occluded, vis = zip(*(occlude_lower_face(img, pts, level) for img, pts in zip(images, gt)))
+            pred, vis = predict_aligned(aligner, list(occluded), fives), np.stack(vis)
             e_vis = nme(pred, gt, scheme=scheme, norm="interocular", visible=vis)
             hidden = ~vis
             some = hidden.any(axis=1)
@@ -115,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 base = pred
             e_same = nme(base, gt, scheme=scheme, norm="interocular", visible=vis)
             growth = float(np.mean(e_vis) / np.mean(e_same) - 1) * 100
-            rows.append((Path(str(model)).parent.name if str(model).endswith(".pt") else model, level, 100 * vis.mean(),
+            rows.append((model_label(model), level, 100 * vis.mean(),
                          100 * float(np.mean(e_vis)), None if e_hid is None else 100 * float(np.mean(e_hid)), growth))
     print("| model | occluded | points visible | NME visible (%) | NME hidden (%) | visible NME growth |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")

@@ -25,7 +25,7 @@ from .records import FaceRecord
 from .profile import cfp_to_68, cfp_to_five
 from .readers import read_excluded_paths
 
-__all__ = ["SOURCES", "human_five_override", "source_records", "source_weight", "split_holdout"]
+__all__ = ["SOURCES", "holdout_key", "human_five_override", "source_records", "source_weight", "split_holdout"]
 
 #: The label sources a training config can weight (``[data.source_weights]``).
 SOURCES = ("teacher68", "human5", "human68", "profile")
@@ -44,16 +44,19 @@ def source_weight(weights: Mapping[str, float], source: str) -> float:
     return w
 
 
+def holdout_key(image_path: str | Path, root: str | Path) -> str:
+    """A face's name in holdout files: its image path relative to ``root``, without suffix (``afw/134212_1``)."""
+    return Path(image_path).resolve().relative_to(Path(root).resolve()).with_suffix("").as_posix()
+
+
 def split_holdout(samples: Iterable[Sample], root: str | Path, holdout: str | Path) -> tuple[list[Sample], list[Sample]]:
     """``(train, held out)``: the samples whose image path relative to ``root`` (without suffix) starts
     with a line of the ``holdout`` file (``read_excluded_paths``: first field, ``#`` comments) go to the
     second list. A line names one face (``afw/123_1``) or a folder of faces (``017``: a CFP person)."""
     keys = read_excluded_paths(holdout)
-    base = Path(root).resolve()
     train, held = [], []
     for s in samples:
-        rel = Path(s.image_path).resolve().relative_to(base).with_suffix("").as_posix()
-        parts = rel.split("/")
+        parts = holdout_key(s.image_path, root).split("/")
         prefixes = {"/".join(parts[: i + 1]) for i in range(len(parts))}
         (held if prefixes & keys else train).append(s)
     return train, held
