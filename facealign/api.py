@@ -247,7 +247,7 @@ def load_predictor(
     card, net = _load_model(model)
     if card.output == "bottomup":
         return _bottomup_predictor(net, card, backend=backend, flip_test=flip_test, threads=threads, device=device)
-    stage = _torch_stage(card, net, backend=backend, device=aligner_kwargs.get("device", "cpu"), threads=threads, flip_test=flip_test)
+    stage = _torch_stage(card, net, backend=backend, device=device, threads=threads, flip_test=flip_test)
     return Aligner(stage, threads=threads, **aligner_kwargs)
 
 

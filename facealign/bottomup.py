@@ -80,8 +80,7 @@ def check_bottomup_graph(graph: GraphFile) -> GraphFile:
     """``graph`` itself when it holds a bottom-up model's stage, else ``ValueError`` saying what it holds."""
     if graph.card.output != "bottomup":
         raise ValueError(f"{graph.path}: model {graph.card.name} is a top-down landmark model, not a bottom-up one: run it with facealign.Aligner")
-    if graph.runner.input_dtype != np.uint8 or graph.outputs != BOTTOMUP_NAMES:
-        raise ValueError(f"{graph.path}: expected a uint8 photo input and outputs {BOTTOMUP_NAMES}, got outputs {graph.outputs}")
+    graph.require_io(BOTTOMUP_NAMES, image="photo")
     return graph
 
 

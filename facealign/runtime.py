@@ -13,6 +13,7 @@ holds the model card as JSON under :data:`CARD_KEY` and whether the mirrored cro
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -139,6 +140,11 @@ class GraphFile:
     def outputs(self) -> tuple[str, ...]:
         return tuple(o.name for o in self.runner.session.get_outputs())
 
+    def require_io(self, names: Sequence[str], *, image: str) -> None:
+        """``ValueError`` unless the graph takes uint8 ``image``\ s and returns ``names``, in order."""
+        if self.runner.input_dtype != np.uint8 or self.outputs != tuple(names):
+            raise ValueError(f"{self.path}: expected a uint8 {image} input and outputs {tuple(names)}, got outputs {self.outputs}")
+
 
 def read_graph(path: str | Path, *, threads: int = 1, device: str = "cpu") -> GraphFile:
     """Load a graph written by :mod:`facealign.export` with its model card.
@@ -172,8 +178,7 @@ def stage_graph(graph: GraphFile) -> StageGraph:
             f"{graph.path}: model {graph.card.name} is a bottom-up multi-face model (whole photos, no detector): "
             "use facealign.load_predictor(...) or facealign.bottomup.FoxNetPredictor"
         )
-    if graph.runner.input_dtype != np.uint8 or graph.outputs != STAGE_NAMES:
-        raise ValueError(f"{graph.path}: expected a uint8 crop input and outputs {STAGE_NAMES}, got outputs {graph.outputs}")
+    graph.require_io(STAGE_NAMES, image="crop")
     return StageGraph(graph.card, graph.metadata.get(FLIP_KEY, "false") == "true", graph.runner)
 
 
