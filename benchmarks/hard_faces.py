@@ -116,19 +116,22 @@ def _small(face: Face, rgb: np.ndarray) -> Face:
 Method = Callable[[np.ndarray, Detection], np.ndarray]
 
 
-def facealign_method(model: str, *, flip_test: bool, second_pass: bool = False) -> tuple[Method, int]:
+def facealign_method(
+    model: str, *, flip_test: bool, second_pass: bool = False, label_offset: Sequence[float] | None = None
+) -> tuple[Method, int]:
     """A facealign model aligned on the detector's 5 points; with ``second_pass``, aligned again on the 5 points
     of its own first prediction (the scheme's 5-point groups) and run once more (for profiles, where the
-    detector's 5 points are poor)."""
+    detector's 5 points are poor); ``label_offset``: the Aligner's (people's labelling convention)."""
     from facealign.api import Aligner
 
-    aligner = Aligner(model, detector=None, backend="onnx", threads=1, flip_test=flip_test)
+    aligner = Aligner(model, detector=None, backend="onnx", threads=1, flip_test=flip_test, label_offset=label_offset)
     scheme = aligner.scheme
 
     def run(rgb: np.ndarray, det: Detection) -> np.ndarray:
         pts = aligner(rgb, color="rgb", points5=[det.points])[0].points.astype(np.float64)
         if second_pass:
-            pts = aligner(rgb, color="rgb", points5=[scheme.to_five(pts)])[0].points.astype(np.float64)
+            five = scheme.to_five(pts - aligner.label_offset)
+            pts = aligner(rgb, color="rgb", points5=[five])[0].points.astype(np.float64)
         return pts
 
     return run, scheme.num_points
@@ -162,14 +165,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces of each protocol")
     ap.add_argument("--no-dlib", action="store_true")
     ap.add_argument("--second-pass", action="store_true", help="add a row per model re-aligned on its own first prediction")
+    ap.add_argument("--label-offset", nargs=2, type=float, metavar=("DX", "DY"),
+                    help="add a row per model with the Aligner's label_offset (people's convention, benchmarks/label_convention.py)")
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)
     pin_to_one_cpu()
     methods: list[tuple[str, Method, int]] = []
     for m in args.model or ["facealign_mnv2_050_68"]:
         for second in (False, True) if args.second_pass else (False,):
-            run, k = facealign_method(m, flip_test=args.flip_test, second_pass=second)
-            methods.append((m + (" +flip" if args.flip_test else "") + (" +second pass" if second else ""), run, k))
+            for offset in (None, args.label_offset) if args.label_offset else (None,):
+                run, k = facealign_method(m, flip_test=args.flip_test, second_pass=second, label_offset=offset)
+                name = m + (" +flip" if args.flip_test else "") + (" +second pass" if second else "")
+                methods.append((name + (f" +offset ({offset[0]:g}, {offset[1]:g}) px" if offset else ""), run, k))
     if not args.no_dlib:
         try:
             methods.append(("dlib 68 (HOG-convention box)", *dlib_method()))

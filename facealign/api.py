@@ -88,6 +88,11 @@ class Aligner:
         threads: intra-op threads of the landmark network and the detector.
         score_threshold: the detector's face-probability threshold.
         refine_boxes: passes of re-alignment on the predicted landmarks when only boxes are given.
+        label_offset: ``(dx, dy)`` image pixels added to every returned point (default none). The models are
+            trained with mirrored crops, so they put each point where it is in the mirrored face too; people's
+            labels of CUHK's web photos and of 300-W sit about 1 px to the right of that
+            (``benchmarks/label_convention.py``, training faces only). ``(1.0, 0.0)`` reports points in that
+            convention, for comparing with such labels at their own resolution.
 
     Results (:class:`facealign.FaceLandmarks`): ``points`` in original-image pixels, ``scores`` per point
     (see :class:`facealign.types.FaceLandmarks` for what they mean and do not mean), ``head_pose()``
@@ -105,7 +110,15 @@ class Aligner:
         threads: int = 1,
         score_threshold: float = 0.6,
         refine_boxes: int = 1,
+        label_offset: Sequence[float] | None = None,
     ) -> None:
+        try:
+            offset = np.zeros(2) if label_offset is None else np.asarray(label_offset, dtype=np.float64)
+        except (TypeError, ValueError):
+            offset = np.array([])
+        if offset.shape != (2,) or not np.isfinite(offset).all():
+            raise ValueError(f"label_offset must be (dx, dy), two finite pixel offsets, got {label_offset!r}")
+        self.label_offset = offset
         if not isinstance(model, OpenedStage):
             model = open_stage(model, backend=backend, device=device, threads=threads, flip_test=bool(flip_test))
         elif flip_test is not None and bool(flip_test) != model.flip_test:
@@ -210,7 +223,7 @@ class Aligner:
         i = 0
         for k, fs in enumerate(faces):
             for f in fs:
-                pts = apply_affine(invert_affine(mats[i]), coords[i])
+                pts = apply_affine(invert_affine(mats[i]), coords[i]) + self.label_offset
                 results[k].append(
                     FaceLandmarks(
                         points=pts.astype(np.float32),

@@ -201,3 +201,15 @@ def test_a_checkpoint_is_read_and_its_network_built_once(ckpt, photo, monkeypatc
     np.testing.assert_allclose(on_stage(photo, color="rgb", points5=five)[0].points, direct(photo, color="rgb", points5=five)[0].points, atol=1e-4)
     with pytest.raises(ValueError, match=r"opened with flip_test=True, but flip_test=False was asked for"):
         Aligner(stage, flip_test=False)
+
+
+def test_a_label_offset_moves_every_point_by_exactly_that_much_and_nothing_else(photo):
+    det = RetinaFaceDetector().detect(photo)[0]
+    plain = Aligner("facealign_mnv2_050_68", detector=None)(photo, color="rgb", points5=[det.points])[0]
+    moved = Aligner("facealign_mnv2_050_68", detector=None, label_offset=(1.0, -0.5))(photo, color="rgb", points5=[det.points])[0]
+    np.testing.assert_allclose(moved.points - plain.points, np.tile([1.0, -0.5], (68, 1)), atol=1e-4)
+    np.testing.assert_array_equal(moved.scores, plain.scores)
+    np.testing.assert_array_equal(moved.align_points, plain.align_points)  # the crop is the same crop
+    for bad in ((1.0,), (1.0, float("nan")), "ab"):
+        with pytest.raises(ValueError, match=r"label_offset must be \(dx, dy\), two finite pixel offsets, got"):
+            Aligner("facealign_mnv2_050_68", detector=None, label_offset=bad)

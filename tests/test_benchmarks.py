@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks import hard_faces, hih_table5, human_slice, label_noise, latency, occlusion, peers
+from benchmarks import hard_faces, hih_table5, human_slice, label_convention, label_noise, latency, occlusion, peers
 from facealign.detector import Detection
 from facealign.types import Box
 
@@ -292,3 +292,28 @@ def test_benchmarks_import_each_other_as_a_package_and_each_has_a_readme_section
     headings = "\n".join(re.findall(r"^## .*$", readme, re.M))
     headed = set(re.findall(r"`(\w+)\.py`", headings)) | set(re.findall(r"^- `(\w+)\.py`", others, re.M))
     assert headed == _benchmarks()
+
+
+def test_label_convention_stats_are_the_median_and_mean_over_finite_points_with_a_face_bootstrap():
+    a = np.array([[1.0, 0.0], [3.0, 2.0], [np.nan, np.nan]])  # the NaN point is not counted
+    b = np.array([[2.0, -1.0], [2.0, 1.0]])
+    r = label_convention.offset_stats([a, b])
+    assert (r["dx"], r["dy"], r["mx"], r["my"], r["faces"]) == (2.0, 0.5, 2.0, 0.5, 2)
+    assert 1.0 <= r["lo"] <= 2.0 <= r["hi"] <= 3.0  # means of resampled faces: 2 (a or b or both)
+    one = label_convention.offset_stats([b, b])
+    assert one["lo"] == one["hi"] == 2.0
+    with pytest.raises(ValueError, match="no face with a finite difference"):
+        label_convention.offset_stats([np.full((2, 2), np.nan)])
+    assert label_convention.folder_of(label_convention.DATA / "faces/images/net_7876/1_0_0.jpg") == "faces/images/net_7876"
+    assert label_convention.folder_of(label_convention.DATA / "300w_human/afw/1_1.jpg") == "300w_human"
+
+
+def test_peoples_points_sit_right_of_the_teachers_on_the_real_training_lists():
+    """The measurement behind ``[data.label_offsets]``: on CUHK's photos people's 5 points are about 1 px right
+    of dlib's, and not lower or higher on the mouth corners (the one point both schemes define alike)."""
+    diffs = label_convention.teacher_differences(label_convention.DATA / "faces/train5.txt", label_convention.DATA / "faces/train68.txt")
+    assert list(diffs) == ["faces/images/net_7876"] and len(diffs["faces/images/net_7876"]) == 4779
+    r = label_convention.offset_stats(diffs["faces/images/net_7876"])
+    assert r["dx"] == 1.0 and 1.0 < r["lo"] < r["mx"] < r["hi"] < 1.4
+    mouth = np.stack(diffs["faces/images/net_7876"])[:, 3:, 1]
+    assert abs(np.median(mouth)) <= 0.5

@@ -25,7 +25,7 @@ from .lists import FaceLists
 from .readers import read_annotations
 from .readers.cfp import read_cfp_folder
 from .records import FaceRecord, align_points, downscaled_record, merge_records
-from .sources import human_five_override, source_records, source_weight, split_holdout
+from .sources import human_five_override, remove_label_offsets, source_records, source_weight, split_holdout
 from .transforms import AugmentConfig
 
 __all__ = ["Datasets", "ValidationSet", "build_datasets"]
@@ -90,12 +90,16 @@ class _Builder:
             records = merge_records(self.scheme, dense=dense, five=five)
             for rec in records:
                 rec.weight, rec.label_source = source_weight(w, "teacher68"), "teacher68"
-                if d.human_over_teacher and rec.five is not None and np.isfinite(rec.points).all():
-                    rec.points = human_five_override(rec.points, rec.five, self.scheme)
         if train:
             for source, _ in _HELD_OUT:
                 train_part, _ = self.split(source)
                 records += source_records(train_part[: lim or None], self.scheme, weight=source_weight(w, source), source=source)
+            if d.label_offsets:  # people's convention out before the teacher's groups move onto their points
+                remove_label_offsets(records, d.label_offsets, self.lists.key)
+        if d.human_over_teacher and self.scheme.num_points != 5:
+            for rec in records:
+                if rec.label_source == "teacher68" and rec.five is not None and np.isfinite(rec.points).all():
+                    rec.points = human_five_override(rec.points, rec.five, self.scheme)
         if d.align_points and not (train and d.train_align == "labels"):
             self.lists.attach_align_points(records, d.align_points)
         return [r for r in records if self.alignable(r)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .sources import SOURCES, source_weight
+from .sources import SOURCES, check_label_offsets, source_weight
 
 __all__ = ["DataConfig", "TRAIN_ALIGN"]
 
@@ -38,7 +38,14 @@ class DataConfig:
     5-point model, a 68-point model weighs them with ``five_loss_weight``); ``human_over_teacher``: move the
     teacher's eye, nose-tip and mouth-corner points of every face that has human 5 points onto them
     (:func:`~facealign.data.sources.human_five_override`); ``small_face_px``: score the small-face protocol
-    too, the validation photos downscaled so that the aligned crop spans this many photo pixels (0: off).
+    too, the validation photos downscaled so that the aligned crop spans this many photo pixels (0: off);
+    ``label_offsets``: people's labelling convention per photo folder, ``{PREFIX: [dx, dy]}`` with PREFIX a
+    path relative to ``data_root`` as in the lists (``images/net_7876/``, ``../300w_human/``; the longest
+    matching prefix wins) and the offset in photo pixels of where people's labels of those photos sit from
+    the mirror-symmetric point; training subtracts it from people's points (human 5, human 68, profile, and
+    every face's human ``five``) before the crops are mirrored (:func:`~facealign.data.sources.remove_label_offsets`),
+    so that a flip does not turn the convention into +-offset label noise. Validation labels stay as people
+    gave them.
 
     Bottom-up models (:class:`~facealign.engine.bottomup_trainer.BottomUpTrainer`) paste the faces of
     ``dense_train`` / ``dense_val`` onto multi-face canvases (:class:`~facealign.data.multiface.MultiFaceDataset`):
@@ -78,6 +85,7 @@ class DataConfig:
     source_weights: dict[str, float] = field(default_factory=dict)
     human_over_teacher: bool = False
     small_face_px: int = 0
+    label_offsets: dict[str, list[float]] = field(default_factory=dict)
     group_labels: str = ""  # bottom-up: pseudo-labelled group photos (scripts/pseudo_label_groups.py JSON) to train on too
     group_root: str = ""  # bottom-up: the folder of those photos and their boxes.csv
     group_val: str = ""  # bottom-up: list of group photos held out and scored each epoch (hand-drawn boxes)
@@ -93,6 +101,7 @@ class DataConfig:
             raise ValueError(f"data.train_align must be one of {TRAIN_ALIGN}, got {self.train_align!r}")
         for src in SOURCES:  # checks every name and value
             source_weight(self.source_weights, src)
+        check_label_offsets(self.label_offsets)
         if self.small_face_px < 0:
             raise ValueError(f"data.small_face_px must be >= 0 (0: off), got {self.small_face_px}")
         self._check_mosaics()

@@ -14,7 +14,7 @@ nose tip and mouth corners put where people put them; the rest of its shape kept
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +25,22 @@ from .records import FaceRecord
 from .profile import cfp_to_68, cfp_to_five
 from .readers import read_excluded_paths
 
-__all__ = ["SOURCES", "holdout_key", "human_five_override", "source_records", "source_weight", "split_holdout"]
+__all__ = [
+    "PEOPLE",
+    "SOURCES",
+    "check_label_offsets",
+    "holdout_key",
+    "human_five_override",
+    "remove_label_offsets",
+    "source_records",
+    "source_weight",
+    "split_holdout",
+]
 
 #: The label sources a training config can weight (``[data.source_weights]``).
 SOURCES = ("teacher68", "human5", "human68", "profile")
+#: The sources whose points people placed (a record's ``five`` is always people's).
+PEOPLE = ("human5", "human68", "profile")
 
 
 def source_weight(weights: Mapping[str, float], source: str) -> float:
@@ -79,6 +91,47 @@ def human_five_override(points: np.ndarray, five: np.ndarray, scheme: str | Land
         if np.isfinite(target).all() and np.isfinite(out[idx]).all():
             out[idx] += target - out[idx].mean(axis=0)
     return out
+
+
+def check_label_offsets(offsets: Mapping[str, Sequence[float]]) -> dict[str, np.ndarray]:
+    """``data.label_offsets`` as ``{prefix: (dx, dy)}`` arrays. Raises ValueError naming the entry that is not a
+    non-empty path prefix with two finite numbers."""
+    out = {}
+    for prefix, value in offsets.items():
+        d = np.asarray(value, dtype=np.float64) if isinstance(value, (list, tuple)) else np.array([])
+        if not str(prefix).strip() or d.shape != (2,) or not np.isfinite(d).all():
+            raise ValueError(
+                f"data.label_offsets: expected a photo folder prefix = [dx, dy] (two finite pixel offsets), "
+                f"got {prefix!r} = {value!r}"
+            )
+        out[str(prefix)] = d
+    return out
+
+
+def remove_label_offsets(
+    records: Iterable[FaceRecord], offsets: Mapping[str, Sequence[float]], key: Callable[[Path], str]
+) -> int:
+    """Put people's points of ``records`` back on the mirror-symmetric point: subtract the offset of the
+    longest prefix of ``offsets`` that the photo's ``key`` (its path as the lists write it) starts with from
+    ``points`` when the record's source is people's (:data:`PEOPLE`) and from its human ``five`` (a teacher's
+    points stay). Why: a model trained with mirrored crops learns a flip-symmetric point, so a labelling
+    convention that sits ``dx`` to the right in every photo becomes ``+dx`` on a crop and ``-dx`` on its
+    mirror (label noise) unless it is taken out first; ``benchmarks/label_convention.py`` measures it.
+    Returns how many records moved."""
+    table = check_label_offsets(offsets)
+    moved = 0
+    for rec in records:
+        k = key(rec.image_path)
+        hits = [p for p in table if k.startswith(p)]
+        if not hits:
+            continue
+        d = table[max(hits, key=len)]
+        if rec.label_source in PEOPLE:
+            rec.points = rec.points - d
+        if rec.five is not None:
+            rec.five = rec.five - d
+        moved += 1
+    return moved
 
 
 def _in_scheme(sample: Sample, sch: LandmarkScheme) -> np.ndarray:

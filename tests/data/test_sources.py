@@ -71,3 +71,39 @@ def test_source_records_put_each_source_in_the_models_scheme_with_nan_where_unde
     assert np.isfinite(r5[1].points).all(axis=1).tolist() == [True, False, True, True, False]  # looks right
     with pytest.raises(ValueError, match=r"cannot put cfp30 \(30\) points into scheme 98"):
         source_records([cfp], "98", weight=1.0, source="profile")
+
+
+def test_label_offsets_move_peoples_points_and_five_by_the_longest_prefix_and_leave_the_teacher():
+    from facealign.data.records import FaceRecord
+    from facealign.data.sources import remove_label_offsets
+
+    sch = get_scheme("68")
+    teacher = np.stack([np.arange(68, dtype=float), np.full(68, 10.0)], axis=1)
+    five = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0], [np.nan, np.nan]])
+    recs = [
+        FaceRecord(Path("/d/faces/images/net/a.jpg"), teacher, "68", five=five, label_source="teacher68"),
+        FaceRecord(Path("/d/faces/images/net/sub/b.jpg"), five.copy(), "5", label_source="human5"),
+        FaceRecord(Path("/d/300w/c.jpg"), teacher, "68", label_source="human68"),
+        FaceRecord(Path("/d/faces/images/lfw/d.jpg"), five.copy(), "5", label_source="human5"),
+    ]
+    key = lambda p: Path(p).relative_to("/d/faces").as_posix() if "faces" in str(p) else "../" + Path(p).relative_to("/d").as_posix()  # noqa: E731
+    offsets = {"images/net/": [1.0, 0.0], "images/net/sub/": [0.5, -0.25], "../300w/": [2.0, 1.0]}
+    assert remove_label_offsets(recs, offsets, key) == 3
+    np.testing.assert_array_equal(recs[0].points, teacher)  # the teacher's points stay
+    np.testing.assert_array_equal(recs[0].five, five - [1.0, 0.0])  # people's 5 points of the same face move
+    np.testing.assert_array_equal(recs[1].points, five - [0.5, -0.25])  # the longer prefix wins
+    np.testing.assert_array_equal(recs[2].points, teacher - [2.0, 1.0])
+    np.testing.assert_array_equal(recs[3].points, five)  # no prefix: as people gave it
+    assert np.isnan(recs[1].points[4]).all()
+    with pytest.raises(ValueError, match=r"data.label_offsets: expected a photo folder prefix = \[dx, dy\] \(two finite pixel offsets\), got 'images/' = \[1.0\]"):
+        remove_label_offsets(recs, {"images/": [1.0]}, key)
+
+
+def test_a_config_with_a_bad_label_offset_is_refused():
+    from facealign.data.config import DataConfig
+
+    assert DataConfig(label_offsets={"images/net_7876/": [1.0, 0.0]}).label_offsets == {"images/net_7876/": [1.0, 0.0]}
+    with pytest.raises(ValueError, match=r"got '' = \[1.0, 0.0\]"):
+        DataConfig(label_offsets={"": [1.0, 0.0]})
+    with pytest.raises(ValueError, match=r"got 'x/' = \[1.0, nan\]"):
+        DataConfig(label_offsets={"x/": [1.0, float("nan")]})

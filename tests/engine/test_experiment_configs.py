@@ -112,3 +112,36 @@ def test_foxnet_experiment_trains_and_resumes_exactly(tmp_path, path):
     a, b = straight.model.state_dict(), split.model.state_dict()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+PEOPLE = sorted(REPO.glob("configs/mnv2_050_*_people.toml"))
+
+
+@pytest.mark.parametrize("path", PEOPLE, ids=[p.stem for p in PEOPLE])
+def test_the_people_convention_configs_train_and_resume_exactly(tmp_path, path):
+    """Issue 20's recipes with people's labelling convention taken out (``[data.label_offsets]``): every source
+    of the file, shrunk (8 faces a list, a 64 px MobileNetV2-0.25, no init_from, crops on the labels' points)."""
+    cfg = load_config(path)
+    assert cfg.data.label_offsets["images/net_7876/"] == [1.0, 0.0] and cfg.data.label_offsets["../300w_human/"] == [1.0, 0.0]
+
+    def shrunk(out):
+        c = load_config(path)
+        data = replace(
+            c.data, limit_train=8, limit_val=4, align_points="", human68_val=str(REPO / c.data.human68_val),
+            profile_val=str(REPO / c.data.profile_val),
+        )
+        return replace(
+            c, out_dir=str(out), epochs=2, batch_size=4, workers=0, threads=1, log_every=0, init_from="",
+            model_kwargs={"width": 0.25, "input_size": 64, "filters": 16}, data=data,
+        )
+
+    straight = Trainer(shrunk(tmp_path / "straight"), config_root=REPO)
+    straight.fit()
+    for stop in (1, None):
+        split = Trainer(shrunk(tmp_path / "split"), config_root=REPO)
+        split.fit(resume=True, stop_after=stop)
+    assert {"human68"} < {r.label_source for r in straight.train_set.records}
+    assert [p.name for p in straight.protocols][:1] == ["human68"] and straight.protocols[-1].name == "small"
+    a, b = straight.model.state_dict(), split.model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k

@@ -443,3 +443,31 @@ def read_annotations_300w():
     from facealign.data.readers import read_annotations
 
     return read_annotations(FACES.parent / "300w_human")
+
+
+def test_label_offsets_move_peoples_training_points_before_the_teachers_groups_and_never_the_validation(tmp_path):
+    """[data.label_offsets] on the real lists: the human 5 points of training photos under the prefix move by the
+    offset, the teacher's eye / nose / mouth groups land on the moved points, the rest of the teacher's shape and
+    every validation label stay as given."""
+    dense = [line.split()[0] for line in (FACES / "train68.txt").read_text().splitlines()[:24]]
+    five = {line.split()[0]: f"{FACES}/{line}" for line in (FACES / "train5.txt").read_text().splitlines()}
+    (tmp_path / "five.txt").write_text("\n".join(five[p] for p in dense) + "\n")  # people's 5 points of the same photos
+    base = TINY.replace('five_train = "val5.txt"', f'five_train = "{tmp_path / "five.txt"}"')
+    base = base.replace("limit_val = 8", "limit_val = 8\nhuman_over_teacher = true")
+    (tmp_path / "a.toml").write_text(base)
+    (tmp_path / "b.toml").write_text(base + '\n[data.label_offsets]\n"images/net_7876/" = [1.0, -0.5]\n')
+    a, b = (Trainer(load_config(tmp_path / f"{n}.toml", out_dir=str(tmp_path / "runs"))) for n in "ab")
+    moved = 0
+    for ra, rb in zip(a.train_set.records, b.train_set.records):
+        assert ra.image_path == rb.image_path
+        if ra.five is None:
+            continue
+        np.testing.assert_allclose(rb.five, ra.five - [1.0, -0.5])
+        if np.isfinite(ra.points).all():
+            np.testing.assert_allclose(rb.points[36:42], ra.points[36:42] - [1.0, -0.5])  # the group follows people's eye
+            np.testing.assert_array_equal(rb.points[:17], ra.points[:17])  # the teacher's jaw stays
+            moved += 1
+    assert moved == 24
+    for ra, rb in zip(a.val_set.records, b.val_set.records):
+        np.testing.assert_array_equal(ra.points, rb.points)
+        np.testing.assert_array_equal(ra.five, rb.five)
