@@ -12,6 +12,10 @@ faces only (the validation lists and held-out slices are never read):
   dlib's predictor was itself trained with mirrored faces, so it is a mirror-symmetric reference.
 * **model**: on the training faces of each source of people's labels, the label minus the flip-tested
   prediction of a facealign model (aligned on RetinaFace's 5 points, as at inference), every labelled point.
+* **pupil** (no model): on the 400 x 400 training photos of ``faces/`` with at least ``PUPIL_MIN_IOD`` px
+  between the eyes, people's eye centres minus the darkness-weighted centroid of the pupil around them
+  (:func:`dark_centroid`, mean shift from the label). It says which of the two is on the pixels: in ``x`` a
+  dark blob has no left-right convention; in ``y`` lids and lashes pull the centroid up, so ``dy`` is not one.
 
 Each row: the mean and median ``dx`` / ``dy`` in photo pixels, with a bootstrap 95 % interval of the mean
 ``dx`` (over faces). ``[data.label_offsets]`` of ``configs/*_people.toml`` takes its values from these rows.
@@ -40,8 +44,13 @@ from facealign.types import Sample
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-#: Bootstrap resamples of the median.
+#: Bootstrap resamples of the mean.
 BOOTSTRAP = 1000
+#: The pupil rows: photos with at least this many pixels between people's eye centres, a disc of this
+#: fraction of that distance, mean-shift steps.
+PUPIL_MIN_IOD = 70.0
+PUPIL_RADIUS = 0.12
+PUPIL_STEPS = 5
 
 
 def folder_of(path: str | Path, root: Path = DATA) -> str:
@@ -81,6 +90,51 @@ def teacher_differences(train5: Path, train68: Path) -> dict[str, list[np.ndarra
         five = people.get(str(s.image_path))
         if five is not None:
             out.setdefault(folder_of(s.image_path), []).append(five - to_five(s.points))
+    return out
+
+
+def dark_centroid(gray: np.ndarray, start: np.ndarray, radius: float, steps: int = PUPIL_STEPS) -> np.ndarray | None:
+    """The darkness-weighted centroid of the disc of ``radius`` px, moved there ``steps`` times from ``start``
+    (mean shift): weights ``max(0, q - v) ** 2`` for grey values ``v`` under the disc's lower quartile ``q``.
+    None when the disc leaves the image or holds nothing darker than its quartile."""
+    c = np.asarray(start, dtype=np.float64)
+    h, w = gray.shape
+    for _ in range(steps):
+        x0, y0 = int(np.floor(c[0] - radius)), int(np.floor(c[1] - radius))
+        x1, y1 = int(np.ceil(c[0] + radius)) + 1, int(np.ceil(c[1] + radius)) + 1
+        if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+            return None
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        disc = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 <= radius**2
+        win = gray[y0:y1, x0:x1].astype(np.float64)
+        wt = np.clip(np.percentile(win[disc], 25) - win, 0, None) ** 2 * disc
+        if wt.sum() <= 0:
+            return None
+        c = np.array([(wt * xx).sum(), (wt * yy).sum()]) / wt.sum()
+    return c
+
+
+def pupil_differences(train5: Path, limit: int) -> dict[str, list[np.ndarray]]:
+    """Per photo folder, people's two eye centres minus :func:`dark_centroid` around them, on the 400 x 400
+    training photos with at least ``PUPIL_MIN_IOD`` px between the eyes (the first ``limit``; 0: all)."""
+    import cv2
+
+    out: dict[str, list[np.ndarray]] = {}
+    used = 0
+    for s in read_points_list(train5):
+        iod = float(np.linalg.norm(s.points[0] - s.points[1]))
+        if iod < PUPIL_MIN_IOD:
+            continue
+        gray = cv2.imread(str(s.image_path), cv2.IMREAD_GRAYSCALE)
+        if gray is None or gray.shape != (400, 400):
+            continue
+        cs = [dark_centroid(gray, s.points[e], PUPIL_RADIUS * iod) for e in (0, 1)]
+        out.setdefault(folder_of(s.image_path), []).append(
+            np.stack([s.points[e] - c if c is not None else np.full(2, np.nan) for e, c in enumerate(cs)])
+        )
+        used += 1
+        if limit and used >= limit:
+            break
     return out
 
 
@@ -136,10 +190,11 @@ def table(rows: list[tuple[str, str, dict[str, float]]]) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="facealign_mnv2_050_68", help="flip-tested reference model (name or checkpoint)")
-    ap.add_argument("--limit", type=int, default=600, help="training faces per folder for the model rows (0: all)")
-    ap.add_argument("--no-model", action="store_true", help="only the teacher rows (no model, no detector)")
+    ap.add_argument("--limit", type=int, default=600, help="training faces per folder for the model and pupil rows (0: all)")
+    ap.add_argument("--no-model", action="store_true", help="only the teacher and pupil rows (no model, no detector)")
     args = ap.parse_args(argv)
     rows = [("dlib teacher (train68)", f, offset_stats(d)) for f, d in sorted(teacher_differences(DATA / "faces/train5.txt", DATA / "faces/train68.txt").items())]
+    rows += [("dark pupil centroid (eyes only)", f, offset_stats(d)) for f, d in sorted(pupil_differences(DATA / "faces/train5.txt", args.limit).items())]
     if not args.no_model:
         diffs = model_differences(args.model, people_sources(args.limit))
         rows += [(f"{args.model} +flip", f, offset_stats(d)) for f, d in sorted(diffs.items())]

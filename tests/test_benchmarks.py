@@ -317,3 +317,18 @@ def test_peoples_points_sit_right_of_the_teachers_on_the_real_training_lists():
     assert r["dx"] == 1.0 and 1.0 < r["lo"] < r["mx"] < r["hi"] < 1.4
     mouth = np.stack(diffs["faces/images/net_7876"])[:, 3:, 1]
     assert abs(np.median(mouth)) <= 0.5
+
+
+def test_dark_centroid_finds_a_dark_disc_from_a_start_beside_it_and_stops_at_the_border():
+    yy, xx = np.mgrid[0:40, 0:50]
+    gray = np.where((xx - 20.0) ** 2 + (yy - 15.0) ** 2 <= 4.0, 20, 200).astype(np.uint8)  # a disc of radius 2 at (20, 15)
+    c = label_convention.dark_centroid(gray, np.array([21.5, 16.0]), radius=6.0)
+    np.testing.assert_allclose(c, [20.0, 15.0], atol=1e-9)  # symmetric disc, symmetric pixels: exactly its centre
+    assert label_convention.dark_centroid(gray, np.array([3.0, 15.0]), radius=6.0) is None  # the disc leaves the image
+    assert label_convention.dark_centroid(np.full((40, 50), 100, np.uint8), np.array([20.0, 15.0]), radius=6.0) is None
+
+
+def test_peoples_eye_centres_sit_right_of_the_dark_pupil_on_real_training_photos():
+    diffs = label_convention.pupil_differences(label_convention.DATA / "faces/train5.txt", 300)
+    r = label_convention.offset_stats(diffs["faces/images/net_7876"])
+    assert r["faces"] >= 290 and 0.5 < r["lo"] < r["mx"] < r["hi"] < 2.5
