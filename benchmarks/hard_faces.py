@@ -179,7 +179,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                 methods.append((name + (f" +offset ({offset[0]:g}, {offset[1]:g}) px" if offset else ""), run, k))
     if not args.no_dlib:
         try:
-            methods.append(("dlib 68 (HOG-convention box)", *dlib_method()))
+            dlib_run, k = dlib_method()
+            methods.append(("dlib 68 (HOG-convention box)", dlib_run, k))
+            if args.label_offset:  # the same convention added to dlib's points, for a fair row beside ours
+                off = np.asarray(args.label_offset, dtype=np.float64)
+                methods.append((f"dlib 68 +offset ({off[0]:g}, {off[1]:g}) px", lambda rgb, det: dlib_run(rgb, det) + off, k))
         except ImportError as err:
             print(f"dlib left out: {err} (use .venv-peers/bin/python)", file=sys.stderr)
     detector = RetinaFaceDetector(threads=1)

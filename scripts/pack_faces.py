@@ -21,6 +21,11 @@ the crop's resolution. Photos already small enough keep their bytes (re-packed l
 
 On the device: ``scripts/gpu_hard_faces.sh`` (unpacks it, trains, returns the checkpoints).
 
+A config's ``[data.label_offsets]`` (people's labelling convention, ``configs/*_people.toml``) is in the stored
+photos' pixels; on a downscaled photo of the pack the convention is ``s`` times smaller, so those configs take
+out too much there (up to ~3x on the 400 px photos at the default ``--max-iod``): pack with ``--max-iod`` large
+enough that the photos keep their size, or scale the offsets, before running them on the pack.
+
 Measured (2026-12-04): 12,707 photos (all of faces/ but the val rows past the first 100, 300w_human,
 cfp_profile), 7,029 of them downscaled, 50.0 MB with the defaults (76.5 MB uncut at 40 px / quality 90).
 """
