@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from facealign.data.readers import read_annotations, read_points_list
-from facealign.data.sources import split_holdout
+from facealign.data.sources import holdout_key, split_holdout
 from facealign.landmarks import get_scheme
 from facealign.types import Sample
 
@@ -56,7 +56,7 @@ PUPIL_STEPS = 5
 def folder_of(path: str | Path, root: Path = DATA) -> str:
     """The photo folder a row is grouped by: its path relative to the shared data folder, less the file name
     and, for ``300w_human``, its sub-folder (``faces/images/net_7876``, ``300w_human``)."""
-    rel = Path(os.path.relpath(Path(path).resolve(), root.resolve())).parts
+    rel = holdout_key(path, root).split("/")
     return rel[0] if rel[0] != "faces" else "/".join(rel[:-1])
 
 

@@ -96,7 +96,7 @@ class _Builder:
                 records += source_records(train_part[: lim or None], self.scheme, weight=source_weight(w, source), source=source)
             if d.label_offsets:  # people's convention out before the teacher's groups move onto their points
                 remove_label_offsets(records, d.label_offsets, self.lists.key)
-        if d.human_over_teacher and self.scheme.num_points != 5:
+        if d.human_over_teacher:  # a 5-point model's records are all people's: no teacher68 among them
             for rec in records:
                 if rec.label_source == "teacher68" and rec.five is not None and np.isfinite(rec.points).all():
                     rec.points = human_five_override(rec.points, rec.five, self.scheme)

@@ -26,6 +26,8 @@ TINY = {
     "scc_fc_cpu_68": {"width": 8, "input_size": 64},
     "propnet_cpu_68": {"channels": 16, "depth": 2, "input_size": 64},
     "propnet_cpu_68_nolpm": {"channels": 16, "depth": 2, "input_size": 64},
+    "facealign_mnv2_050_68": {"width": 0.25, "input_size": 64, "filters": 16},
+    "facealign_mnv2_050_5": {"width": 0.25, "input_size": 64, "filters": 16},
 }
 
 
@@ -33,11 +35,29 @@ def _shrunk(path: Path, tmp_path: Path):
     """The config with 8 training faces, 4 held out, a tiny network; crops aligned on the labels' 5 points
     (the detector's table, ``runs/audit``, is not in a clean clone)."""
     cfg = load_config(path)
-    data = replace(cfg.data, limit_train=8, limit_val=4, align_points="", human68_val=str(REPO / cfg.data.human68_val))
+    d = cfg.data
+    data = replace(
+        d, limit_train=8, limit_val=4, align_points="", human68_val=str(REPO / d.human68_val),
+        profile_val=str(REPO / d.profile_val) if d.profile_val else "",
+    )
     return replace(
         cfg, out_dir=str(tmp_path / "runs"), epochs=2, batch_size=4, workers=0, threads=1, log_every=0,
         model_kwargs=TINY[cfg.model], data=data,
     )
+
+
+def _straight_equals_split(path: Path, tmp_path: Path) -> Trainer:
+    """The shrunk config trained 2 epochs straight, and in a fresh folder 1 epoch then resumed for the rest: the
+    weights are equal tensor for tensor. Returns the straight trainer."""
+    straight = Trainer(_shrunk(path, tmp_path / "straight"), config_root=REPO)
+    straight.fit()
+    for stop in (1, None):
+        split = Trainer(_shrunk(path, tmp_path / "split"), config_root=REPO)
+        split.fit(resume=True, stop_after=stop)
+    a, b = straight.model.state_dict(), split.model.state_dict()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    return straight
 
 
 def test_there_are_experiment_configs_and_each_model_has_a_tiny_size():
@@ -51,18 +71,11 @@ def test_there_are_experiment_configs_and_each_model_has_a_tiny_size():
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=[p.stem for p in EXPERIMENTS])
 def test_experiment_config_trains_and_resumes_exactly(tmp_path, path):
-    straight = Trainer(_shrunk(path, tmp_path / "straight"), config_root=REPO)
-    straight.fit()
-    for stop in (1, None):
-        split = Trainer(_shrunk(path, tmp_path / "split"), config_root=REPO)
-        split.fit(resume=True, stop_after=stop)
+    straight = _straight_equals_split(path, tmp_path)
     row = straight.history[-1]
     assert {"nme5", "human68_nme"} <= set(row) and all(torch.isfinite(torch.tensor(row[k])) for k in ("loss", "human68_nme"))
     assert [p.name for p in straight.protocols] == ["human68"] and len(straight.protocols[0].dataset.records) == 4
     assert {r.label_source for r in straight.train_set.records} == {"human68"}  # people's 68 points only
-    a, b = straight.model.state_dict(), split.model.state_dict()
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
 
 
 FOXNET = sorted(REPO.glob("configs/experiments/foxnet_*.toml"))
@@ -120,28 +133,9 @@ PEOPLE = sorted(REPO.glob("configs/mnv2_050_*_people.toml"))
 @pytest.mark.parametrize("path", PEOPLE, ids=[p.stem for p in PEOPLE])
 def test_the_people_convention_configs_train_and_resume_exactly(tmp_path, path):
     """Issue 20's recipes with people's labelling convention taken out (``[data.label_offsets]``): every source
-    of the file, shrunk (8 faces a list, a 64 px MobileNetV2-0.25, no init_from, crops on the labels' points)."""
+    of the file, shrunk as the others (8 faces a list, a 64 px MobileNetV2-0.25, crops on the labels' points)."""
     cfg = load_config(path)
     assert cfg.data.label_offsets["images/net_7876/"] == [1.0, 0.0] and cfg.data.label_offsets["../300w_human/"] == [1.0, 0.0]
-
-    def shrunk(out):
-        c = load_config(path)
-        data = replace(
-            c.data, limit_train=8, limit_val=4, align_points="", human68_val=str(REPO / c.data.human68_val),
-            profile_val=str(REPO / c.data.profile_val),
-        )
-        return replace(
-            c, out_dir=str(out), epochs=2, batch_size=4, workers=0, threads=1, log_every=0, init_from="",
-            model_kwargs={"width": 0.25, "input_size": 64, "filters": 16}, data=data,
-        )
-
-    straight = Trainer(shrunk(tmp_path / "straight"), config_root=REPO)
-    straight.fit()
-    for stop in (1, None):
-        split = Trainer(shrunk(tmp_path / "split"), config_root=REPO)
-        split.fit(resume=True, stop_after=stop)
+    straight = _straight_equals_split(path, tmp_path)
     assert {"human68"} < {r.label_source for r in straight.train_set.records}
     assert [p.name for p in straight.protocols][:1] == ["human68"] and straight.protocols[-1].name == "small"
-    a, b = straight.model.state_dict(), split.model.state_dict()
-    for k in a:
-        assert torch.equal(a[k], b[k]), k
