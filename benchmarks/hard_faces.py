@@ -42,7 +42,7 @@ from facealign.data.readers import read_annotations, read_points_list  # noqa: E
 from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
 from facealign.data.sources import split_holdout  # noqa: E402
 from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
-from facealign.evaluation.protocols import score_points  # noqa: E402
+from facealign.evaluation.protocols import face_errors, paired_difference, score_points  # noqa: E402
 from facealign.imageio import read_image  # noqa: E402
 from facealign.landmarks import get_scheme  # noqa: E402
 from facealign.types import Box  # noqa: E402
@@ -142,7 +142,7 @@ def dlib_method() -> tuple[Method, int]:
     return dlib_68_method(hog_box=True), 68
 
 
-def score(faces: Sequence[Face], preds: Sequence[np.ndarray], points: int, protocol: str) -> dict[str, float] | None:
+def score(faces: Sequence[Face], preds: Sequence[np.ndarray], points: int, protocol: str) -> Scored | None:
     """The protocol's scores of one method's predictions, or None where the method has no such points."""
     profile = protocol == "profile"
     if points == 68 and faces[0].gt68 is not None:
@@ -154,7 +154,39 @@ def score(faces: Sequence[Face], preds: Sequence[np.ndarray], points: int, proto
         kind, sch = ("profile" if profile else "five"), "5"
     else:
         return None
-    return score_points(kind, np.stack(preds), recs, sch, boxes=[f.box for f in faces] if profile else None)
+    boxes = [f.box for f in faces] if profile else None
+    errors, threshold = face_errors(kind, np.stack(preds), recs, sch, boxes=boxes)
+    return Scored(score_points(kind, np.stack(preds), recs, sch, boxes=boxes), errors, threshold)
+
+
+@dataclass
+class Scored:
+    """One method on one protocol: its ``scores`` (``nme`` / ``fr`` / ``auc`` %), each face's NME (a fraction)
+    and the protocol's failure threshold."""
+
+    scores: dict[str, float]
+    errors: np.ndarray
+    threshold: float
+
+
+def paired_lines(first: str, results: dict[str, dict[str, Scored | None]], protocols: Sequence[str]) -> list[str]:
+    """Every other method against ``first``, face by face on each protocol both are scored on: the mean NME
+    difference (NME points) with its bootstrap 95 % interval (:func:`paired_difference`), the faces it has
+    lower, and the failures only ``first`` has / only it has (the faces that make a failure-rate difference)."""
+    lines = [f"Paired, face by face, against {first} (NME points, bootstrap 95 % CI; failures only in {first} / only in the row):", "",
+             "| method | protocol | NME difference [95 % CI] | lower on | fails only first / only row |", "| --- | --- | ---: | ---: | ---: |"]
+    for name, row in results.items():
+        if name == first:
+            continue
+        for p in protocols:
+            a, b = row[p], results[first][p]
+            if a is None or b is None:
+                continue
+            d = paired_difference(100 * a.errors, 100 * b.errors)
+            fa, fb = a.errors > a.threshold, b.errors > b.threshold
+            lines.append(f"| {name} | {p} | {d['mean']:+.3f} [{d['lo']:+.3f}, {d['hi']:+.3f}] | {d['better']} of {len(a.errors)} | "
+                         f"{int((fb & ~fa).sum())} / {int((fa & ~fb).sum())} |")
+    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -165,6 +197,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces of each protocol")
     ap.add_argument("--no-dlib", action="store_true")
     ap.add_argument("--second-pass", action="store_true", help="add a row per model re-aligned on its own first prediction")
+    ap.add_argument("--paired", action="store_true", help="every other row against the first, face by face (paired_lines)")
     ap.add_argument("--label-offset", nargs=2, type=float, metavar=("DX", "DY"),
                     help="add a row per model with the Aligner's label_offset (people's convention, benchmarks/label_convention.py)")
     args = ap.parse_args(argv)
@@ -187,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         except ImportError as err:
             print(f"dlib left out: {err} (use .venv-peers/bin/python)", file=sys.stderr)
     detector = RetinaFaceDetector(threads=1)
-    results: dict[str, dict[str, dict[str, float] | None]] = {name: {} for name, _, _ in methods}
+    results: dict[str, dict[str, Scored | None]] = {name: {} for name, _, _ in methods}
     counts = {}
     for protocol in args.protocols:
         faces, missed = load_protocol(protocol, detector, limit=args.limit)
@@ -202,11 +235,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         cells = [name]
         for p in args.protocols:
             r = results[name][p]
-            cells.append("-" if r is None else f"{r['nme']:.2f} / {r['fr']:.1f}")
+            cells.append("-" if r is None else f"{r.scores['nme']:.2f} / {r.scores['fr']:.1f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Faces: " + "; ".join(f"{p} {c}" for p, c in counts.items()) + ".",
               "NME: val5 / small eye-centre distance, val68 / human68 outer eye corners (5-point models: eye centres of "
               "the 5 points), profile face size sqrt(w h) of the CFP points' box; FR: NME > 10 % (profile: > 5 %)."]
+    if args.paired:
+        lines += [""] + paired_lines(methods[0][0], results, args.protocols)
     print("\n".join(lines))
 
 

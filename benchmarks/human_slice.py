@@ -10,7 +10,7 @@ shipped default is ``configs/mnv2_050_68_hard.toml`` (issue 20's config, which s
     .venv/bin/python -m benchmarks.human_slice configs/mnv2_050_68_hard.toml \\
         configs/experiments/scc_human.toml=runs/scc_human/last.pt ... [--paired]
 
-``--paired``: each entry against the first, face by face (:func:`paired_difference`: the mean difference of the
+``--paired``: each entry against the first, face by face (:func:`facealign.evaluation.protocols.paired_difference`: the mean difference of the
 per-face NME, its bootstrap 95 % interval and how many faces the entry has better).
 """
 
@@ -25,9 +25,8 @@ import torch
 
 from benchmarks.hih_table5 import load_trainer, slice_dataset
 from facealign.engine.config import load_config
-from facealign.evaluation.protocols import score_points
+from facealign.evaluation.protocols import face_errors, paired_difference, score_points
 from facealign.engine.trainer import Trainer
-from facealign.metrics import nme
 from facealign.models import model_info
 
 SLICE = "human68"
@@ -53,21 +52,8 @@ def score_slice(trainer: Trainer) -> tuple[dict[str, float], np.ndarray]:
     dataset = slice_dataset(trainer, SLICE)  # raises with the config's name when it has no such slice
     protocol = next(p for p in trainer.protocols if p.name == SLICE)
     pred = trainer.predict(dataset)
-    gt = np.stack([r.points for r in protocol.dataset.records])
-    per_face = 100 * nme(pred, gt, scheme=trainer.scheme, norm="interocular")  # the "dense" protocol's NME
-    return score_points(protocol.kind, pred, protocol.dataset.records, trainer.scheme), per_face
-
-
-def paired_difference(a: np.ndarray, b: np.ndarray, *, draws: int = 10000, seed: int = 0) -> dict[str, float]:
-    """``a - b`` face by face: ``mean``, the bootstrap 95 % interval of the mean (``lo``, ``hi``; faces drawn with
-    replacement ``draws`` times) and ``better``, the faces where ``a`` is lower. Shape: ``(N,), (N,)``."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    if a.shape != b.shape or a.ndim != 1 or not len(a):
-        raise ValueError(f"expected two equal non-empty (N,) arrays, got {a.shape} and {b.shape}")
-    d = a - b
-    means = d[np.random.default_rng(seed).integers(0, len(d), (draws, len(d)))].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    return {"mean": float(d.mean()), "lo": float(lo), "hi": float(hi), "better": int((d < 0).sum())}
+    per_face, _ = face_errors(protocol.kind, pred, protocol.dataset.records, trainer.scheme)
+    return score_points(protocol.kind, pred, protocol.dataset.records, trainer.scheme), 100 * per_face
 
 
 def main(argv: list[str] | None = None) -> int:

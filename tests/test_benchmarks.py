@@ -174,10 +174,24 @@ def test_hard_faces_scores_68_point_models_on_68_points_and_5_point_models_on_th
     face = hard_faces.Face(Path("a.jpg"), det, gt68, five)
     s68 = hard_faces.score([face], [gt68 + [0.5, 0.0]], 68, "human68")  # 0.5 px / 10 px = 5 %
     s5 = hard_faces.score([face], [five + [0.0, 1.0]], 5, "human68")  # 1 px / 10 px = 10 %, not above 10 %
-    assert s68["nme"] == pytest.approx(5.0) and s5["nme"] == pytest.approx(10.0) and s5["fr"] == 0.0
+    assert s68.scores["nme"] == pytest.approx(5.0) and s5.scores["nme"] == pytest.approx(10.0) and s5.scores["fr"] == 0.0
+    assert s68.errors == pytest.approx([0.05]) and s68.threshold == 0.1
     only5 = hard_faces.Face(Path("a.jpg"), det, None, five)
     s = hard_faces.score([only5], [gt68 + [0.5, 0.0]], 68, "val5")  # a 68-point model on the 5 human points
-    assert s["nme"] == pytest.approx(5.0)
+    assert s.scores["nme"] == pytest.approx(5.0)
+
+
+def test_hard_faces_paired_lines_count_each_side_s_own_failures():
+    def scored(errors):
+        return hard_faces.Scored({}, np.array(errors), 0.1)
+
+    # four faces, B minus A: -1, -1, -1, +2 NME points -> mean -0.25, lower on 3; both fail face 0, B alone face 3
+    results = {"A": {"val5": scored([0.12, 0.05, 0.04, 0.09]), "small": None},
+               "B": {"val5": scored([0.11, 0.04, 0.03, 0.11]), "small": scored([0.2])}}
+    lines = hard_faces.paired_lines("A", results, ["val5", "small"])
+    rows = [line for line in lines if line.startswith("| B")]
+    assert len(rows) == 1  # "small": A has no scores there, so no pair
+    assert rows[0].startswith("| B | val5 | -0.250 [") and rows[0].endswith("| 3 of 4 | 0 / 1 |")
 
 
 def _load_script(name: str):
@@ -242,17 +256,6 @@ def test_human_slice_entries_and_a_config_without_the_slice():
     assert hih_table5.slice_dataset(trainer, "val") == "v"
     with pytest.raises(ValueError, match=r"hih_cpu_68: no 'human68' slice in its config .* it has \['val', 'small'\]"):
         hih_table5.slice_dataset(trainer, "human68")
-
-
-def test_paired_difference_hand_worked():
-    # every face 0.5 lower: the mean and every bootstrap mean are -0.5, all 4 faces better
-    d = human_slice.paired_difference(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.5, 2.5, 3.5, 4.5]), draws=50)
-    assert d == {"mean": -0.5, "lo": -0.5, "hi": -0.5, "better": 4}
-    # differences -1, +1: mean 0, the interval inside [-1, 1] and around 0, one face better
-    d = human_slice.paired_difference(np.array([0.0, 2.0]), np.array([1.0, 1.0]))
-    assert d["mean"] == 0.0 and -1.0 <= d["lo"] < 0.0 < d["hi"] <= 1.0 and d["better"] == 1
-    with pytest.raises(ValueError, match=r"expected two equal non-empty \(N,\) arrays, got \(2,\) and \(3,\)"):
-        human_slice.paired_difference(np.zeros(2), np.zeros(3))
 
 
 BENCH = REPO / "benchmarks"

@@ -30,6 +30,8 @@ from ..types import Box
 __all__ = [
     "FAILURE",
     "PROFILE_FAILURE",
+    "face_errors",
+    "paired_difference",
     "score_points",
 ]
 
@@ -42,26 +44,47 @@ FAILURE = 0.1
 PROFILE_FAILURE = 0.05
 
 
-def score_points(
+def face_errors(
     kind: str, pred: np.ndarray, records: list[FaceRecord], scheme: str | LandmarkScheme, *, boxes: list[Box] | None = None
-) -> dict[str, float]:
-    """``nme`` (%, mean), ``fr`` (% of faces above the failure threshold) and ``auc`` (% of the CED area
-    up to it) of predictions ``pred`` (image pixels, the model's scheme) against the records' ground truth.
-    ``"profile"`` normalises by ``boxes``, by default the records' own ``box``. Shape: ``pred (N, K, 2)``."""
+) -> tuple[np.ndarray, float]:
+    """Each face's NME (a fraction of the protocol's normaliser) of predictions ``pred`` (image pixels, the
+    model's scheme) against the records' ground truth, and the protocol's failure threshold. ``kind``:
+    ``"five"`` (the 5 points, eye-centre distance), ``"dense"`` (every point, outer eye corners) or
+    ``"profile"`` (face size of ``boxes``, by default the records' own ``box``). Shape: ``pred (N, K, 2)``
+    -> ``(N,)``."""
     sch = get_scheme(scheme)
     gt = np.stack([r.points for r in records])
     if kind == "five":
         five = np.stack([r.five if r.five is not None else sch.to_five(r.points) for r in records])
-        e = nme(sch.to_five(pred) if sch.num_points != 5 else pred, five, scheme=FIVE, norm="interocular")
-        t = FAILURE
-    elif kind == "dense":
-        e, t = nme(pred, gt, scheme=sch, norm="interocular"), FAILURE
-    elif kind == "profile":
+        return nme(sch.to_five(pred) if sch.num_points != 5 else pred, five, scheme=FIVE, norm="interocular"), FAILURE
+    if kind == "dense":
+        return nme(pred, gt, scheme=sch, norm="interocular"), FAILURE
+    if kind == "profile":
         boxes = [r.box for r in records] if boxes is None else boxes
         if len(boxes) != len(records) or any(b is None for b in boxes):
             given = sum(b is not None for b in boxes)
             raise ValueError(f"profile scoring needs one box per face (boxes= or the records' box), got {given} for {len(records)}")
-        e, t = nme(pred, gt, scheme=sch, norm="box", boxes=boxes), PROFILE_FAILURE
-    else:
-        raise ValueError(f"unknown protocol kind {kind!r}; expected 'five', 'dense' or 'profile'")
+        return nme(pred, gt, scheme=sch, norm="box", boxes=boxes), PROFILE_FAILURE
+    raise ValueError(f"unknown protocol kind {kind!r}; expected 'five', 'dense' or 'profile'")
+
+
+def score_points(
+    kind: str, pred: np.ndarray, records: list[FaceRecord], scheme: str | LandmarkScheme, *, boxes: list[Box] | None = None
+) -> dict[str, float]:
+    """``nme`` (%, mean), ``fr`` (% of faces above the failure threshold) and ``auc`` (% of the CED area
+    up to it) of the :func:`face_errors` of ``pred`` (same arguments)."""
+    e, t = face_errors(kind, pred, records, scheme, boxes=boxes)
     return {"nme": 100 * float(np.mean(e)), "fr": 100 * failure_rate(e, threshold=t), "auc": 100 * auc(e, threshold=t)}
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, *, draws: int = 10000, seed: int = 0) -> dict[str, float]:
+    """``a - b`` face by face (two methods' per-face errors on the same faces): ``mean``, the bootstrap 95 %
+    interval of the mean (``lo``, ``hi``; faces drawn with replacement ``draws`` times) and ``better``, the
+    faces where ``a`` is lower. Shape: ``(N,), (N,)``."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if a.shape != b.shape or a.ndim != 1 or not len(a):
+        raise ValueError(f"expected two equal non-empty (N,) arrays, got {a.shape} and {b.shape}")
+    d = a - b
+    means = d[np.random.default_rng(seed).integers(0, len(d), (draws, len(d)))].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return {"mean": float(d.mean()), "lo": float(lo), "hi": float(hi), "better": int((d < 0).sum())}
