@@ -14,7 +14,9 @@ scaled with it); the detection nearest the labels goes to every method:
   eye centre, nose tip and mouth corner);
 * dlib's 68-point predictor on the box its HOG detector would give (``peers.hog_box_from_retinaface``).
 
-    .venv-peers/bin/python -m benchmarks.hard_faces --model facealign_mnv2_050_68 --model runs/X/last.pt [--flip-test]
+``--paired``: every other row against the first, face by face (:func:`paired_lines`).
+
+    .venv-peers/bin/python -m benchmarks.hard_faces --model facealign_mnv2_050_68 --model runs/X/last.pt [--flip-test] [--paired]
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ __all__ = [
     "DLIB_LABELS",
     "FACEALIGN_SIGMA",
     "FACES_LICENCE",
+    "HARD_FACES_LICENCE",
     "NO_WEIGHTS",
     "TEACHER68_DATA",
     "TEACHER68_LICENCE",
@@ -55,6 +56,12 @@ FACES_LICENCE = (
 DLIB_LABELS = (
     "; the 68-point labels come from dlib's 300-W-trained shape predictor (300-W annotations: "
     "non-commercial research use)"
+)
+
+#: The licence of weights trained on every label source of issue 20 (``faces``, ``300w_human``, ``cfp_profile``).
+HARD_FACES_LICENCE = (
+    FACES_LICENCE + "; 300w_human (300-W's AFW and Helen annotations: non-commercial research use, 300-W's terms) and "
+    "cfp_profile (CFP: research use only)" + DLIB_LABELS
 )
 
 #: Target Gaussian sigma (heatmap cells) of the families' CPU-sized models on 32 x 32 heatmaps (stride 4 on

@@ -32,7 +32,7 @@ from ..card import ModelCard
 from .backbones import MobileNetV2, resnet18, resnet50
 from .heads import UpsampleHead
 from .heatmap_model import HeatmapModel
-from .registry import FACEALIGN_SIGMA, finish_model, get_model_card, model_card, register_model
+from .registry import FACEALIGN_SIGMA, HARD_FACES_LICENCE, finish_model, get_model_card, model_card, register_model
 
 __all__ = [
     "facealign_mnv2_050_5",
@@ -274,6 +274,7 @@ def _facealign_card(name: str, *, num_points: int, training_data: str) -> ModelC
         sigma=FACEALIGN_SIGMA,
         shipped=True,
         training_data=training_data,
+        licence=HARD_FACES_LICENCE,
         description=(
             f"MobileNetV2-{FACEALIGN_WIDTH} + {FACEALIGN_STRATEGY} head ({FACEALIGN_FILTERS} filters), "
             f"{FACEALIGN_INPUT} px 5-point-aligned crops -> {heatmap} px heatmaps; {num_points} points"
@@ -285,7 +286,11 @@ def _facealign_card(name: str, *, num_points: int, training_data: str) -> ModelC
     _facealign_card(
         "facealign_mnv2_050_68",
         num_points=68,
-        training_data="faces/train68.txt (68-point dlib teacher labels) + faces/train5.txt (human 5-point labels)",
+        training_data=(
+            "faces/train68.txt (68-point dlib teacher labels) + faces/train5.txt (human 5-point labels) + 300w_human "
+            "(people's 68 points) + cfp_profile (the CFP profile points with a 68-point counterpart); the run and its "
+            "starting weights: facealign/weights/facealign_mnv2_050_68.md"
+        ),
     )
 )
 def facealign_mnv2_050_68(
@@ -314,8 +319,9 @@ def facealign_mnv2_050_68(
         "facealign_mnv2_050_5",
         num_points=5,
         training_data=(
-            "faces/train5.txt (human 5-point labels), starting from the weights of facealign_mnv2_050_68 "
-            "(faces/train68.txt dlib teacher labels + faces/train5.txt)"
+            "faces/train5.txt (human 5-point labels) + the 5 points of 300w_human's people's 68 + cfp_profile's visible "
+            "eye centre, nose tip and mouth corner, from weights that saw faces/train68.txt's dlib teacher labels; the "
+            "run and its starting weights: facealign/weights/facealign_mnv2_050_5.md"
         ),
     )
 )
