@@ -21,10 +21,11 @@ the crop's resolution. Photos already small enough keep their bytes (re-packed l
 
 On the device: ``scripts/gpu_hard_faces.sh`` (unpacks it, trains, returns the checkpoints).
 
-A config's ``[data.label_offsets]`` (people's labelling convention, ``configs/*_people.toml``) is in the stored
-photos' pixels; on a downscaled photo of the pack the convention is ``s`` times smaller, so those configs take
-out too much there (up to ~3x on the 400 px photos at the default ``--max-iod``): pack with ``--max-iod`` large
-enough that the photos keep their size, or scale the offsets, before running them on the pack.
+A config's ``[data.label_offsets]`` (people's labelling convention, ``configs/*_people*.toml``) is in the stored
+photos' pixels; on a downscaled photo of the pack the convention is ``s`` times smaller (about 3x on the 400 px
+photos at the default ``--max-iod``). The pack's ``faces/photo_scales.json`` (``{key: [sx, sy]}``, keys as the
+lists write the paths, every photo that was resized) tells training so: the offsets are scaled with each photo
+(:func:`facealign.data.sources.read_photo_scales`).
 
 Measured (2026-12-04): 12,707 photos (all of faces/ but the val rows past the first 100, 300w_human,
 cfp_profile), 7,029 of them downscaled, 50.0 MB with the defaults (76.5 MB uncut at 40 px / quality 90).
@@ -46,6 +47,7 @@ import numpy as np
 
 from facealign.data.readers import read_excluded_paths, read_pts
 from facealign.data.readers.cfp import read_cfp
+from facealign.data.sources import PHOTO_SCALES
 from facealign.types import Box
 from facealign.landmarks import get_scheme
 
@@ -187,6 +189,8 @@ def main() -> None:
                 z.writestr(stem + ".pts", body, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
             else:
                 z.writestr(stem + ".txt", "".join(f"{x:.3f},{y:.3f}\n" for x, y in p), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+        resized = {k: [round(float(x), 6) for x in sc] for k, (_, sc) in moves.items() if not np.allclose(sc, 1.0)}
+        z.writestr(f"faces/{PHOTO_SCALES}", json.dumps(resized, sort_keys=True), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
         scaled = {k: (None if v is None or k not in moves else np.round(scale_points(v, *moves[k]), 3).tolist()) for k, v in table.items()}
         z.writestr("retinaface5.json", json.dumps(scaled), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     tmp.replace(out)

@@ -25,7 +25,7 @@ from .lists import FaceLists
 from .readers import read_annotations
 from .readers.cfp import read_cfp_folder
 from .records import FaceRecord, align_points, downscaled_record, merge_records
-from .sources import human_five_override, remove_label_offsets, source_records, source_weight, split_holdout
+from .sources import human_five_override, read_photo_scales, remove_label_offsets, source_records, source_weight, split_holdout
 from .transforms import AugmentConfig
 
 __all__ = ["Datasets", "ValidationSet", "build_datasets"]
@@ -95,7 +95,7 @@ class _Builder:
                 train_part, _ = self.split(source)
                 records += source_records(train_part[: lim or None], self.scheme, weight=source_weight(w, source), source=source)
             if d.label_offsets:  # people's convention out before the teacher's groups move onto their points
-                remove_label_offsets(records, d.label_offsets, self.lists.key)
+                remove_label_offsets(records, d.label_offsets, self.lists.key, scales=read_photo_scales(self.lists.root))
         if d.human_over_teacher:  # a 5-point model's records are all people's: no teacher68 among them
             for rec in records:
                 if rec.label_source == "teacher68" and rec.five is not None and np.isfinite(rec.points).all():

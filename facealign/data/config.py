@@ -45,7 +45,8 @@ class DataConfig:
     the mirror-symmetric point; training subtracts it from people's points (human 5, human 68, profile, and
     every face's human ``five``) before the crops are mirrored (:func:`~facealign.data.sources.remove_label_offsets`),
     so that a flip does not turn the convention into +-offset label noise. Validation labels stay as people
-    gave them.
+    gave them. The offsets are in the original photos' pixels; on resized copies (``scripts/pack_faces.py``'s
+    pack, whose ``photo_scales.json`` names each resized photo's scale) they are scaled with the photo.
 
     Bottom-up models (:class:`~facealign.engine.bottomup_trainer.BottomUpTrainer`) paste the faces of
     ``dense_train`` / ``dense_val`` onto multi-face canvases (:class:`~facealign.data.multiface.MultiFaceDataset`):

@@ -14,6 +14,7 @@ nose tip and mouth corners put where people put them; the rest of its shape kept
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -27,10 +28,12 @@ from .readers import read_excluded_paths
 
 __all__ = [
     "PEOPLE",
+    "PHOTO_SCALES",
     "SOURCES",
     "check_label_offsets",
     "holdout_key",
     "human_five_override",
+    "read_photo_scales",
     "remove_label_offsets",
     "source_records",
     "source_weight",
@@ -108,8 +111,33 @@ def check_label_offsets(offsets: Mapping[str, Sequence[float]]) -> dict[str, np.
     return out
 
 
+#: The file beside a data root's lists that says which photos were resized from the originals, and by how much
+#: (``scripts/pack_faces.py`` writes it into its pack): ``{key: [sx, sy]}``, keys as the lists write the paths.
+PHOTO_SCALES = "photo_scales.json"
+
+
+def read_photo_scales(root: str | Path) -> dict[str, np.ndarray]:
+    """The ``(sx, sy)`` scale of every resized photo under data root ``root`` (its :data:`PHOTO_SCALES` file);
+    ``{}`` when there is none (photos as stored). Raises ValueError naming the file and the entry that is not
+    two finite positive numbers."""
+    path = Path(root) / PHOTO_SCALES
+    if not path.is_file():
+        return {}
+    out = {}
+    for key, value in json.loads(path.read_text()).items():
+        s = np.asarray(value, dtype=np.float64) if isinstance(value, list) else np.array([])
+        if s.shape != (2,) or not (np.isfinite(s).all() and (s > 0).all()):
+            raise ValueError(f"{path}: expected photo path: [sx, sy] (two finite positive scales), got {key!r}: {value!r}")
+        out[str(key)] = s
+    return out
+
+
 def remove_label_offsets(
-    records: Iterable[FaceRecord], offsets: Mapping[str, Sequence[float]], key: Callable[[Path], str]
+    records: Iterable[FaceRecord],
+    offsets: Mapping[str, Sequence[float]],
+    key: Callable[[Path], str],
+    *,
+    scales: Mapping[str, np.ndarray] | None = None,
 ) -> int:
     """Put people's points of ``records`` back on the mirror-symmetric point: subtract the offset of the
     longest prefix of ``offsets`` that the photo's ``key`` (its path as the lists write it) starts with from
@@ -117,15 +145,17 @@ def remove_label_offsets(
     points stay). Why: a model trained with mirrored crops learns a flip-symmetric point, so a labelling
     convention that sits ``dx`` to the right in every photo becomes ``+dx`` on a crop and ``-dx`` on its
     mirror (label noise) unless it is taken out first; ``benchmarks/label_convention.py`` measures it.
-    Returns how many records moved."""
+    The offsets are in the original photos' pixels: a photo that ``scales`` (:func:`read_photo_scales`) names
+    was resized by ``(sx, sy)``, and its offset with it. Returns how many records moved."""
     table = check_label_offsets(offsets)
+    scales = scales or {}
     moved = 0
     for rec in records:
         k = key(rec.image_path)
         hits = [p for p in table if k.startswith(p)]
         if not hits:
             continue
-        d = table[max(hits, key=len)]
+        d = table[max(hits, key=len)] * scales.get(k, 1.0)
         if rec.label_source in PEOPLE:
             rec.points = rec.points - d
         if rec.five is not None:

@@ -471,3 +471,35 @@ def test_label_offsets_move_peoples_training_points_before_the_teachers_groups_a
     for ra, rb in zip(a.val_set.records, b.val_set.records):
         np.testing.assert_array_equal(ra.points, rb.points)
         np.testing.assert_array_equal(ra.five, rb.five)
+
+
+def test_label_offsets_scale_with_the_photos_a_pack_resized(tmp_path):
+    """A data root whose photo_scales.json (scripts/pack_faces.py's pack) says a photo was resized by (sx, sy):
+    the offset of that photo's people's points is scaled with it; the other photos take it whole."""
+    import json
+    import shutil
+
+    rows = (FACES / "train5.txt").read_text().splitlines()[:2]
+    root = tmp_path / "faces"
+    for row in rows:
+        (root / row.split()[0]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FACES / row.split()[0], root / row.split()[0])
+    (root / "train5.txt").write_text("\n".join(rows) + "\n")
+    first = rows[0].split()[0]
+    assert first.startswith("images/")
+    body = TINY.replace(f'data_root = "{FACES}"', f'data_root = "{root}"').replace('dense_train = "train68.txt"', 'dense_train = ""')
+    body = body.replace('five_train = "val5.txt"', 'five_train = "train5.txt"').replace('dense_val = "val68.txt"', 'dense_val = ""')
+    body = body.replace('five_val = "val5.txt"', 'five_val = "train5.txt"')
+    (tmp_path / "plain.toml").write_text(body)
+    (tmp_path / "offset.toml").write_text(body + '\n[data.label_offsets]\n"images/" = [1.0, -0.5]\n')
+    plain = Trainer(load_config(tmp_path / "plain.toml", out_dir=str(tmp_path / "runs"))).train_set.records
+    whole = Trainer(load_config(tmp_path / "offset.toml", out_dir=str(tmp_path / "runs"))).train_set.records
+    (root / "photo_scales.json").write_text(json.dumps({first: [0.5, 0.25]}))
+    scaled = Trainer(load_config(tmp_path / "offset.toml", out_dir=str(tmp_path / "runs"))).train_set.records
+    assert [r.image_path.name for r in plain] == [Path(row.split()[0]).name for row in rows]
+    np.testing.assert_allclose(whole[0].points, plain[0].points - [1.0, -0.5])
+    np.testing.assert_allclose(scaled[0].points, plain[0].points - [0.5, -0.125])  # (1, -0.5) * (0.5, 0.25)
+    np.testing.assert_allclose(scaled[1].points, plain[1].points - [1.0, -0.5])  # not resized: the whole offset
+    (root / "photo_scales.json").write_text(json.dumps({first: [0.5]}))
+    with pytest.raises(ValueError, match=r"photo_scales.json: expected photo path: \[sx, sy\] \(two finite positive scales\), got 'images/.*': \[0.5\]"):
+        Trainer(load_config(tmp_path / "offset.toml", out_dir=str(tmp_path / "runs")))
