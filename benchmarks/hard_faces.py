@@ -14,7 +14,8 @@ scaled with it); the detection nearest the labels goes to every method:
   eye centre, nose tip and mouth corner);
 * dlib's 68-point predictor on the box its HOG detector would give (``peers.hog_box_from_retinaface``).
 
-``--paired``: every other row against the first, face by face (:func:`paired_lines`).
+``--paired``: every other row against the first, face by face (:func:`paired_lines`); ``--by-photo-size``: every
+row again per stored photo size (:func:`photo_size_lines`).
 
     .venv-peers/bin/python -m benchmarks.hard_faces --model facealign_mnv2_050_68 --model runs/X/last.pt [--flip-test] [--paired]
 """
@@ -171,6 +172,29 @@ class Scored:
     threshold: float
 
 
+def photo_size(path: Path) -> str:
+    """``"W x H"`` of the stored photo (the small-face protocol's faces are grouped by the photo they were shrunk from)."""
+    h, w = read_image(path).shape[:2]
+    return f"{w} x {h}"
+
+
+def photo_size_lines(results: dict[str, dict[str, Scored | None]], sizes: dict[str, list[str]]) -> list[str]:
+    """Each method's NME / FR % on each protocol again, per stored photo size (``sizes``: each face's, per
+    protocol): where a protocol mixes photos of very different resolution (val5: CUHK's 160 x 216 and 400 x 400),
+    how much of its error each part holds."""
+    lines = ["By stored photo size:", "", "| method | protocol | photo | faces | NME / FR % |", "| --- | --- | --- | ---: | ---: |"]
+    for name, row in results.items():
+        for p, per_face in sizes.items():
+            r = row[p]
+            if r is None:
+                continue
+            size = np.asarray(per_face)
+            for s in sorted(set(per_face)):
+                e = r.errors[size == s]
+                lines.append(f"| {name} | {p} | {s} | {len(e)} | {100 * e.mean():.2f} / {100 * (e > r.threshold).mean():.1f} |")
+    return lines
+
+
 def paired_lines(first: str, results: dict[str, dict[str, Scored | None]], protocols: Sequence[str]) -> list[str]:
     """Every other method against ``first``, face by face on each protocol both are scored on: the mean NME
     difference (NME points) with its bootstrap 95 % interval (:func:`paired_difference`), the faces it has
@@ -200,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--no-dlib", action="store_true")
     ap.add_argument("--second-pass", action="store_true", help="add a row per model re-aligned on its own first prediction")
     ap.add_argument("--paired", action="store_true", help="every other row against the first, face by face (paired_lines)")
+    ap.add_argument("--by-photo-size", action="store_true", help="each row's scores again per stored photo size (photo_size_lines)")
     ap.add_argument("--label-offset", nargs=2, type=float, metavar=("DX", "DY"),
                     help="add a row per model with the Aligner's label_offset (people's convention, benchmarks/label_convention.py)")
     args = ap.parse_args(argv)
@@ -224,9 +249,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     detector = RetinaFaceDetector(threads=1)
     results: dict[str, dict[str, Scored | None]] = {name: {} for name, _, _ in methods}
     counts = {}
+    sizes: dict[str, list[str]] = {}
     for protocol in args.protocols:
         faces, missed = load_protocol(protocol, detector, limit=args.limit)
         counts[protocol] = f"{len(faces)} (detector missed {missed})"
+        if args.by_photo_size:
+            sizes[protocol] = [photo_size(f.image_path) for f in faces]
         for name, run, k in methods:
             preds = [run(f.image if f.image is not None else read_image(f.image_path), f.det) for f in faces]
             results[name][protocol] = score(faces, preds, k, protocol)
@@ -244,6 +272,8 @@ def main(argv: Sequence[str] | None = None) -> None:
               "the 5 points), profile face size sqrt(w h) of the CFP points' box; FR: NME > 10 % (profile: > 5 %)."]
     if args.paired:
         lines += [""] + paired_lines(methods[0][0], results, args.protocols)
+    if args.by_photo_size:
+        lines += [""] + photo_size_lines(results, sizes)
     print("\n".join(lines))
 
 

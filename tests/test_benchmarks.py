@@ -335,3 +335,14 @@ def test_peoples_eye_centres_sit_right_of_the_dark_pupil_on_real_training_photos
     diffs = label_convention.pupil_differences(label_convention.DATA / "faces/train5.txt", 300)
     r = label_convention.offset_stats(diffs["faces/images/net_7876"])
     assert r["faces"] >= 290 and 0.5 < r["lo"] < r["mx"] < r["hi"] < 2.5
+
+
+def test_hard_faces_photo_size_lines_split_each_row_by_photo():
+    # three val5 faces: two on 400 x 400 photos (NME 2 %, 4 %), one on a 160 x 216 photo (12 %: a failure)
+    results = {"A": {"val5": hard_faces.Scored({}, np.array([0.02, 0.12, 0.04]), 0.1)}, "dlib": {"val5": None}}
+    lines = hard_faces.photo_size_lines(results, {"val5": ["400 x 400", "160 x 216", "400 x 400"]})
+    assert [line for line in lines if line.startswith("| A")] == [
+        "| A | val5 | 160 x 216 | 1 | 12.00 / 100.0 |",
+        "| A | val5 | 400 x 400 | 2 | 3.00 / 0.0 |",
+    ]
+    assert not any(line.startswith("| dlib") for line in lines)
