@@ -45,7 +45,7 @@ from facealign.data.readers import read_annotations, read_points_list  # noqa: E
 from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
 from facealign.data.sources import split_holdout  # noqa: E402
 from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
-from facealign.evaluation.protocols import face_errors, paired_difference, score_points  # noqa: E402
+from facealign.evaluation.protocols import face_errors, paired_difference, summarise  # noqa: E402
 from facealign.imageio import read_image  # noqa: E402
 from facealign.landmarks import get_scheme  # noqa: E402
 from facealign.types import Box  # noqa: E402
@@ -159,7 +159,7 @@ def score(faces: Sequence[Face], preds: Sequence[np.ndarray], points: int, proto
         return None
     boxes = [f.box for f in faces] if profile else None
     errors, threshold = face_errors(kind, np.stack(preds), recs, sch, boxes=boxes)
-    return Scored(score_points(kind, np.stack(preds), recs, sch, boxes=boxes), errors, threshold)
+    return Scored(summarise(errors, threshold), errors, threshold)
 
 
 @dataclass
@@ -190,8 +190,8 @@ def photo_size_lines(results: dict[str, dict[str, Scored | None]], sizes: dict[s
                 continue
             size = np.asarray(per_face)
             for s in sorted(set(per_face)):
-                e = r.errors[size == s]
-                lines.append(f"| {name} | {p} | {s} | {len(e)} | {100 * e.mean():.2f} / {100 * (e > r.threshold).mean():.1f} |")
+                part = summarise(r.errors[size == s], r.threshold)
+                lines.append(f"| {name} | {p} | {s} | {int((size == s).sum())} | {part['nme']:.2f} / {part['fr']:.1f} |")
     return lines
 
 

@@ -25,7 +25,7 @@ import torch
 
 from benchmarks.hih_table5 import load_trainer, slice_dataset
 from facealign.engine.config import load_config
-from facealign.evaluation.protocols import face_errors, paired_difference, score_points
+from facealign.evaluation.protocols import face_errors, paired_difference, summarise
 from facealign.engine.trainer import Trainer
 from facealign.models import model_info
 
@@ -52,8 +52,8 @@ def score_slice(trainer: Trainer) -> tuple[dict[str, float], np.ndarray]:
     dataset = slice_dataset(trainer, SLICE)  # raises with the config's name when it has no such slice
     protocol = next(p for p in trainer.protocols if p.name == SLICE)
     pred = trainer.predict(dataset)
-    per_face, _ = face_errors(protocol.kind, pred, protocol.dataset.records, trainer.scheme)
-    return score_points(protocol.kind, pred, protocol.dataset.records, trainer.scheme), 100 * per_face
+    per_face, threshold = face_errors(protocol.kind, pred, protocol.dataset.records, trainer.scheme)
+    return summarise(per_face, threshold), 100 * per_face
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from facealign.data.records import FaceRecord
-from facealign.evaluation.protocols import PROFILE_FAILURE, face_errors, paired_difference, score_points
+from facealign.evaluation.protocols import PROFILE_FAILURE, face_errors, paired_difference, score_points, summarise
 from facealign.types import Box
 
 
@@ -46,3 +46,11 @@ def test_paired_difference_hand_worked():
     assert d["mean"] == 0.0 and -1.0 <= d["lo"] < 0.0 < d["hi"] <= 1.0 and d["better"] == 1
     with pytest.raises(ValueError, match=r"expected two equal non-empty \(N,\) arrays, got \(2,\) and \(3,\)"):
         paired_difference(np.zeros(2), np.zeros(3))
+
+
+def test_summarise_hand_worked():
+    # errors 2 %, 4 %, 12 %: mean 6 %, one of three above 10 %
+    s = summarise(np.array([0.02, 0.04, 0.12]), 0.1)
+    assert s["nme"] == pytest.approx(6.0) and s["fr"] == pytest.approx(100 / 3)
+    assert summarise(np.zeros(2), 0.1) == {"nme": 0.0, "fr": 0.0, "auc": 100.0}  # every face exact: the whole CED area
+

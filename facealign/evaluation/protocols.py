@@ -33,6 +33,7 @@ __all__ = [
     "face_errors",
     "paired_difference",
     "score_points",
+    "summarise",
 ]
 
 #: Failure threshold of the eye-normalised protocols (NME > 10 %).
@@ -71,10 +72,15 @@ def face_errors(
 def score_points(
     kind: str, pred: np.ndarray, records: list[FaceRecord], scheme: str | LandmarkScheme, *, boxes: list[Box] | None = None
 ) -> dict[str, float]:
-    """``nme`` (%, mean), ``fr`` (% of faces above the failure threshold) and ``auc`` (% of the CED area
-    up to it) of the :func:`face_errors` of ``pred`` (same arguments)."""
-    e, t = face_errors(kind, pred, records, scheme, boxes=boxes)
-    return {"nme": 100 * float(np.mean(e)), "fr": 100 * failure_rate(e, threshold=t), "auc": 100 * auc(e, threshold=t)}
+    """:func:`summarise` of the :func:`face_errors` of ``pred`` (same arguments)."""
+    return summarise(*face_errors(kind, pred, records, scheme, boxes=boxes))
+
+
+def summarise(errors: np.ndarray, threshold: float) -> dict[str, float]:
+    """``nme`` (%, mean), ``fr`` (% of faces above ``threshold``) and ``auc`` (% of the CED area up to it) of
+    per-face errors (fractions, :func:`face_errors`). Shape: ``(N,)``."""
+    e = np.asarray(errors, dtype=np.float64)
+    return {"nme": 100 * float(np.mean(e)), "fr": 100 * failure_rate(e, threshold=threshold), "auc": 100 * auc(e, threshold=threshold)}
 
 
 def paired_difference(a: np.ndarray, b: np.ndarray, *, draws: int = 10000, seed: int = 0) -> dict[str, float]:
