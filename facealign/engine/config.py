@@ -64,6 +64,10 @@ class TrainConfig:
     # start from another model's weights: a registered name (its shipped weights) or a checkpoint .pt;
     # tensors that match by name and shape are copied, the rest keep their initialisation
     init_from: str = ""
+    # exponential moving average of the weights, updated after every optimisation step with this decay
+    # (torch.optim.swa_utils.get_ema_multi_avg_fn; 0 = off). Validation, best.pt and the checkpoint's "model"
+    # are the average; the weights the optimiser steps stay in the checkpoint's "train_model" for an exact resume
+    ema_decay: float = 0.0
     seed: int = 0
     workers: int = 1
     threads: int = 0  # torch intra-op threads per process; 0 = leave torch's default

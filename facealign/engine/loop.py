@@ -106,8 +106,10 @@ def train_steps(
     epochs: int,
     log_every: int,
     main_process: bool = True,
+    after_step: Callable[[], None] | None = None,
 ) -> dict[str, float]:
-    """One epoch of optimisation steps; the mean ``loss`` and parts over its iterations.
+    """One epoch of optimisation steps; the mean ``loss`` and parts over its iterations. ``after_step`` runs
+    after each optimiser step (e.g. the weights' moving average).
 
     Progress: a tqdm bar on a terminal, else (``log_every > 0``) a line every ``log_every`` iterations;
     only the main process shows it.
@@ -121,6 +123,8 @@ def train_steps(
         loss.backward()
         optimizer.step()
         scheduler.step()
+        if after_step is not None:
+            after_step()
         for key, value in {"loss": loss, **parts}.items():
             totals[key] = totals.get(key, 0.0) + float(value.detach())
         n += 1

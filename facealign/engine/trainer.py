@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, Subset
 
 from ..data.balance import balanced_indices
@@ -101,6 +102,13 @@ class Trainer:
             self.model.prepare_training(self.train_shapes()[1])
         self.train_indices = self._train_indices()
         self.model.to(self.device)
+        if not 0.0 <= cfg.ema_decay < 1.0:
+            raise ValueError(f"{cfg.name}: ema_decay must be in [0, 1) (0 = no moving average), got {cfg.ema_decay}")
+        # the weights' exponential moving average (buffers too: BatchNorm's running statistics); None when off
+        self.ema: AveragedModel | None = (
+            AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+            if cfg.ema_decay > 0 else None
+        )
         self.optimizer = build_optimizer(self.model.parameters(), cfg.optim)
         self.iters_per_epoch = max(1, len(self._loader(self.train_set, train=True, epoch=0)))
         self.scheduler = build_scheduler(self.optimizer, cfg, self.iters_per_epoch)
@@ -168,18 +176,42 @@ class Trainer:
         )
 
     # ------------------------------------------------------------------------------------ checkpoints
+    @property
+    def eval_model(self) -> nn.Module:
+        """The weights that are validated and saved as the checkpoint's ``model``: the moving average
+        (``ema_decay > 0``) or the trained weights themselves."""
+        return self.model if self.ema is None else self.ema.module
+
     def state(self, epoch: int) -> dict[str, Any]:
         """The checkpoint after 0-based ``epoch`` (:func:`~facealign.engine.loop.checkpoint_state`) and
-        the number of processes that trained it."""
+        the number of processes that trained it. With a moving average its weights are ``model`` (what
+        ``init_from``, the model zoo and ``scripts/ship_weights.py`` read) and the stepped weights
+        ``train_model``, with ``ema_updates`` the number of averaged steps."""
         state = checkpoint_state(
-            self.cfg, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler, epoch=epoch,
+            self.cfg, model=self.eval_model, optimizer=self.optimizer, scheduler=self.scheduler, epoch=epoch,
             best=self.best, history=self.history,
         )
+        if self.ema is not None:
+            state["train_model"] = self.model.state_dict()
+            state["ema_updates"] = self.ema.n_averaged.detach().cpu().clone()
         state["world_size"] = dist.get_world_size() if _is_dist() else 1
         return state
 
     def resume(self, path: Path) -> None:
-        ckpt = restore_checkpoint(path, model=self.model, optimizer=self.optimizer, scheduler=self.scheduler)
+        ckpt = restore_checkpoint(path, model=self.eval_model, optimizer=self.optimizer, scheduler=self.scheduler)
+        if self.ema is not None:
+            if "train_model" not in ckpt:
+                raise ValueError(
+                    f"{path}: written without a moving average of the weights (no 'train_model'), but this run has "
+                    f"ema_decay = {self.cfg.ema_decay}; resume it with the config it was started with"
+                )
+            self.model.load_state_dict(ckpt["train_model"])
+            self.ema.n_averaged.copy_(ckpt["ema_updates"])
+        elif "train_model" in ckpt:
+            raise ValueError(
+                f"{path}: written with a moving average of the weights ('train_model'), but this run has ema_decay = 0; "
+                "resume it with the config it was started with"
+            )
         self.start_epoch = int(ckpt["epoch"]) + 1
         self.best = float(ckpt.get("best", float("inf")))
         self.history = list(ckpt.get("history", []))
@@ -191,6 +223,7 @@ class Trainer:
         return train_steps(
             loader, self._step_loss, optimizer=self.optimizer, scheduler=self.scheduler, epoch=epoch,
             epochs=self.cfg.epochs, log_every=self.cfg.log_every, main_process=_rank() == 0,
+            after_step=None if self.ema is None else lambda: self.ema.update_parameters(self.model),
         )
 
     def _step_loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -212,11 +245,12 @@ class Trainer:
     def predict(self, ds: LandmarkDataset) -> np.ndarray:
         """The model's points for every face of ``ds``, in its photo's pixels (flip test as configured).
         Shape: ``(N, K, 2)``."""
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         preds = []
         for batch in self._loader(ds, train=False, epoch=0):
             images = batch["image"].to(self.device).contiguous(memory_format=self.memory_format)
-            out = predict_crops(self.model, images, task=self.task, flip_test=self.cfg.flip_test)
+            out = predict_crops(model, images, task=self.task, flip_test=self.cfg.flip_test)
             coords, _ = self.task.decode(out)
             for c, m in zip(coords.cpu().numpy(), batch["matrix"].numpy()):
                 preds.append(apply_affine(invert_affine(m), c))

@@ -80,6 +80,45 @@ def test_checkpoint_holds_everything_for_resume(tmp_path):
     assert not list((tmp_path / "runs/ck").glob("*.tmp"))  # atomic writes leave no temporaries
 
 
+def test_moving_average_of_the_weights_is_validated_saved_and_resumed_exactly(tmp_path):
+    t = Trainer(_config(tmp_path, "ema", epochs=1, ema_decay=0.9))
+    seen = []  # the stepped weights after every optimiser step, to average by hand
+    update = t.ema.update_parameters
+    t.ema.update_parameters = lambda m: (seen.append({k: v.detach().clone() for k, v in m.state_dict().items()}), update(m))
+    t.fit()
+    assert len(seen) == 6  # 24 faces of each of the two sources, batches of 8
+    ck = load_checkpoint(tmp_path / "runs/ema/last.pt")
+    assert int(ck["ema_updates"]) == 6
+    for key in ("head.final_conv.weight", "backbone.stem.1.running_mean"):  # a weight and a BatchNorm buffer
+        expect = seen[0][key].float()  # the first update copies, then e = 0.9 e + 0.1 w
+        for w in seen[1:]:
+            expect = 0.9 * expect + 0.1 * w[key].float()
+        assert torch.allclose(ck["model"][key].float(), expect, atol=1e-6), key
+        assert torch.equal(ck["train_model"][key], seen[-1][key]), key
+        assert not torch.allclose(ck["model"][key].float(), seen[-1][key].float()), key
+    # validation scores the average: its points, not the stepped weights'
+    assert t.history[0]["nme5"] == pytest.approx(t.validate()["nme5"])
+    # two epochs straight equal one + resume + one, the average and the stepped weights both
+    straight = Trainer(_config(tmp_path, "ema2", ema_decay=0.9))
+    straight.fit()
+    Trainer(_config(tmp_path, "ema_split", ema_decay=0.9)).fit(stop_after=1)
+    resumed = Trainer(_config(tmp_path, "ema_split", ema_decay=0.9))
+    resumed.fit(resume=True)
+    for a, b in ((straight.model, resumed.model), (straight.ema, resumed.ema)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert sa.keys() == sb.keys()
+        for k in sa:
+            assert torch.equal(sa[k], sb[k]), k
+    # a checkpoint continues only with the setting it was written with
+    with pytest.raises(ValueError, match="ema_decay = 0"):
+        Trainer(_config(tmp_path, "ema_split")).resume(tmp_path / "runs/ema_split/last.pt")
+    Trainer(_config(tmp_path, "plain", epochs=1)).fit()
+    with pytest.raises(ValueError, match="without a moving average"):
+        Trainer(_config(tmp_path, "plain", ema_decay=0.9)).resume(tmp_path / "runs/plain/last.pt")
+    with pytest.raises(ValueError, match=r"ema_decay must be in \[0, 1\)"):
+        Trainer(_config(tmp_path, "bad", ema_decay=1.0))
+
+
 def test_a_failing_validation_keeps_the_epochs_training(tmp_path, monkeypatch, capsys):
     t = Trainer(_config(tmp_path, "fails"))
 
