@@ -118,6 +118,8 @@ def test_canvases_per_epoch_and_config_errors(tmp_path):
     with pytest.raises(ValueError, match="trains bottom-up models"):
         top_down = TINY.replace('"foxnet_cpu_68"', '"hih_cpu_68"').replace("model_kwargs", "# model_kwargs")
         BottomUpTrainer(_config(tmp_path, "td", top_down))
+    with pytest.raises(ValueError, match="ema_decay .* is a top-down Trainer setting"):
+        BottomUpTrainer(_config(tmp_path, "ema", ema_decay=0.99))
 
 
 def test_device_plumbing_on_cpu_and_a_missing_gpu_is_a_clear_error(tmp_path, monkeypatch, capsys):
