@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-__all__ = ["HeadPose", "MEAN_FACE_3D", "POSE_POINTS", "head_pose", "rotation_from_angles"]
+__all__ = ["HeadPose", "MEAN_FACE_3D", "POSE_POINTS", "head_pose", "nose_offset_at_yaw", "nose_offsets", "rotation_from_angles"]
 
 #: 0-based iBUG 68-point indices of :data:`MEAN_FACE_3D`.
 POSE_POINTS = (36, 39, 42, 45, 27, 30, 31, 33, 35, 48, 54, 8)
@@ -137,3 +137,28 @@ def head_pose(points: np.ndarray, image_size: tuple[int, int]) -> HeadPose:
         yaw=-math.degrees(b), pitch=-math.degrees(a), roll=math.degrees(c),
         rotation=rot, translation=tvec.reshape(3), reprojection_px=rms,
     )
+
+
+def nose_offset_at_yaw(yaw_deg: float) -> float:
+    """The nose tip's offset from the eye centres' midpoint along the eye line, in eye distances, of
+    :data:`MEAN_FACE_3D` turned ``yaw_deg`` under weak perspective: ``d / (2 a) * tan(yaw)``, with ``2 a``
+    its eye-centre distance (61 mm) and ``d`` the nose tip's depth in front of the eye centres (38.5 mm),
+    about ``0.631 tan(yaw)`` (0.36 at 30 degrees)."""
+    pts = dict(zip(POSE_POINTS, MEAN_FACE_3D))
+    left, right = (pts[36] + pts[39]) / 2, (pts[42] + pts[45]) / 2
+    depth = (left[2] + right[2]) / 2 - pts[30][2]
+    return float(depth / (right[0] - left[0]) * math.tan(math.radians(yaw_deg)))
+
+
+def nose_offsets(five: np.ndarray) -> np.ndarray:
+    """How far each face is turned, read off its 5 points ``(N, 5, 2)`` (eye centres, nose tip, mouth corners
+    as a detector gives them): the nose tip's offset from the eyes' midpoint along the eye line, over the
+    squared eye distance (:func:`nose_offset_at_yaw` gives the value of a yaw; a nod moves it too, the nose tip
+    and the eyes being at different heights). Absolute values ``(N,)``;
+    ``inf`` where the two eyes coincide (a profile seen exactly side on)."""
+    f = np.asarray(five, dtype=np.float64).reshape(-1, 5, 2)
+    axis = f[:, 1] - f[:, 0]
+    along = np.einsum("ij,ij->i", f[:, 2] - (f[:, 0] + f[:, 1]) / 2, axis)
+    norm = np.einsum("ij,ij->i", axis, axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(norm > 1e-12, np.abs(along) / np.where(norm > 1e-12, norm, 1.0), np.inf)

@@ -213,3 +213,39 @@ def test_a_label_offset_moves_every_point_by_exactly_that_much_and_nothing_else(
     for bad in ((1.0,), (1.0, float("nan")), "ab"):
         with pytest.raises(ValueError, match=r"label_offset must be \(dx, dy\), two finite pixel offsets, got"):
             Aligner("facealign_mnv2_050_68", detector=None, label_offset=bad)
+
+
+def test_flip_test_turned_mirrors_only_the_faces_turned_beyond_30_degrees(photo, ckpt):
+    """The default of a registered model and of a checkpoint: a frontal face takes the plain graph, a turned one
+    (a CFP profile) the flip-test graph, in single calls and in one batch of both; a graph file stays plain."""
+    from facealign.api import TURNED, flip_mode, turned_faces
+    from facealign.card import weights_path
+
+    profile = read_image(FACES / "../cfp_profile/001/01.jpg")
+    det = RetinaFaceDetector()
+    front5, side5 = det.detect(photo)[0].points, det.detect(profile)[0].points
+    assert turned_faces(np.stack([front5, side5])).tolist() == [False, True]
+    default, plain, flip = Aligner(), Aligner(flip_test=False), Aligner(flip_test=True)
+    assert default.flip_test == TURNED and plain.flip_test is False
+    for image, five, same, other in ((photo, front5, plain, flip), (profile, side5, flip, plain)):
+        got = default(image, color="rgb", points5=[five])[0].points
+        np.testing.assert_array_equal(got, same(image, color="rgb", points5=[five])[0].points)
+        assert np.abs(got - other(image, color="rgb", points5=[five])[0].points).max() > 0.01
+    batch = default.batch([photo, profile], color="rgb")
+    assert [len(b) for b in batch] == [1, 1]
+    np.testing.assert_allclose(batch[0][0].points, plain(photo, color="rgb")[0].points, atol=1e-3)
+    np.testing.assert_allclose(batch[1][0].points, flip(profile, color="rgb")[0].points, atol=1e-3)
+    # a checkpoint on PyTorch: the same two stages on one network
+    tiny = Aligner(ckpt, backend="torch", detector=None)
+    assert tiny.flip_test == TURNED
+    np.testing.assert_allclose(
+        tiny(profile, color="rgb", points5=[side5])[0].points,
+        Aligner(ckpt, backend="torch", detector=None, flip_test=True)(profile, color="rgb", points5=[side5])[0].points, atol=1e-5,
+    )
+    # one graph file holds one stage: plain by default, and "turned" is refused with what to do
+    graph = weights_path("facealign_mnv2_050_68.onnx")
+    assert Aligner(graph, detector=None).flip_test is False
+    with pytest.raises(ValueError, match=r"flip_test='turned' runs two landmark graphs, without and with flip test; .* has only facealign_mnv2_050_68.onnx"):
+        Aligner(graph, detector=None, flip_test=TURNED)
+    with pytest.raises(ValueError, match=r"flip_test must be False, True or 'turned' \(the turned faces only\), got 'sometimes'"):
+        flip_mode("sometimes")

@@ -34,3 +34,23 @@ def test_out_of_range_options_are_usage_errors(argv, message, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert err.startswith(f"facealign {argv[0]}: error: ")
+
+
+@pytest.mark.parametrize("flag, expected", [([], None), (["--flip-test"], True), (["--flip-test", "all"], True),
+                                            (["--flip-test", "turned"], "turned"), (["--flip-test", "off"], False)])
+def test_detect_flip_test_choices_reach_the_predictor(flag, expected, monkeypatch, tmp_path, capsys):
+    import facealign.api
+
+    seen = []
+
+    def fake(model, **kwargs):
+        seen.append(kwargs["flip_test"])
+        raise ValueError("stopped after load_predictor")
+
+    monkeypatch.setattr(facealign.api, "load_predictor", fake)
+    photo = tmp_path / "a.jpg"
+    photo.write_bytes(b"")
+    assert main(["detect", str(photo), *flag]) == 2  # the fake's ValueError, after the options were read
+    assert seen == [expected] and "stopped after load_predictor" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["detect", str(photo), "--flip-test", "sometimes"])

@@ -380,7 +380,7 @@ def test_resume_runs_only_the_unfinished_shards(deadline, cluster, aligner, ckpt
     out, log = tmp_path / "ray.jsonl", tmp_path / "aligned.log"
     # a first run that stopped after its first shard (3 photos)
     layout = ShardLayout(work=Path(f"{out}.parts"), parquet=None, jsonl=True)
-    settings = {"model": str(ckpt), "backend": "onnx", "flip_test": False, "score_threshold": 0.6, "json": True,
+    settings = {"model": str(ckpt), "backend": "onnx", "flip_test": "turned", "score_threshold": 0.6, "json": True,
                 "parquet": False, "tracking": {}}  # the tracker options of videos: the defaults
     prepare_job(layout, {**_spec([photos], shard_size=3), "settings": settings}, resume=False)
     run_shard(aligner, layout, 0, cwd=os.getcwd())

@@ -9,7 +9,9 @@ import pytest
 
 from facealign import Aligner
 from facealign.arcface import arcface_matrix, norm_crop
-from facealign.headpose import MEAN_FACE_3D, POSE_POINTS, camera_matrix, head_pose, rotation_from_angles
+from facealign.headpose import (
+    MEAN_FACE_3D, POSE_POINTS, camera_matrix, head_pose, nose_offset_at_yaw, nose_offsets, rotation_from_angles,
+)
 from facealign.imageio import read_image
 
 SAMPLES = Path(__file__).resolve().parents[1] / "../shared/data/samples"
@@ -53,6 +55,25 @@ def test_head_pose_of_a_photo_and_its_mirror():
     q = aligner(np.ascontiguousarray(rgb[:, ::-1]), color="rgb")[0].head_pose()
     assert abs(p.yaw + q.yaw) < 4 and abs(p.roll + q.roll) < 3 and abs(p.pitch - q.pitch) < 2
     assert abs(p.yaw) < 10 and abs(p.roll) < 5  # a frontal, upright face
+
+
+def test_nose_offset_of_a_turned_mean_face_and_by_hand():
+    # the mean face: eye centres 61 mm apart, the nose tip 38.5 mm in front of them -> 38.5 / 61 tan(yaw)
+    assert nose_offset_at_yaw(30.0) == pytest.approx(38.5 / 61 * np.tan(np.radians(30.0)))
+    assert nose_offset_at_yaw(0.0) == 0.0
+    # by hand: eyes 10 px apart, the nose tip 3.5 px right of their midpoint, and 5 px below it (no effect)
+    five = np.array([[[0, 0], [10, 0], [5, 5], [2, 9], [8, 9]], [[0, 0], [10, 0], [8.5, 5], [2, 9], [8, 9]],
+                     [[3, 3], [3, 3], [5, 5], [2, 9], [8, 9]]], dtype=float)
+    np.testing.assert_allclose(nose_offsets(five), [0.0, 0.35, np.inf])
+    # round trip: the mean face turned either way, seen orthographically, rotated and scaled in the image: its 5
+    # points read back the yaw's value
+    pts = dict(zip(POSE_POINTS, MEAN_FACE_3D))
+    face5 = np.stack([(pts[36] + pts[39]) / 2, (pts[42] + pts[45]) / 2, pts[30], pts[48], pts[54]])
+    for yaw in (-45.0, -20.0, 10.0, 30.0, 60.0):
+        xy = (face5 @ rotation_from_angles(yaw, 0.0, 0.0).T)[:, :2]
+        c, s = np.cos(0.3), np.sin(0.3)
+        xy = 2.5 * xy @ np.array([[c, -s], [s, c]]).T + [100.0, 50.0]
+        assert nose_offsets(xy[None])[0] == pytest.approx(nose_offset_at_yaw(abs(yaw))), yaw
 
 
 def test_head_pose_refuses_what_it_cannot_use():

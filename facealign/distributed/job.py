@@ -89,7 +89,7 @@ def detect_on_ray(
     model: str | Path | None = None,
     backend: str = "onnx",
     threads: int = 1,
-    flip_test: bool = False,
+    flip_test: bool | str | None = None,
     score_threshold: float = 0.6,
     smooth: bool = True,
     tracker_options: dict[str, Any] | None = None,
@@ -128,7 +128,9 @@ def detect_on_ray(
 
     model = str(model or DEFAULT_MODEL)
     tracking = video_tracker_options(tracker_options, smooth=smooth)  # bad ones fail here, not on every actor
-    settings = {"model": model, "backend": backend, "flip_test": flip_test, "score_threshold": score_threshold,
+    from ..api import flip_mode
+
+    settings = {"model": model, "backend": backend, "flip_test": flip_mode(flip_test, model), "score_threshold": score_threshold,
                 "json": json_out is not None, "parquet": parquet_dir is not None, "tracking": tracking}
     if make_predictor is None:
         from ..api import load_predictor
