@@ -37,7 +37,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.peers import dlib_68_method, nearest_detection, pin_to_one_cpu  # noqa: E402
+from benchmarks.peers import FLIP_ROWS, dlib_68_method, nearest_detection, pin_to_one_cpu  # noqa: E402
 
 from facealign.data.records import FaceRecord, downscaled_record  # noqa: E402
 from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
@@ -120,14 +120,17 @@ Method = Callable[[np.ndarray, Detection], np.ndarray]
 
 
 def facealign_method(
-    model: str, *, flip_test: bool, second_pass: bool = False, label_offset: Sequence[float] | None = None
+    model: str, *, flip_test: bool | str, second_pass: bool = False, label_offset: Sequence[float] | None = None,
+    turned_yaw: float | None = None,
 ) -> tuple[Method, int]:
     """A facealign model aligned on the detector's 5 points; with ``second_pass``, aligned again on the 5 points
     of its own first prediction (the scheme's 5-point groups) and run once more (for profiles, where the
-    detector's 5 points are poor); ``label_offset``: the Aligner's (people's labelling convention)."""
-    from facealign.api import Aligner
+    detector's 5 points are poor); ``label_offset``, ``turned_yaw``: the Aligner's (people's labelling convention; the
+    yaw beyond which ``flip_test="turned"`` mirrors a face)."""
+    from facealign.api import TURNED_YAW, Aligner
 
-    aligner = Aligner(model, detector=None, backend="onnx", threads=1, flip_test=flip_test, label_offset=label_offset)
+    aligner = Aligner(model, detector=None, backend="onnx", threads=1, flip_test=flip_test, label_offset=label_offset,
+                      turned_yaw=TURNED_YAW if turned_yaw is None else turned_yaw)
     scheme = aligner.scheme
 
     def run(rgb: np.ndarray, det: Detection) -> np.ndarray:
@@ -218,7 +221,11 @@ def paired_lines(first: str, results: dict[str, dict[str, Scored | None]], proto
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", help="registered name or checkpoint .pt (repeatable)")
-    ap.add_argument("--flip-test", action="store_true", help="flip-test every facealign model (instead of not)")
+    ap.add_argument("--flip", nargs="+", choices=sorted(FLIP_ROWS), default=None,
+                    help="a row per model and flip-test mode (the Aligner's flip_test: off, all faces, turned faces only); default off")
+    ap.add_argument("--flip-test", action="store_true", help="the same as --flip all")
+    ap.add_argument("--turned-yaw", nargs="+", type=float, default=None, metavar="DEG",
+                    help="with --flip turned: a row per yaw beyond which a face is mirrored (default: the Aligner's, 40)")
     ap.add_argument("--protocols", nargs="+", choices=PROTOCOLS, default=list(PROTOCOLS))
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces of each protocol")
     ap.add_argument("--no-dlib", action="store_true")
@@ -231,12 +238,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     cv2.setNumThreads(1)
     pin_to_one_cpu()
     methods: list[tuple[str, Method, int]] = []
+    flips = args.flip or (["all"] if args.flip_test else ["off"])
     for m in args.model or ["facealign_mnv2_050_68"]:
-        for second in (False, True) if args.second_pass else (False,):
-            for offset in (None, args.label_offset) if args.label_offset else (None,):
-                run, k = facealign_method(m, flip_test=args.flip_test, second_pass=second, label_offset=offset)
-                name = m + (" +flip" if args.flip_test else "") + (" +second pass" if second else "")
-                methods.append((name + (f" +offset ({offset[0]:g}, {offset[1]:g}) px" if offset else ""), run, k))
+        for flip, yaw in [(f, y) for f in flips for y in ((args.turned_yaw or [None]) if f == "turned" else [None])]:
+            for second in (False, True) if args.second_pass else (False,):
+                for offset in (None, args.label_offset) if args.label_offset else (None,):
+                    mode, label = FLIP_ROWS[flip]
+                    run, k = facealign_method(m, flip_test=mode, second_pass=second, label_offset=offset, turned_yaw=yaw)
+                    name = m + label + (f" > {yaw:g} deg" if yaw is not None else "") + (" +second pass" if second else "")
+                    methods.append((name + (f" +offset ({offset[0]:g}, {offset[1]:g}) px" if offset else ""), run, k))
     if not args.no_dlib:
         try:
             dlib_run, k = dlib_method()

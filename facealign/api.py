@@ -43,13 +43,15 @@ BACKENDS = ("onnx", "torch")
 TRAIN_EXTRA = "pip install 'facealign[train]'"
 
 #: ``flip_test=TURNED``: the mirrored crop is averaged in (Earp et al. Sec. 5.1) for the faces turned more than
-#: :data:`TURNED_YAW` away from the camera only (:func:`turned_faces`); the others take one pass. The default of
-#: every registered model and checkpoint: on the held-out CFP profiles it fails on 16.5 % of faces instead of 19.0 %,
-#: and people's frontal faces (val5, 300-W) are flipped about one in ten (``benchmarks/hard_faces.py``).
+#: ``turned_yaw`` degrees (:data:`TURNED_YAW`) only (:func:`turned_faces`); the others take one pass. The default of
+#: every registered model and checkpoint.
 TURNED = "turned"
-#: Degrees of yaw beyond which a face counts as turned (the usual "large pose" boundary of face-alignment
-#: benchmarks: AFLW2000-3D's 0-30 / 30-60 / 60-90 degree groups).
-TURNED_YAW = 30.0
+#: Degrees of yaw beyond which ``flip_test=TURNED`` mirrors a face. Chosen by the trade on issue 20's protocols
+#: (``benchmarks/hard_faces.py --flip off turned all``, table in benchmarks/README.md): at 40 degrees 0-2 % of people's
+#: frontal faces (val5, 300-W) take the second pass and 82 % of the CFP profiles, whose failure rate drops from 19.0 % to
+#: 16.0 % (every face flipped: 16.0 % at twice the cost); at 30 degrees about 10 % of the frontal faces are flipped
+#: for a few hundredths of NME more.
+TURNED_YAW = 40.0
 
 #: Where RetinaFace's 5 points sit inside its own box, as fractions of the box width / height from
 #: its top-left corner (mean of the detector's own output on the 600 photos of ``faces/val5.txt``, by
@@ -82,7 +84,7 @@ def turned_faces(five: np.ndarray, yaw: float = TURNED_YAW) -> np.ndarray:
     """Which faces of the 5-point sets ``(N, 5, 2)`` (a detector's, or those a tracker carries) are turned more
     than ``yaw`` degrees: the nose tip off the eyes' midpoint by more than the mean 3D face turned that far
     (:func:`facealign.headpose.nose_offsets`, :func:`~facealign.headpose.nose_offset_at_yaw`: 0.36 eye
-    distances at 30 degrees). Shape ``(N,)``, bool."""
+    distances at 30 degrees, 0.53 at 40). Shape ``(N,)``, bool."""
     return nose_offsets(five) > nose_offset_at_yaw(yaw)
 
 
@@ -125,6 +127,7 @@ class Aligner:
         threads: intra-op threads of the landmark network and the detector.
         score_threshold: the detector's face-probability threshold.
         refine_boxes: passes of re-alignment on the predicted landmarks when only boxes are given.
+        turned_yaw: with ``flip_test=TURNED``, the yaw in degrees beyond which a face is mirrored too.
         label_offset: ``(dx, dy)`` image pixels added to every returned point (default none). The models are
             trained with mirrored crops, so they put each point where it is in the mirrored face too; people's
             labels of CUHK's web photos and of 300-W sit about 1 px to the right of that
@@ -148,6 +151,7 @@ class Aligner:
         score_threshold: float = 0.6,
         refine_boxes: int = 1,
         label_offset: Sequence[float] | None = None,
+        turned_yaw: float = TURNED_YAW,
     ) -> None:
         try:
             offset = np.zeros(2) if label_offset is None else np.asarray(label_offset, dtype=np.float64)
@@ -165,6 +169,9 @@ class Aligner:
             )
         self._flip_test = model.flip_test
         self._turned_runner = model.turned_runner
+        if not isinstance(turned_yaw, (int, float, np.number)) or not 0.0 <= float(turned_yaw) < 90.0:
+            raise ValueError(f"turned_yaw must be degrees in [0, 90), got {turned_yaw!r}")
+        self.turned_yaw = float(turned_yaw)
         # crops (uint8) -> coords + scores in crop pixels: network, flip merge and decode in one graph
         self.card, self.runner = model.card, model.runner
         self.scheme = get_scheme(self.card.scheme)
@@ -206,14 +213,20 @@ class Aligner:
         rgbs = [to_rgb_uint8(im, color=color, bgr=bgr) for im in images]
         return self._run(rgbs, [self._faces(rgb, None, None) for rgb in rgbs])
 
-    def landmarks_from_five(self, image: np.ndarray, five: Sequence[np.ndarray], *, scores=None, boxes=None) -> list[FaceLandmarks]:
+    def landmarks_from_five(
+        self, image: np.ndarray, five: Sequence[np.ndarray], *, scores=None, boxes=None, turned: Sequence[bool] | None = None
+    ) -> list[FaceLandmarks]:
         """Landmarks for faces aligned on given 5 points (used by video tracking); ``image`` is
-        ``(H, W, 3)`` uint8 RGB, as :func:`facealign.imageio.to_rgb_uint8` returns."""
+        ``(H, W, 3)`` uint8 RGB, as :func:`facealign.imageio.to_rgb_uint8` returns. ``turned``: with
+        ``flip_test=TURNED``, which faces take the flip-test graph (default: :func:`turned_faces` of ``five``;
+        a tracker passes its own, with hysteresis)."""
         faces = [
             _Face(boxes[i] if boxes is not None else Box.from_points(f), 1.0 if scores is None else float(scores[i]), np.asarray(f, dtype=np.float64))
             for i, f in enumerate(five)
         ]
-        return self._run([image], [faces])[0]
+        if turned is not None and len(turned) != len(faces):
+            raise ValueError(f"turned must say for each of the {len(faces)} faces whether it is turned, got {len(turned)} values")
+        return self._run([image], [faces], turned=None if turned is None else np.asarray(turned, dtype=bool))[0]
 
     # ----------------------------------------------------------------------------------- internals
     def _faces(self, rgb: np.ndarray, boxes, points5) -> list[_Face]:
@@ -247,7 +260,7 @@ class Aligner:
         res = self._run([rgb], [[_Face(Box.from_points(f), 1.0, f) for f in fives]])[0]
         return [r.points.astype(np.float64) for r in res], [r.scores for r in res]
 
-    def _run(self, rgbs: list[np.ndarray], faces: list[list[_Face]]) -> list[list[FaceLandmarks]]:
+    def _run(self, rgbs: list[np.ndarray], faces: list[list[_Face]], turned: np.ndarray | None = None) -> list[list[FaceLandmarks]]:
         size = self.card.input_size
         crops, mats = [], []
         for rgb, fs in zip(rgbs, faces):
@@ -258,7 +271,7 @@ class Aligner:
         results: list[list[FaceLandmarks]] = [[] for _ in rgbs]
         if not crops:
             return results
-        coords, scores = self._landmarks(crops, np.stack([f.five for fs in faces for f in fs]))
+        coords, scores = self._landmarks(crops, np.stack([f.five for fs in faces for f in fs]), turned)
         i = 0
         for k, fs in enumerate(faces):
             for f in fs:
@@ -277,11 +290,15 @@ class Aligner:
                 i += 1
         return results
 
-    def _landmarks(self, crops: list[np.ndarray], fives: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _landmarks(self, crops: list[np.ndarray], fives: np.ndarray, turned: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The stage's coords and scores of every crop, aligned on ``fives`` ``(N, 5, 2)``; with
-        ``flip_test=TURNED`` the turned faces through the flip-test graph, the others through the plain one."""
+        ``flip_test=TURNED`` the turned faces (``turned``, else :func:`turned_faces` of ``fives``) through the
+        flip-test graph, the others through the plain one."""
         batch = crops[0][None] if len(crops) == 1 else np.stack(crops)  # one face: no copy
-        turned = turned_faces(fives) if self._turned_runner is not None else np.zeros(len(crops), dtype=bool)
+        if self._turned_runner is None:
+            turned = np.zeros(len(crops), dtype=bool)
+        elif turned is None:
+            turned = turned_faces(fives, self.turned_yaw)
         if not turned.any():
             return self.runner(batch)
         if turned.all():

@@ -20,8 +20,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from .api import TURNED, turned_faces
 from .face_motion import face_motion
 from .geometry import apply_affine, box_iou, umeyama
+from .headpose import nose_offset_at_yaw, nose_offsets
 from .imageio import ImageInput, to_rgb_uint8
 from .smoothing import KalmanFilterCV, OneEuroFilter
 from .types import Box, FaceLandmarks
@@ -43,6 +45,8 @@ MATCH_IOU = 0.3
 
 #: Two tracks whose landmark boxes overlap this much follow the same face: the younger one ends.
 DUPLICATE_IOU = 0.5
+#: Degrees below the Aligner's ``turned_yaw`` at which a tracked face counts as frontal again (``FaceTracker._turned``).
+TURNED_HYSTERESIS = 5.0
 
 
 @dataclass(kw_only=True)
@@ -86,6 +90,7 @@ class _Track:
     placer: KalmanFilterCV  # a lag-free estimate of the face's motion from its landmarks
     crop5: np.ndarray  # (5, 2) the crop of the last frame
     target5: np.ndarray  # (5, 2) where the crop would be without the deadband
+    turned: bool = False  # with flip_test="turned": whether the face takes the flip-test graph (with hysteresis)
 
     def crop_points(self, t: float, motion: np.ndarray | None, pull: float, deadband: float) -> np.ndarray:
         """Where to crop at time ``t`` (detector-convention 5 points).
@@ -247,7 +252,8 @@ class FaceTracker:
             if prev_gray is not None and self._gray is not None and prev_gray.shape == self._gray.shape:
                 motion = face_motion(prev_gray, self._gray, tr.raw)
             crops.append(tr.crop_points(t, motion, self.landmark_pull, CROP_DEADBAND))
-        found = self.aligner.landmarks_from_five(rgb, crops, scores=[tr.face.detector_score for tr in self.tracks])
+        turned = self._turned(crops)
+        found = self.aligner.landmarks_from_five(rgb, crops, scores=[tr.face.detector_score for tr in self.tracks], turned=turned)
         live: list[_Track] = []
         for tr, f in zip(self.tracks, found):
             raw = f.points.astype(np.float64)
@@ -261,6 +267,20 @@ class FaceTracker:
             else:  # it left the frame: the track ends, and the detector may not restart it now
                 self._left.append(tr)
         return live
+
+    def _turned(self, crops: list[np.ndarray]) -> list[bool] | None:
+        """With the Aligner's ``flip_test="turned"``: each track's face is turned (takes the flip-test graph) once
+        its crop's 5 points say more than ``turned_yaw`` degrees, and stays so until they say less than
+        :data:`TURNED_HYSTERESIS` degrees below that: a face held near the boundary does not switch graphs (and
+        jump by the 2-5 % of the eye distance the two graphs differ on turned faces) from frame to frame."""
+        if getattr(self.aligner, "flip_test", False) != TURNED:
+            return None
+        yaw = self.aligner.turned_yaw
+        on, off = nose_offset_at_yaw(yaw), nose_offset_at_yaw(max(yaw - TURNED_HYSTERESIS, 0.0))
+        offsets = nose_offsets(np.stack(crops))
+        for tr, r in zip(self.tracks, offsets):
+            tr.turned = bool(r > (off if tr.turned else on))
+        return [tr.turned for tr in self.tracks]
 
     def _start_tracks(self, rgb: np.ndarray, t: float, w: int, h: int, live: list[_Track]) -> list[_Track]:
         """Detector faces that no live track follows and that lie in the frame start new tracks."""
@@ -301,6 +321,7 @@ class FaceTracker:
         five = f.align_points.astype(np.float64)
         placer = KalmanFilterCV(measurement_noise=PLACER_NOISE[0], process_noise=PLACER_NOISE[1])
         tr = _Track(self._next_id, raw, five, raw, None, self._new_smoother(), placer, five, five)  # type: ignore[arg-type]
+        tr.turned = getattr(self.aligner, "flip_test", False) == TURNED and bool(turned_faces(five[None], self.aligner.turned_yaw)[0])
         self._next_id += 1
         return tr
 

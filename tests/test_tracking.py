@@ -150,3 +150,25 @@ def test_bgr_frames_give_the_same_faces(default_aligner):
         FaceTracker(default_aligner).track(rgb, 0.0, color="rgba")
     with pytest.raises(ValueError, match="color='rgb'.*color='bgr'|color='bgr'.*color='rgb'"):
         FaceTracker(default_aligner).track(rgb, 0.0)  # an array must state its channel order
+
+
+def test_a_tracked_face_switches_to_the_flip_test_graph_with_hysteresis(default_aligner):
+    """With flip_test="turned" (the default), a track turns at 40 degrees of yaw read off its crop's 5 points and
+    turns back only under 35: a face held near 40 does not switch graphs from frame to frame."""
+    from types import SimpleNamespace
+
+    from facealign.headpose import nose_offset_at_yaw
+
+    assert default_aligner.flip_test == "turned" and default_aligner.turned_yaw == 40.0
+    tracker = FaceTracker(default_aligner)
+    tracker.tracks = [SimpleNamespace(turned=False)]
+
+    def five(yaw):  # eyes 40 px apart, the nose tip off their midpoint as the mean face turned `yaw` degrees
+        return np.array([[0.0, 0.0], [40.0, 0.0], [20.0 + 40.0 * nose_offset_at_yaw(yaw), 25.0], [5.0, 45.0], [35.0, 45.0]])
+
+    states = [tracker._turned([five(y)])[0] for y in (38, 39.9, 40.1, 37, 35.1, 34.9, 39, 41, 30)]
+    assert states == [False, False, True, True, True, False, False, True, False]
+    # no flip-test choice to make without the turned mode: the tracker passes none
+    from facealign.api import Aligner
+
+    assert FaceTracker(Aligner(flip_test=False))._turned([five(60)]) is None
