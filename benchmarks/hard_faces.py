@@ -30,6 +30,7 @@ if __name__ == "__main__":
 
 import argparse
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
 from facealign.data.readers import read_annotations, read_points_list  # noqa: E402
 from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
 from facealign.data.sources import split_holdout  # noqa: E402
+from facealign.api import TURNED_YAW, turned_faces  # noqa: E402
 from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
 from facealign.evaluation.protocols import face_errors, paired_difference, summarise  # noqa: E402
 from facealign.imageio import read_image  # noqa: E402
@@ -259,10 +261,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     detector = RetinaFaceDetector(threads=1)
     results: dict[str, dict[str, Scored | None]] = {name: {} for name, _, _ in methods}
     counts = {}
+    past: dict[str, list[str]] = defaultdict(list)
     sizes: dict[str, list[str]] = {}
     for protocol in args.protocols:
         faces, missed = load_protocol(protocol, detector, limit=args.limit)
         counts[protocol] = f"{len(faces)} (detector missed {missed})"
+        if "turned" in flips:  # how many faces the turned rows send through the flip-test graph
+            five = np.stack([f.det.points for f in faces])
+            for yaw in args.turned_yaw or [TURNED_YAW]:
+                past[f"{yaw:g} deg"].append(f"{protocol} {int(turned_faces(five, yaw).sum())} of {len(faces)}")
         if args.by_photo_size:
             sizes[protocol] = [photo_size(f.image_path) for f in faces]
         for name, run, k in methods:
@@ -280,6 +287,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     lines += ["", "Faces: " + "; ".join(f"{p} {c}" for p, c in counts.items()) + ".",
               "NME: val5 / small eye-centre distance, val68 / human68 outer eye corners (5-point models: eye centres of "
               "the 5 points), profile face size sqrt(w h) of the CFP points' box; FR: NME > 10 % (profile: > 5 %)."]
+    if past:
+        lines.append("Past the threshold (flip test on turned faces): " + "; ".join(f"{y}: {', '.join(v)}" for y, v in past.items()) + ".")
     if args.paired:
         lines += [""] + paired_lines(methods[0][0], results, args.protocols)
     if args.by_photo_size:
