@@ -80,6 +80,19 @@ class OpenedStage:
     turned_runner: LandmarkRunner | None = None
 
 
+class _LazyRunner:
+    """A landmark runner opened on its first call: ``flip_test=TURNED``'s flip-test graph, so that start-up (30-40 ms
+    to open a second ONNX Runtime session) is paid only once a turned face comes."""
+
+    def __init__(self, open_runner: Any) -> None:
+        self._open, self._runner = open_runner, None
+
+    def __call__(self, crops: np.ndarray) -> Any:
+        if self._runner is None:
+            self._runner = self._open()
+        return self._runner(crops)
+
+
 def turned_faces(five: np.ndarray, yaw: float = TURNED_YAW) -> np.ndarray:
     """Which faces of the 5-point sets ``(N, 5, 2)`` (a detector's, or those a tracker carries) are turned more
     than ``yaw`` degrees: the nose tip off the eyes' midpoint by more than the mean 3D face turned that far
@@ -382,8 +395,8 @@ def _graph_stage(graph: GraphFile, flip_test: bool | str, *, model: Any = None, 
                 f"flip_test={TURNED!r} runs two landmark graphs, without and with flip test; {model} has only "
                 f"{graph.path.name}: pass flip_test=False or True, or a registered model or a checkpoint"
             )
-        plain, turned = _graph_stage(graph, False), _graph_stage(read_graph(flip, threads=threads, device=device), True)
-        return OpenedStage(plain.card, plain.runner, TURNED, turned.runner)
+        plain = _graph_stage(graph, False)
+        return OpenedStage(plain.card, plain.runner, TURNED, _LazyRunner(lambda: _graph_stage(read_graph(flip, threads=threads, device=device), True).runner))
     stage = stage_graph(graph)
     if stage.flip_test != bool(flip_test):
         have, redo = ("with", "without") if stage.flip_test else ("without", "with")
@@ -422,7 +435,7 @@ def _torch_stage(card: ModelCard, net: Any, *, backend: str, device: str, thread
         return stage_runner(build_stage(net, card, flip_test=flip), card.input_size, backend=backend, device=device, threads=threads)
 
     if flip_test == TURNED:
-        return OpenedStage(card, runner(False), TURNED, runner(True))
+        return OpenedStage(card, runner(False), TURNED, _LazyRunner(lambda: runner(True)))
     return OpenedStage(card, runner(bool(flip_test)), bool(flip_test))
 
 

@@ -249,3 +249,22 @@ def test_flip_test_turned_mirrors_only_the_faces_turned_beyond_30_degrees(photo,
         Aligner(graph, detector=None, flip_test=TURNED)
     with pytest.raises(ValueError, match=r"flip_test must be False, True or 'turned' \(the turned faces only\), got 'sometimes'"):
         flip_mode("sometimes")
+
+
+def test_the_flip_test_graph_of_turned_faces_opens_with_the_first_turned_face(photo, monkeypatch):
+    """Start-up pays for one graph; the second (flip-test) graph is opened once, when a turned face first comes."""
+    import facealign.api as api
+
+    opened = []
+    real = api.read_graph
+    monkeypatch.setattr(api, "read_graph", lambda path, **kw: (opened.append(Path(path).name), real(path, **kw))[1])
+    aligner = Aligner(detector=None)
+    det = RetinaFaceDetector()
+    front5 = det.detect(photo)[0].points
+    aligner(photo, color="rgb", points5=[front5])
+    assert opened == ["facealign_mnv2_050_68.onnx"]
+    profile = read_image(FACES / "../cfp_profile/001/01.jpg")
+    side5 = det.detect(profile)[0].points
+    for _ in range(2):
+        aligner(profile, color="rgb", points5=[side5])
+    assert opened == ["facealign_mnv2_050_68.onnx", "facealign_mnv2_050_68_flip.onnx"]
