@@ -49,8 +49,8 @@ TURNED = "turned"
 #: Degrees of yaw beyond which ``flip_test=TURNED`` mirrors a face. Chosen by the trade on issue 20's protocols
 #: (``benchmarks/hard_faces.py --flip off turned all``, table in benchmarks/README.md): at 40 degrees 0-2 % of people's
 #: frontal faces (val5, 300-W) take the second pass and 82 % of the CFP profiles, whose failure rate drops from 19.0 % to
-#: 16.0 % (every face flipped: 16.0 % at twice the cost); at 30 degrees about 10 % of the frontal faces are flipped
-#: for a few hundredths of NME more.
+#: 16.0 % (every face flipped: 16.0 % at twice the cost); at 30 degrees about 10 % of the frontal faces are flipped,
+#: for an NME a hundredth lower.
 TURNED_YAW = 40.0
 
 #: Where RetinaFace's 5 points sit inside its own box, as fractions of the box width / height from
