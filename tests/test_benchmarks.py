@@ -346,3 +346,18 @@ def test_hard_faces_photo_size_lines_split_each_row_by_photo():
         "| A | val5 | 400 x 400 | 2 | 3.00 / 0.0 |",
     ]
     assert not any(line.startswith("| dlib") for line in lines)
+
+
+def test_hard_faces_turned_rows_on_real_profiles(capsys):
+    """``--flip off turned`` on 3 held-out CFP profiles: a row per mode and threshold, the count of faces past each
+    threshold, and a turned row that differs from the plain one exactly when some face is past its threshold."""
+    hard_faces.main(["--protocols", "profile", "--limit", "3", "--no-dlib", "--flip", "off", "turned", "--turned-yaw", "40", "89"])
+    out = capsys.readouterr().out
+    rows = {line.split(" | ")[0].strip("| "): float(line.split(" | ")[1].split(" / ")[0]) for line in out.splitlines()
+            if line.startswith("| facealign")}
+    assert list(rows) == ["facealign_mnv2_050_68", "facealign_mnv2_050_68 +flip turned > 40 deg", "facealign_mnv2_050_68 +flip turned > 89 deg"]
+    assert rows["facealign_mnv2_050_68 +flip turned > 89 deg"] == rows["facealign_mnv2_050_68"]  # no face is past 89
+    past = next(line for line in out.splitlines() if line.startswith("Past the threshold"))
+    n40 = int(past.split("40 deg: profile ")[1].split(" of 3")[0])
+    assert "89 deg: profile 0 of 3" in past and n40 >= 1
+    assert rows["facealign_mnv2_050_68 +flip turned > 40 deg"] != rows["facealign_mnv2_050_68"]
