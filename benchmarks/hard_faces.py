@@ -17,7 +17,7 @@ scaled with it); the detection nearest the labels goes to every method:
 ``--paired``: every other row against the first, face by face (:func:`paired_lines`); ``--by-photo-size``: every
 row again per stored photo size (:func:`photo_size_lines`).
 
-    .venv-peers/bin/python -m benchmarks.hard_faces --model facealign_mnv2_050_68 --model runs/X/last.pt [--flip-test] [--paired]
+    .venv-peers/bin/python -m benchmarks.hard_faces --model facealign_mnv2_050_68 --model runs/X/last.pt [--flip off turned all] [--paired]
 """
 
 from __future__ import annotations
@@ -38,14 +38,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.peers import FLIP_ROWS, dlib_68_method, nearest_detection, pin_to_one_cpu  # noqa: E402
+from benchmarks.peers import FLIP_SUFFIX, dlib_68_method, nearest_detection, pin_to_one_cpu  # noqa: E402
 
 from facealign.data.records import FaceRecord, downscaled_record  # noqa: E402
 from facealign.data.profile import cfp_to_68, cfp_to_five  # noqa: E402
 from facealign.data.readers import read_annotations, read_points_list  # noqa: E402
 from facealign.data.readers.cfp import read_cfp_folder  # noqa: E402
 from facealign.data.sources import split_holdout  # noqa: E402
-from facealign.api import TURNED_YAW, turned_faces  # noqa: E402
+from facealign.api import FLIP_CHOICES, TURNED_YAW, turned_faces  # noqa: E402
 from facealign.detector import Detection, RetinaFaceDetector  # noqa: E402
 from facealign.evaluation.protocols import face_errors, paired_difference, summarise  # noqa: E402
 from facealign.imageio import read_image  # noqa: E402
@@ -223,7 +223,7 @@ def paired_lines(first: str, results: dict[str, dict[str, Scored | None]], proto
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", action="append", help="registered name or checkpoint .pt (repeatable)")
-    ap.add_argument("--flip", nargs="+", choices=sorted(FLIP_ROWS), default=None,
+    ap.add_argument("--flip", nargs="+", choices=list(FLIP_CHOICES), default=None,
                     help="a row per model and flip-test mode (the Aligner's flip_test: off, all faces, turned faces only); default off")
     ap.add_argument("--flip-test", action="store_true", help="the same as --flip all")
     ap.add_argument("--turned-yaw", nargs="+", type=float, default=None, metavar="DEG",
@@ -245,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for flip, yaw in [(f, y) for f in flips for y in ((args.turned_yaw or [None]) if f == "turned" else [None])]:
             for second in (False, True) if args.second_pass else (False,):
                 for offset in (None, args.label_offset) if args.label_offset else (None,):
-                    mode, label = FLIP_ROWS[flip]
+                    mode, label = FLIP_CHOICES[flip], FLIP_SUFFIX[flip]
                     run, k = facealign_method(m, flip_test=mode, second_pass=second, label_offset=offset, turned_yaw=yaw)
                     name = m + label + (f" > {yaw:g} deg" if yaw is not None else "") + (" +second pass" if second else "")
                     methods.append((name + (f" +offset ({offset[0]:g}, {offset[1]:g}) px" if offset else ""), run, k))

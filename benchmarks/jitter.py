@@ -47,8 +47,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks.peers import FLIP_ROWS
-from facealign.api import Aligner
+from facealign.api import FLIP_CHOICES, Aligner
 from facealign.geometry import apply_affine
 from facealign.imageio import read_image
 from facealign.card import DEFAULT_MODEL
@@ -217,10 +216,10 @@ def main() -> None:
     ap.add_argument("--pull-sweep", action="store_true", help="also sweep the tracker's landmark_pull")
     ap.add_argument("--only-sweep", action="store_true", help="the sweeps asked for and the default only")
     ap.add_argument("--no-peers", action="store_true", help="facealign only")
-    ap.add_argument("--flip", choices=sorted(FLIP_ROWS), default=None,
+    ap.add_argument("--flip", choices=list(FLIP_CHOICES), default=None,
                     help="the Aligner's flip test (default: the model's, the turned faces only for registered models)")
     args = ap.parse_args()
-    aligner = Aligner(args.model, threads=1, flip_test=None if args.flip is None else FLIP_ROWS[args.flip][0])
+    aligner = Aligner(args.model, threads=1, flip_test=None if args.flip is None else FLIP_CHOICES[args.flip])
     methods: dict[str, Method | None] = {
         "facealign, detector every frame": detector_every_frame(aligner),
         "facealign, tracking, no smoothing": facealign_method(aligner, smoothing="none"),

@@ -42,6 +42,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from facealign.api import FLIP_CHOICES
 from facealign.data.readers import read_excluded_paths, read_points_list
 from facealign.detector import Detection, RetinaFaceDetector
 from facealign.engine.checkpoint import load_checkpoint
@@ -184,8 +185,9 @@ Method = Callable[[np.ndarray, Detection], "np.ndarray | None"]
 """``(rgb image, detection) -> (5, 2)`` points in image pixels, or None when the method found no face."""
 
 
-#: ``--flip`` choices: the Aligner's ``flip_test`` and the row's suffix (``benchmarks/hard_faces.py`` takes them too).
-FLIP_ROWS = {"off": (False, ""), "all": (True, " +flip"), "turned": ("turned", " +flip turned")}
+#: ``--flip`` choices (``facealign.api.FLIP_CHOICES``: the Aligner's ``flip_test``) and the suffix of their rows
+#: (``benchmarks/hard_faces.py`` names its rows the same way).
+FLIP_SUFFIX = {"off": "", "all": " +flip", "turned": " +flip turned"}
 
 
 def facealign_method(model: str, *, flip_test: bool | str) -> Method:
@@ -276,8 +278,7 @@ def build_methods(args: argparse.Namespace) -> tuple[list[tuple[MethodResult, Me
             notes.append(f"{label}: training checkpoint after {len(history)} epoch(s)"
                          + (f" (its own val nme5 {history[-1].get('nme5', float('nan')):.2f}%)" if history else ""))
         for flip in args.flip or (["off", "all"] if args.flip_test else ["off"]):
-            mode, suffix = FLIP_ROWS[flip]
-            methods.append((MethodResult(label + suffix), facealign_method(model, flip_test=mode)))
+            methods.append((MethodResult(label + FLIP_SUFFIX[flip]), facealign_method(model, flip_test=FLIP_CHOICES[flip])))
     try:
         methods.append((MethodResult("dlib 68 (RetinaFace box)"), dlib_method(hog_box=False)))
         methods.append((MethodResult("dlib 68 (HOG-convention box)"), dlib_method(hog_box=True)))
@@ -444,7 +445,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--exclude", default="", help="a file of rows to leave out (PATH ... lines; default none)")
     ap.add_argument("--model", action="append", help=f"registered name or checkpoint .pt (repeatable; default {DEFAULT_MODEL})")
     ap.add_argument("--flip-test", action="store_true", help="add a flip-tested row for every facealign model")
-    ap.add_argument("--flip", nargs="+", choices=sorted(FLIP_ROWS), default=None,
+    ap.add_argument("--flip", nargs="+", choices=list(FLIP_CHOICES), default=None,
                     help="a row per facealign model and flip-test mode (the Aligner's flip_test; off: none, the first row)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces (quick runs)")
     ap.add_argument("--mesh-crop", type=float, default=MESH_CROP_SCALE, help="Face Mesh crop side / longer box side")

@@ -32,8 +32,8 @@ from .runtime import GraphFile, LandmarkRunner, read_graph, stage_graph
 from .types import Box, FaceLandmarks
 
 __all__ = [
-    "Aligner", "BACKENDS", "FIVE_IN_BOX", "OpenedStage", "TURNED", "TURNED_YAW", "load_predictor", "open_stage", "shipped_graph",
-    "turned_faces",
+    "Aligner", "BACKENDS", "FIVE_IN_BOX", "FLIP_CHOICES", "OpenedStage", "TURNED", "TURNED_YAW", "flip_mode", "load_predictor",
+    "open_stage", "shipped_graph", "turned_faces",
 ]
 
 #: Where the landmark stage runs: ONNX Runtime (a shipped or given graph, else one exported in memory
@@ -81,8 +81,8 @@ class OpenedStage:
 
 
 class _LazyRunner:
-    """A landmark runner opened on its first call: ``flip_test=TURNED``'s flip-test graph, so that start-up (30-40 ms
-    to open a second ONNX Runtime session) is paid only once a turned face comes."""
+    """A landmark runner opened on its first call: ``flip_test=TURNED``'s shipped flip-test graph, so that start-up
+    (30-40 ms on CPU to open a second ONNX Runtime session) is paid only once a turned face comes."""
 
     def __init__(self, open_runner: Any) -> None:
         self._open, self._runner = open_runner, None
@@ -101,12 +101,16 @@ def turned_faces(five: np.ndarray, yaw: float = TURNED_YAW) -> np.ndarray:
     return nose_offsets(five) > nose_offset_at_yaw(yaw)
 
 
-def flip_mode(flip_test: bool | str | None, model: Any = None) -> bool | str:
+#: The flip-test modes by name (``facealign detect --flip``, the benchmarks' ``--flip``).
+FLIP_CHOICES: dict[str, bool | str] = {"off": False, "turned": TURNED, "all": True}
+
+
+def flip_mode(flip_test: bool | str | None, model: Any = None) -> bool | str | None:
     """``flip_test`` as ``False``, ``True`` or :data:`TURNED`; ``None`` (left out) is :data:`TURNED`, except
-    for a graph file (``.onnx``), which holds one stage: then ``False``."""
+    for a graph file (``.onnx``), which holds one stage: then ``None``, the stage as it was exported."""
     if flip_test is None:
-        return False if str(model).endswith(".onnx") else TURNED
-    if isinstance(flip_test, (bool, np.bool_)):
+        return None if str(model).endswith(".onnx") else TURNED
+    if isinstance(flip_test, (bool, np.bool_)) or (isinstance(flip_test, (int, np.integer)) and flip_test in (0, 1)):
         return bool(flip_test)
     if flip_test == TURNED:
         return TURNED
@@ -180,6 +184,8 @@ class Aligner:
                 f"the stage of {model.card.name} was opened with flip_test={model.flip_test!r}, but flip_test={flip_test!r} "
                 "was asked for; open it again with open_stage(..., flip_test=...)"
             )
+        if model.flip_test == TURNED and model.turned_runner is None:
+            raise ValueError(f"the stage of {model.card.name} has flip_test={TURNED!r} but no turned_runner (the flip-test graph's)")
         self._flip_test = model.flip_test
         self._turned_runner = model.turned_runner
         if not isinstance(turned_yaw, (int, float, np.number)) or not 0.0 <= float(turned_yaw) < 90.0:
@@ -366,7 +372,7 @@ def shipped_graph(model: str | Path, *, flip_test: bool = False) -> Path | None:
 
 
 def open_stage(
-    model: str | Path, *, backend: str = "onnx", device: str = "cpu", threads: int = 1, flip_test: bool | str | None = False
+    model: str | Path, *, backend: str = "onnx", device: str = "cpu", threads: int = 1, flip_test: bool | str | None = None
 ) -> OpenedStage:
     """The card of ``model`` and its landmark-stage runner (:class:`OpenedStage`): uint8 RGB crops
     ``(N, S, S, 3)`` -> ``[coords (N, K, 2) crop px, scores (N, K)]``.
@@ -385,19 +391,28 @@ def open_stage(
     return _torch_stage(card, net, backend=backend, device=device, threads=threads, flip_test=mode)
 
 
-def _graph_stage(graph: GraphFile, flip_test: bool | str, *, model: Any = None, threads: int = 1, device: str = "cpu") -> OpenedStage:
-    """The landmark stage of a graph file read once, checked (a bottom-up graph, another flip test); with
-    :data:`TURNED`, ``graph`` is ``model``'s plain graph and its flip-test graph is read beside it."""
+def _graph_stage(
+    graph: GraphFile, flip_test: bool | str | None, *, model: Any = None, threads: int = 1, device: str = "cpu"
+) -> OpenedStage:
+    """The landmark stage of a graph file read once, checked (a bottom-up graph, another flip test; ``None``: as
+    exported); with :data:`TURNED`, ``graph`` is ``model``'s plain graph and its flip-test graph is read beside it
+    (or, for a registered model shipped without one, built in PyTorch), on the first turned face."""
+    stage = stage_graph(graph)
+    if flip_test is None:
+        return OpenedStage(stage.card, stage.runner, stage.flip_test)
     if flip_test == TURNED:
-        flip = shipped_graph(model, flip_test=True) if not str(model).endswith(".onnx") else None
-        if flip is None:
+        if str(model).endswith(".onnx"):
             raise ValueError(
-                f"flip_test={TURNED!r} runs two landmark graphs, without and with flip test; {model} has only "
-                f"{graph.path.name}: pass flip_test=False or True, or a registered model or a checkpoint"
+                f"flip_test={TURNED!r} runs two landmark graphs, without and with flip test; {model} is one graph file: "
+                "pass flip_test=False or True (or leave it out: the graph as exported), or a registered model or a checkpoint"
             )
         plain = _graph_stage(graph, False)
-        return OpenedStage(plain.card, plain.runner, TURNED, _LazyRunner(lambda: _graph_stage(read_graph(flip, threads=threads, device=device), True).runner))
-    stage = stage_graph(graph)
+        flip = shipped_graph(model, flip_test=True)
+        if flip is not None:
+            return OpenedStage(plain.card, plain.runner, TURNED, _LazyRunner(lambda: _graph_stage(read_graph(flip, threads=threads, device=device), True).runner))
+        return OpenedStage(plain.card, plain.runner, TURNED, _LazyRunner(
+            lambda: _torch_stage(*_load_model(model), backend="onnx", device=device, threads=threads, flip_test=True).runner
+        ))
     if stage.flip_test != bool(flip_test):
         have, redo = ("with", "without") if stage.flip_test else ("without", "with")
         raise ValueError(
@@ -434,8 +449,8 @@ def _torch_stage(card: ModelCard, net: Any, *, backend: str, device: str, thread
     def runner(flip: bool) -> LandmarkRunner:
         return stage_runner(build_stage(net, card, flip_test=flip), card.input_size, backend=backend, device=device, threads=threads)
 
-    if flip_test == TURNED:
-        return OpenedStage(card, runner(False), TURNED, _LazyRunner(lambda: runner(True)))
+    if flip_test == TURNED:  # both built now: exporting a checkpoint in memory takes ~0.6 s, not for mid-video
+        return OpenedStage(card, runner(False), TURNED, runner(True))
     return OpenedStage(card, runner(bool(flip_test)), bool(flip_test))
 
 

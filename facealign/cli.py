@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from .api import FLIP_CHOICES, TURNED_YAW
 from .errors import CheckpointError
 
 __all__ = ["main"]
@@ -67,8 +68,6 @@ def _cores() -> int:
 
 
 THREADS = _int_range(1, _cores(), what=f" (this machine has {_cores()} CPU cores)")
-#: ``detect --flip-test`` values -> ``load_predictor(flip_test=...)`` (left out: None, the model's default)
-FLIP_CHOICES: dict[str, bool | str] = {"off": False, "all": True, "turned": "turned"}
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -144,13 +143,20 @@ def _tracker_options(args: argparse.Namespace) -> dict:
     return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
 
 
+def _flip_arg(args: argparse.Namespace) -> bool | str | None:
+    """``detect``'s ``--flip MODE`` / ``--flip-test`` as ``load_predictor(flip_test=...)`` (neither: None, the model's default)."""
+    if args.flip_test and args.flip not in (None, "all"):
+        raise ValueError(f"--flip-test is --flip all; it contradicts --flip {args.flip}")
+    return True if args.flip_test else FLIP_CHOICES.get(args.flip)
+
+
 def _cmd_detect_ray(args: argparse.Namespace) -> int:
     from .distributed import detect_on_ray
 
     if args.draw:
         raise ValueError("--draw is not available with --ray (drawings are for single-process runs)")
     s = detect_on_ray(args.paths, json_out=args.json, parquet_dir=args.parquet, address=args.ray or None,
-                      model=args.model, backend=args.backend, threads=args.threads, flip_test=FLIP_CHOICES.get(args.flip_test),
+                      model=args.model, backend=args.backend, threads=args.threads, flip_test=_flip_arg(args),
                       score_threshold=args.score_threshold, smooth=not args.no_smooth,
                       tracker_options=_tracker_options(args), workers=args.workers,
                       shard_size=args.shard_size, resume=args.resume, progress=not args.quiet)
@@ -181,7 +187,7 @@ def _cmd_detect(args: argparse.Namespace) -> int:
         raise ValueError(f"no images found in {' '.join(map(str, args.paths))}")
     tracking = _tracker_options(args)
     model = args.model or DEFAULT_MODEL
-    aligner = load_predictor(model, backend=args.backend, threads=args.threads, flip_test=FLIP_CHOICES.get(args.flip_test),
+    aligner = load_predictor(model, backend=args.backend, threads=args.threads, flip_test=_flip_arg(args),
                              score_threshold=args.score_threshold, device=args.device)
     name = getattr(getattr(aligner, "card", None), "name", None) or str(model)
     summary = run_detect(aligner, files, json_out=args.json, draw_dir=args.draw, smooth=not args.no_smooth,
@@ -273,10 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
     d.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (ONNX Runtime's CUDA provider: needs onnxruntime-gpu)")
     d.add_argument("--threads", type=THREADS, default=1, help="CPU threads (1 to the machine's cores)")
-    d.add_argument("--flip-test", nargs="?", const="all", default=None, choices=sorted(FLIP_CHOICES),
-                   help="average with the mirrored crop (twice a face's cost): for all faces (--flip-test alone), only the "
-                        "faces turned over 30 degrees (turned: the default of registered models and checkpoints), or off "
-                        "(the default of an .onnx graph)")
+    d.add_argument("--flip-test", action="store_true", help="average with the mirrored crop on every face (twice the cost); the same as --flip all")
+    d.add_argument("--flip", default=None, choices=list(FLIP_CHOICES),
+                   help=f"the flip test: off, on the faces turned over {TURNED_YAW:g} degrees (turned: the default of registered "
+                        "models and checkpoints) or on all; left out, an .onnx graph runs as it was exported")
     d.add_argument("--score-threshold", type=_float_range(0.0, 1.0, hi_open=True), default=0.6, help="face detector score threshold")
     d.add_argument("--max-pixels", type=_int_range(1), default=None,
                    help="refuse image files of more pixels than this (default: facealign.imageio.MAX_PIXELS, "

@@ -20,7 +20,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .api import TURNED, turned_faces
+from .api import TURNED, TURNED_YAW, turned_faces
 from .face_motion import face_motion
 from .geometry import apply_affine, box_iou, umeyama
 from .headpose import nose_offset_at_yaw, nose_offsets
@@ -253,7 +253,9 @@ class FaceTracker:
                 motion = face_motion(prev_gray, self._gray, tr.raw)
             crops.append(tr.crop_points(t, motion, self.landmark_pull, CROP_DEADBAND))
         turned = self._turned(crops)
-        found = self.aligner.landmarks_from_five(rgb, crops, scores=[tr.face.detector_score for tr in self.tracks], turned=turned)
+        scores = [tr.face.detector_score for tr in self.tracks]
+        found = (self.aligner.landmarks_from_five(rgb, crops, scores=scores) if turned is None
+                 else self.aligner.landmarks_from_five(rgb, crops, scores=scores, turned=turned))
         live: list[_Track] = []
         for tr, f in zip(self.tracks, found):
             raw = f.points.astype(np.float64)
@@ -272,10 +274,11 @@ class FaceTracker:
         """With the Aligner's ``flip_test="turned"``: each track's face is turned (takes the flip-test graph) once
         its crop's 5 points say more than ``turned_yaw`` degrees, and stays so until they say less than
         :data:`TURNED_HYSTERESIS` degrees below that: a face held near the boundary does not switch graphs (and
-        jump by the 2-5 % of the eye distance the two graphs differ on turned faces) from frame to frame."""
+        jump by the several % of the eye distance the two graphs differ by on turned faces: benchmarks/README.md,
+        hard_faces.py) from frame to frame."""
         if getattr(self.aligner, "flip_test", False) != TURNED:
             return None
-        yaw = self.aligner.turned_yaw
+        yaw = getattr(self.aligner, "turned_yaw", TURNED_YAW)
         on, off = nose_offset_at_yaw(yaw), nose_offset_at_yaw(max(yaw - TURNED_HYSTERESIS, 0.0))
         offsets = nose_offsets(np.stack(crops))
         for tr, r in zip(self.tracks, offsets):
@@ -321,7 +324,8 @@ class FaceTracker:
         five = f.align_points.astype(np.float64)
         placer = KalmanFilterCV(measurement_noise=PLACER_NOISE[0], process_noise=PLACER_NOISE[1])
         tr = _Track(self._next_id, raw, five, raw, None, self._new_smoother(), placer, five, five)  # type: ignore[arg-type]
-        tr.turned = getattr(self.aligner, "flip_test", False) == TURNED and bool(turned_faces(five[None], self.aligner.turned_yaw)[0])
+        if getattr(self.aligner, "flip_test", False) == TURNED:
+            tr.turned = bool(turned_faces(five[None], getattr(self.aligner, "turned_yaw", TURNED_YAW))[0])
         self._next_id += 1
         return tr
 

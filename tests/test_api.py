@@ -215,7 +215,7 @@ def test_a_label_offset_moves_every_point_by_exactly_that_much_and_nothing_else(
             Aligner("facealign_mnv2_050_68", detector=None, label_offset=bad)
 
 
-def test_flip_test_turned_mirrors_only_the_faces_turned_beyond_30_degrees(photo, ckpt):
+def test_flip_test_turned_mirrors_only_the_faces_turned_beyond_40_degrees(photo, ckpt):
     """The default of a registered model and of a checkpoint: a frontal face takes the plain graph, a turned one
     (a CFP profile) the flip-test graph, in single calls and in one batch of both; a graph file stays plain."""
     from facealign.api import TURNED, flip_mode, turned_faces
@@ -242,13 +242,19 @@ def test_flip_test_turned_mirrors_only_the_faces_turned_beyond_30_degrees(photo,
         tiny(profile, color="rgb", points5=[side5])[0].points,
         Aligner(ckpt, backend="torch", detector=None, flip_test=True)(profile, color="rgb", points5=[side5])[0].points, atol=1e-5,
     )
-    # one graph file holds one stage: plain by default, and "turned" is refused with what to do
-    graph = weights_path("facealign_mnv2_050_68.onnx")
-    assert Aligner(graph, detector=None).flip_test is False
-    with pytest.raises(ValueError, match=r"flip_test='turned' runs two landmark graphs, without and with flip test; .* has only facealign_mnv2_050_68.onnx"):
+    # one graph file holds one stage: it runs as exported by default, and "turned" is refused with what to do
+    graph, flip_graph = weights_path("facealign_mnv2_050_68.onnx"), weights_path("facealign_mnv2_050_68_flip.onnx")
+    assert Aligner(graph, detector=None).flip_test is False and Aligner(flip_graph, detector=None).flip_test is True
+    with pytest.raises(ValueError, match=r"flip_test='turned' runs two landmark graphs, without and with flip test; .*facealign_mnv2_050_68.onnx is one graph file"):
         Aligner(graph, detector=None, flip_test=TURNED)
     with pytest.raises(ValueError, match=r"flip_test must be False, True or 'turned' \(the turned faces only\), got 'sometimes'"):
         flip_mode("sometimes")
+    assert (flip_mode(1), flip_mode(0), flip_mode(None, "x.onnx"), flip_mode(None, "x.pt")) == (True, False, None, TURNED)
+    # a stage put together by hand must bring the flip-test graph's runner along
+    from facealign.api import OpenedStage
+
+    with pytest.raises(ValueError, match="has flip_test='turned' but no turned_runner"):
+        Aligner(OpenedStage(default.card, default.runner, TURNED), detector=None)
 
 
 def test_the_flip_test_graph_of_turned_faces_opens_with_the_first_turned_face(photo, monkeypatch):
@@ -268,3 +274,18 @@ def test_the_flip_test_graph_of_turned_faces_opens_with_the_first_turned_face(ph
     for _ in range(2):
         aligner(profile, color="rgb", points5=[side5])
     assert opened == ["facealign_mnv2_050_68.onnx", "facealign_mnv2_050_68_flip.onnx"]
+
+
+def test_a_registered_model_without_its_flip_graph_builds_it_in_torch_for_turned_faces(monkeypatch):
+    """flip_test="turned" on a registered model whose flip-test graph is not installed: the plain graph runs, and the
+    flip-test stage is built from the shipped weights (PyTorch, exported in memory) when the first turned face comes."""
+    import facealign.api as api
+
+    real = api.shipped_graph
+    monkeypatch.setattr(api, "shipped_graph", lambda model, flip_test=False: None if flip_test else real(model))
+    profile = read_image(FACES / "../cfp_profile/001/01.jpg")
+    side5 = RetinaFaceDetector().detect(profile)[0].points
+    got = Aligner(detector=None)(profile, color="rgb", points5=[side5])[0].points
+    monkeypatch.setattr(api, "shipped_graph", real)
+    want = Aligner(detector=None, flip_test=True)(profile, color="rgb", points5=[side5])[0].points
+    np.testing.assert_allclose(got, want, atol=1e-3)

@@ -36,9 +36,10 @@ def test_out_of_range_options_are_usage_errors(argv, message, capsys):
     assert err.startswith(f"facealign {argv[0]}: error: ")
 
 
-@pytest.mark.parametrize("flag, expected", [([], None), (["--flip-test"], True), (["--flip-test", "all"], True),
-                                            (["--flip-test", "turned"], "turned"), (["--flip-test", "off"], False)])
-def test_detect_flip_test_choices_reach_the_predictor(flag, expected, monkeypatch, tmp_path, capsys):
+@pytest.mark.parametrize("flag, expected", [([], None), (["--flip-test"], True), (["--flip", "all"], True),
+                                            (["--flip", "turned"], "turned"), (["--flip", "off"], False),
+                                            (["--flip-test", "--flip", "all"], True)])
+def test_detect_flip_choices_reach_the_predictor(flag, expected, monkeypatch, tmp_path, capsys):
     import facealign.api
 
     seen = []
@@ -50,7 +51,10 @@ def test_detect_flip_test_choices_reach_the_predictor(flag, expected, monkeypatc
     monkeypatch.setattr(facealign.api, "load_predictor", fake)
     photo = tmp_path / "a.jpg"
     photo.write_bytes(b"")
-    assert main(["detect", str(photo), *flag]) == 2  # the fake's ValueError, after the options were read
-    assert seen == [expected] and "stopped after load_predictor" in capsys.readouterr().err
+    for argv in (["detect", str(photo), *flag], ["detect", *flag, str(photo)]):  # options before or after the paths
+        assert main(argv) == 2  # the fake's ValueError, after the options were read
+    assert seen == [expected, expected] and "stopped after load_predictor" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["detect", str(photo), "--flip-test", "sometimes"])
+        main(["detect", str(photo), "--flip", "sometimes"])
+    assert main(["detect", str(photo), "--flip-test", "--flip", "off"]) == 2
+    assert "--flip-test is --flip all; it contradicts --flip off" in capsys.readouterr().err

@@ -239,7 +239,7 @@ class BottomUpTrainer:
             raise ValueError(f"{cfg.name}: BottomUpTrainer trains bottom-up models; {cfg.model} returns {self.card.output!r} outputs")
         if cfg.five_loss_weight > 0:
             raise ValueError(f"{cfg.name}: five_loss_weight > 0 needs a heatmap model; {cfg.model} is bottom-up")
-        if cfg.ema_decay > 0:
+        if cfg.ema_decay != 0:
             raise ValueError(f"{cfg.name}: ema_decay (a moving average of the weights) is a top-down Trainer setting; BottomUpTrainer has none")
         if not cfg.data.dense_train or not cfg.data.dense_val:
             raise ValueError(f"{cfg.name}: bottom-up training needs data.dense_train and data.dense_val (faces to compose canvases from)")

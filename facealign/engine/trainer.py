@@ -64,6 +64,8 @@ class Trainer:
                     "profile_nme", "profile_fr")
 
     def __init__(self, cfg: TrainConfig, *, config_root: Path | None = None) -> None:
+        if not 0.0 <= cfg.ema_decay < 1.0:  # before the data are read
+            raise ValueError(f"{cfg.name}: ema_decay must be in [0, 1) (0 = no moving average), got {cfg.ema_decay}")
         self.cfg = cfg
         self.out = Path(cfg.out_dir) / cfg.name
         if cfg.threads > 0:
@@ -102,8 +104,6 @@ class Trainer:
             self.model.prepare_training(self.train_shapes()[1])
         self.train_indices = self._train_indices()
         self.model.to(self.device)
-        if not 0.0 <= cfg.ema_decay < 1.0:
-            raise ValueError(f"{cfg.name}: ema_decay must be in [0, 1) (0 = no moving average), got {cfg.ema_decay}")
         # the weights' exponential moving average (buffers too: BatchNorm's running statistics); None when off
         self.ema: AveragedModel | None = (
             AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
