@@ -361,3 +361,32 @@ def test_hard_faces_turned_rows_on_real_profiles(capsys):
     n40 = int(past.split("40 deg: profile ")[1].split(" of 3")[0])
     assert "89 deg: profile 0 of 3" in past and n40 >= 1
     assert rows["facealign_mnv2_050_68 +flip turned > 40 deg"] != rows["facealign_mnv2_050_68"]
+
+
+def test_average_weights_interpolates_floats_keeps_integer_buffers_and_refuses_other_networks(tmp_path):
+    """scripts/average_weights.py (WiSE-FT Eq. 1) by hand on a small state dict, and end to end on two checkpoint files."""
+    import importlib.util
+
+    import torch
+
+    from facealign.engine.checkpoint import atomic_torch_save, load_checkpoint
+
+    spec = importlib.util.spec_from_file_location("average_weights", Path(__file__).resolve().parents[1] / "scripts/average_weights.py")
+    aw = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(aw)
+    fine = {"w": torch.tensor([1.0, 2.0]), "bn.num_batches_tracked": torch.tensor(7)}
+    start = {"w": torch.tensor([3.0, -2.0]), "bn.num_batches_tracked": torch.tensor(3)}
+    mixed = aw.interpolate(fine, start, 0.75)
+    assert torch.equal(mixed["w"], torch.tensor([1.5, 1.0])) and int(mixed["bn.num_batches_tracked"]) == 7
+    with pytest.raises(ValueError, match=r"alpha must be in \[0, 1\]"):
+        aw.interpolate(fine, start, 1.5)
+    with pytest.raises(ValueError, match="w is \\(2,\\) in one and \\(3,\\) in the other"):
+        aw.interpolate(fine, {**start, "w": torch.zeros(3)}, 0.5)
+    with pytest.raises(ValueError, match="tensors in one only"):
+        aw.interpolate(fine, {"w": start["w"]}, 0.5)
+    atomic_torch_save({"model": fine, "train_model": fine, "epoch": 2}, tmp_path / "fine.pt")
+    atomic_torch_save(start, tmp_path / "start.pt")  # a shipped .pt: the state dict itself
+    aw.main([str(tmp_path / "fine.pt"), str(tmp_path / "start.pt"), "0.25", str(tmp_path / "out.pt")])
+    out = load_checkpoint(tmp_path / "out.pt")
+    assert torch.equal(out["model"]["w"], torch.tensor([2.5, -1.0])) and out["epoch"] == 2 and "train_model" not in out
+    assert out["interpolation"]["alpha"] == 0.25

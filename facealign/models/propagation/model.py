@@ -50,7 +50,7 @@ from torch import nn
 from ...landmarks import get_scheme
 from ..layers import ConvBNReLU
 from ...card import ModelCard
-from ..registry import FACEALIGN_SIGMA, TEACHER68_DATA, build_model, model_card, register_model
+from ..registry import FACEALIGN_SIGMA, HARD_FACES_LICENCE, TEACHER68_DATA, build_model, model_card, register_model
 from .blocks import CoordConv2d, MaxBlurPool2d, MultiViewBlock
 from .hourglass import MultiViewHourglass
 from .lpm import LPM_DEPTH, PropagationModule
@@ -261,9 +261,10 @@ def propnet_wflw_98(*, pretrained: bool = False, **kwargs: Any) -> PropagationNe
     return build_model(PropagationNet, "propnet_wflw_98", pretrained, defaults, kwargs)
 
 
-def _cpu_card(name: str, *, use_lpm: bool) -> ModelCard:
+def _cpu_card(name: str, *, use_lpm: bool, training_data: str = TEACHER68_DATA, licence: str | None = None) -> ModelCard:
     module = "propagation modules (13 boundaries of the 68 scheme)" if use_lpm else "no propagation module (Table 4)"
-    return model_card(  # licence: FACES_LICENCE + DLIB_LABELS, as inside the shipped graphs' cards
+    extra = {} if licence is None else {"licence": licence}
+    return model_card(  # licence by default: FACES_LICENCE + DLIB_LABELS, as inside the shipped graphs' cards
         name,
         num_points=68,
         input_size=CPU_INPUT,
@@ -271,11 +272,12 @@ def _cpu_card(name: str, *, use_lpm: bool) -> ModelCard:
         sigma=FACEALIGN_SIGMA,
         output="propagation",
         shipped=True,
-        training_data=TEACHER68_DATA,
+        training_data=training_data,
         description=(
             f"CPU-sized PropagationNet: {CPU_STACKS} multi-view hourglass stacks ({CPU_CHANNELS} ch, depth {CPU_DEPTH}, "
             f"anti-aliasing 3, CoordConv) + {module}, {CPU_INPUT} px -> {CPU_INPUT // 4}x{CPU_INPUT // 4}; 68 points"
         ),
+        **extra,
     )
 
 
@@ -297,7 +299,14 @@ def propnet_cpu_68(*, pretrained: bool = False, **kwargs: Any) -> PropagationNet
     return build_model(PropagationNet, "propnet_cpu_68", pretrained, _cpu_defaults(True), kwargs)
 
 
-@register_model(_cpu_card("propnet_cpu_68_nolpm", use_lpm=False))
+@register_model(_cpu_card(
+    "propnet_cpu_68_nolpm", use_lpm=False, licence=HARD_FACES_LICENCE,
+    training_data=(
+        "faces/train68.txt (68-point dlib teacher labels) + faces/train5.txt (human 5-point labels) + 300w_human "
+        "(people's 68 points) + cfp_profile (the CFP profile points with a 68-point counterpart), mixed in weight space "
+        "with its earlier weights (teacher labels, then people's 68 points); the runs: facealign/weights/propnet_cpu_68_nolpm.md"
+    ),
+))
 def propnet_cpu_68_nolpm(*, pretrained: bool = False, **kwargs: Any) -> PropagationNet:
     """:func:`propnet_cpu_68` without the propagation module (the Table 4 ablation)."""
     return build_model(PropagationNet, "propnet_cpu_68_nolpm", pretrained, _cpu_defaults(False), kwargs)
