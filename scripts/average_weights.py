@@ -15,19 +15,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from facealign.engine.checkpoint import atomic_torch_save, load_torch_file
-
-
-def state_of(obj: Any, path: Path) -> dict[str, torch.Tensor]:
-    """The state dict of a trainer checkpoint (its ``model``) or of a shipped ``.pt`` (a state dict itself)."""
-    state = obj.get("model", obj) if isinstance(obj, dict) and isinstance(obj.get("model"), dict) else obj
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError(f"{path}: expected a state dict of tensors or a checkpoint with one under 'model'")
-    return state
+from facealign.engine.checkpoint import atomic_torch_save, load_checkpoint, load_state_dict_file
 
 
 def interpolate(fine_tuned: dict[str, torch.Tensor], start: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
@@ -52,10 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("alpha", type=float, help="weight of fine_tuned (1: fine_tuned itself, 0: start)")
     ap.add_argument("out", type=Path)
     args = ap.parse_args(argv)
-    ckpt = load_torch_file(args.fine_tuned)
-    start = load_torch_file(args.start, what="weights")
-    mixed = interpolate(state_of(ckpt, args.fine_tuned), state_of(start, args.start), args.alpha)
-    out = {k: v for k, v in ckpt.items() if k != "train_model"} if isinstance(ckpt.get("model"), dict) else {}
+    ckpt = load_checkpoint(args.fine_tuned)
+    mixed = interpolate(ckpt["model"], load_state_dict_file(args.start), args.alpha)
+    out = {k: v for k, v in ckpt.items() if k != "train_model"}
     out["model"] = mixed
     out["interpolation"] = {"fine_tuned": str(args.fine_tuned), "start": str(args.start), "alpha": args.alpha}
     atomic_torch_save(out, args.out)

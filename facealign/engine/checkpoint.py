@@ -28,6 +28,7 @@ __all__ = [
     "capture_rng",
     "init_weights",
     "load_checkpoint",
+    "load_state_dict_file",
     "load_torch_file",
     "restore_rng",
 ]
@@ -115,6 +116,18 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
+def load_state_dict_file(path: str | Path, *, what: str = "weights") -> dict[str, torch.Tensor]:
+    """The state dict a ``.pt`` holds: a bare state dict (shipped weights) or a trainer checkpoint's ``model``,
+    read with :func:`load_torch_file`. Raises :class:`CheckpointError` naming ``what`` and the file when it holds
+    neither."""
+    state = load_torch_file(path, what=what)
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{what} {Path(path)}: holds no state dict (a dict of tensors, or a checkpoint with one)")
+    return state
+
+
 def init_weights(model: torch.nn.Module, source: str | Path) -> tuple[list[str], list[str]]:
     """Start ``model`` from another model's weights (fine-tuning; MMPose's ``load_from``).
 
@@ -126,11 +139,7 @@ def init_weights(model: torch.nn.Module, source: str | Path) -> tuple[list[str],
     """
     p = Path(str(source))
     if p.suffix == ".pt":
-        state = load_torch_file(p, what="init_from")
-        if isinstance(state, dict) and isinstance(state.get("model"), dict):
-            state = state["model"]
-        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-            raise CheckpointError(f"init_from {p}: holds no state dict (a dict of tensors, or a checkpoint with one)")
+        state = load_state_dict_file(p, what="init_from")
     else:
         from ..models.registry import create_model  # a registered name: its shipped weights
 

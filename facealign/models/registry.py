@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from torch import nn
 
 from ..card import ModelCard, weights_path
-from ..engine.checkpoint import load_checkpoint, load_torch_file
+from ..engine.checkpoint import load_checkpoint, load_state_dict_file
 from ..errors import CheckpointError
 from ..tasks import TASKS
 
@@ -215,9 +215,7 @@ def load_pretrained(model: nn.Module, name: str) -> nn.Module:
         raise MissingWeightsError(
             f"pretrained weights for model {name!r} are not in this installation: expected {path}"
         )
-    state = load_torch_file(path, what="weights")
-    if isinstance(state, dict) and isinstance(state.get("model"), dict):
-        state = state["model"]
+    state = load_state_dict_file(path, what="weights")
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
