@@ -139,8 +139,8 @@ class Aligner:
         backend: ``"onnx"`` (ONNX Runtime, default) or ``"torch"`` (PyTorch; needs the ``[train]`` extra).
         flip_test: average with the mirrored crop (Earp et al. Sec. 5.1; twice the cost of a face): ``True``
             for every face, :data:`TURNED` for the faces turned beyond :data:`TURNED_YAW` only, ``False`` for
-            none. Default: :data:`TURNED`, or ``False`` for a graph file (``.onnx``), or as an
-            :class:`OpenedStage` was opened.
+            none. Default: :data:`TURNED`, or for a graph file (``.onnx``, one stage) as it was exported, or as
+            an :class:`OpenedStage` was opened.
         threads: intra-op threads of the landmark network and the detector.
         score_threshold: the detector's face-probability threshold.
         refine_boxes: passes of re-alignment on the predicted landmarks when only boxes are given.
@@ -322,13 +322,12 @@ class Aligner:
             return self.runner(batch)
         if turned.all():
             return self._turned_runner(batch)
-        parts = [(self.runner, ~turned), (self._turned_runner, turned)]
-        out = [(m, run(batch[m])) for run, m in parts]
-        coords = np.empty((len(batch),) + out[0][1][0].shape[1:], dtype=out[0][1][0].dtype)
-        scores = np.empty((len(batch),) + out[0][1][1].shape[1:], dtype=out[0][1][1].dtype)
-        for m, (c, sc) in out:
-            coords[m], scores[m] = c, sc
-        return coords, scores
+        merged = []  # coords, then scores: each runner's rows put back in the faces' order
+        for plain, flipped in zip(self.runner(batch[~turned]), self._turned_runner(batch[turned])):
+            out = np.empty((len(batch),) + plain.shape[1:], dtype=plain.dtype)
+            out[~turned], out[turned] = plain, flipped
+            merged.append(out)
+        return merged[0], merged[1]
 
 
 def load_predictor(

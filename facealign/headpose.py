@@ -139,15 +139,22 @@ def head_pose(points: np.ndarray, image_size: tuple[int, int]) -> HeadPose:
     )
 
 
+def _nose_depth_over_eye_distance() -> float:
+    pts = dict(zip(POSE_POINTS, MEAN_FACE_3D))
+    left, right = (pts[36] + pts[39]) / 2, (pts[42] + pts[45]) / 2
+    return float(((left[2] + right[2]) / 2 - pts[30][2]) / (right[0] - left[0]))
+
+
+#: :data:`MEAN_FACE_3D`'s nose-tip depth in front of its eye centres over their distance (38.5 mm / 61 mm).
+NOSE_DEPTH_OVER_EYE_DISTANCE = _nose_depth_over_eye_distance()
+
+
 def nose_offset_at_yaw(yaw_deg: float) -> float:
     """The nose tip's offset from the eye centres' midpoint along the eye line, in eye distances, of
     :data:`MEAN_FACE_3D` turned ``yaw_deg`` under weak perspective: ``d / (2 a) * tan(yaw)``, with ``2 a``
     its eye-centre distance (61 mm) and ``d`` the nose tip's depth in front of the eye centres (38.5 mm),
     about ``0.631 tan(yaw)`` (0.36 at 30 degrees)."""
-    pts = dict(zip(POSE_POINTS, MEAN_FACE_3D))
-    left, right = (pts[36] + pts[39]) / 2, (pts[42] + pts[45]) / 2
-    depth = (left[2] + right[2]) / 2 - pts[30][2]
-    return float(depth / (right[0] - left[0]) * math.tan(math.radians(yaw_deg)))
+    return NOSE_DEPTH_OVER_EYE_DISTANCE * math.tan(math.radians(yaw_deg))
 
 
 def nose_offsets(five: np.ndarray) -> np.ndarray:
